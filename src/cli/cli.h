@@ -1,0 +1,11 @@
+/*
+ * cli.h: the subcommands of the `wisp` command line. Each takes the argv that
+ * follows its own name (argv[0] is the subcommand name) and returns the process
+ * exit code.
+ */
+#ifndef WISP_CLI_H
+#define WISP_CLI_H
+
+int wisp_cli_run(int argc, char **argv); /* cmd_run.c: `wisp run` */
+
+#endif
