@@ -1,11 +1,261 @@
 /*
- * simd_ops.h: the SIMD (0xFD prefix) instructions, same columns as opcodes.h.
- * CODE is 0x10000|subopcode.
+ * simd_ops.h: the WebAssembly 2.0 fixed-width SIMD instructions (0xFD prefix),
+ * with the same columns as opcodes.h (see its header comment):
+ *   X(ID, CODE, "name", IMM, "signature", ALIGN)
+ * CODE is 0x10000|subopcode (the subopcode is a u32 LEB after 0xFD; all are
+ * below 0x100). Gaps in the numbering are reserved, not missing. ALIGN is the
+ * log2 of the natural alignment of memory accesses (16 bytes for v128.load and
+ * v128.store, the access width for the *_splat, *_zero and *_lane forms, 8 bytes
+ * for the widening loads). Signatures: i=i32 I=i64 f=f32 F=f64 v=v128; shifts
+ * take the count as an i32 ("vi>v"), replace_lane the scalar ("vi>v", "vI>v"...).
+ * LANE and MEMARG_LANE carry one lane-index byte that must be below the shape's
+ * lane count; SHUFFLE carries 16 lane indices below 32.
  */
 #ifndef WISP_SIMD_OPS_H
 #define WISP_SIMD_OPS_H
 
 #define WISP_SIMD_OPS(X) \
-  X(V128_LOAD,          0x10000, "v128.load",        MEMARG,        "i>v",  4)
+  X(V128_LOAD,                     0x10000, "v128.load",                      MEMARG,      "i>v",   4) \
+  X(V128_LOAD8X8_S,                0x10001, "v128.load8x8_s",                 MEMARG,      "i>v",   3) \
+  X(V128_LOAD8X8_U,                0x10002, "v128.load8x8_u",                 MEMARG,      "i>v",   3) \
+  X(V128_LOAD16X4_S,               0x10003, "v128.load16x4_s",                MEMARG,      "i>v",   3) \
+  X(V128_LOAD16X4_U,               0x10004, "v128.load16x4_u",                MEMARG,      "i>v",   3) \
+  X(V128_LOAD32X2_S,               0x10005, "v128.load32x2_s",                MEMARG,      "i>v",   3) \
+  X(V128_LOAD32X2_U,               0x10006, "v128.load32x2_u",                MEMARG,      "i>v",   3) \
+  X(V128_LOAD8_SPLAT,              0x10007, "v128.load8_splat",               MEMARG,      "i>v",   0) \
+  X(V128_LOAD16_SPLAT,             0x10008, "v128.load16_splat",              MEMARG,      "i>v",   1) \
+  X(V128_LOAD32_SPLAT,             0x10009, "v128.load32_splat",              MEMARG,      "i>v",   2) \
+  X(V128_LOAD64_SPLAT,             0x1000A, "v128.load64_splat",              MEMARG,      "i>v",   3) \
+  X(V128_STORE,                    0x1000B, "v128.store",                     MEMARG,      "iv>",   4) \
+  X(V128_CONST,                    0x1000C, "v128.const",                     V128,        ">v",    0) \
+  X(I8X16_SHUFFLE,                 0x1000D, "i8x16.shuffle",                  SHUFFLE,     "vv>v",  0) \
+  X(I8X16_SWIZZLE,                 0x1000E, "i8x16.swizzle",                  NONE,        "vv>v",  0) \
+  X(I8X16_SPLAT,                   0x1000F, "i8x16.splat",                    NONE,        "i>v",   0) \
+  X(I16X8_SPLAT,                   0x10010, "i16x8.splat",                    NONE,        "i>v",   0) \
+  X(I32X4_SPLAT,                   0x10011, "i32x4.splat",                    NONE,        "i>v",   0) \
+  X(I64X2_SPLAT,                   0x10012, "i64x2.splat",                    NONE,        "I>v",   0) \
+  X(F32X4_SPLAT,                   0x10013, "f32x4.splat",                    NONE,        "f>v",   0) \
+  X(F64X2_SPLAT,                   0x10014, "f64x2.splat",                    NONE,        "F>v",   0) \
+  X(I8X16_EXTRACT_LANE_S,          0x10015, "i8x16.extract_lane_s",           LANE,        "v>i",   0) \
+  X(I8X16_EXTRACT_LANE_U,          0x10016, "i8x16.extract_lane_u",           LANE,        "v>i",   0) \
+  X(I8X16_REPLACE_LANE,            0x10017, "i8x16.replace_lane",             LANE,        "vi>v",  0) \
+  X(I16X8_EXTRACT_LANE_S,          0x10018, "i16x8.extract_lane_s",           LANE,        "v>i",   0) \
+  X(I16X8_EXTRACT_LANE_U,          0x10019, "i16x8.extract_lane_u",           LANE,        "v>i",   0) \
+  X(I16X8_REPLACE_LANE,            0x1001A, "i16x8.replace_lane",             LANE,        "vi>v",  0) \
+  X(I32X4_EXTRACT_LANE,            0x1001B, "i32x4.extract_lane",             LANE,        "v>i",   0) \
+  X(I32X4_REPLACE_LANE,            0x1001C, "i32x4.replace_lane",             LANE,        "vi>v",  0) \
+  X(I64X2_EXTRACT_LANE,            0x1001D, "i64x2.extract_lane",             LANE,        "v>I",   0) \
+  X(I64X2_REPLACE_LANE,            0x1001E, "i64x2.replace_lane",             LANE,        "vI>v",  0) \
+  X(F32X4_EXTRACT_LANE,            0x1001F, "f32x4.extract_lane",             LANE,        "v>f",   0) \
+  X(F32X4_REPLACE_LANE,            0x10020, "f32x4.replace_lane",             LANE,        "vf>v",  0) \
+  X(F64X2_EXTRACT_LANE,            0x10021, "f64x2.extract_lane",             LANE,        "v>F",   0) \
+  X(F64X2_REPLACE_LANE,            0x10022, "f64x2.replace_lane",             LANE,        "vF>v",  0) \
+  X(I8X16_EQ,                      0x10023, "i8x16.eq",                       NONE,        "vv>v",  0) \
+  X(I8X16_NE,                      0x10024, "i8x16.ne",                       NONE,        "vv>v",  0) \
+  X(I8X16_LT_S,                    0x10025, "i8x16.lt_s",                     NONE,        "vv>v",  0) \
+  X(I8X16_LT_U,                    0x10026, "i8x16.lt_u",                     NONE,        "vv>v",  0) \
+  X(I8X16_GT_S,                    0x10027, "i8x16.gt_s",                     NONE,        "vv>v",  0) \
+  X(I8X16_GT_U,                    0x10028, "i8x16.gt_u",                     NONE,        "vv>v",  0) \
+  X(I8X16_LE_S,                    0x10029, "i8x16.le_s",                     NONE,        "vv>v",  0) \
+  X(I8X16_LE_U,                    0x1002A, "i8x16.le_u",                     NONE,        "vv>v",  0) \
+  X(I8X16_GE_S,                    0x1002B, "i8x16.ge_s",                     NONE,        "vv>v",  0) \
+  X(I8X16_GE_U,                    0x1002C, "i8x16.ge_u",                     NONE,        "vv>v",  0) \
+  X(I16X8_EQ,                      0x1002D, "i16x8.eq",                       NONE,        "vv>v",  0) \
+  X(I16X8_NE,                      0x1002E, "i16x8.ne",                       NONE,        "vv>v",  0) \
+  X(I16X8_LT_S,                    0x1002F, "i16x8.lt_s",                     NONE,        "vv>v",  0) \
+  X(I16X8_LT_U,                    0x10030, "i16x8.lt_u",                     NONE,        "vv>v",  0) \
+  X(I16X8_GT_S,                    0x10031, "i16x8.gt_s",                     NONE,        "vv>v",  0) \
+  X(I16X8_GT_U,                    0x10032, "i16x8.gt_u",                     NONE,        "vv>v",  0) \
+  X(I16X8_LE_S,                    0x10033, "i16x8.le_s",                     NONE,        "vv>v",  0) \
+  X(I16X8_LE_U,                    0x10034, "i16x8.le_u",                     NONE,        "vv>v",  0) \
+  X(I16X8_GE_S,                    0x10035, "i16x8.ge_s",                     NONE,        "vv>v",  0) \
+  X(I16X8_GE_U,                    0x10036, "i16x8.ge_u",                     NONE,        "vv>v",  0) \
+  X(I32X4_EQ,                      0x10037, "i32x4.eq",                       NONE,        "vv>v",  0) \
+  X(I32X4_NE,                      0x10038, "i32x4.ne",                       NONE,        "vv>v",  0) \
+  X(I32X4_LT_S,                    0x10039, "i32x4.lt_s",                     NONE,        "vv>v",  0) \
+  X(I32X4_LT_U,                    0x1003A, "i32x4.lt_u",                     NONE,        "vv>v",  0) \
+  X(I32X4_GT_S,                    0x1003B, "i32x4.gt_s",                     NONE,        "vv>v",  0) \
+  X(I32X4_GT_U,                    0x1003C, "i32x4.gt_u",                     NONE,        "vv>v",  0) \
+  X(I32X4_LE_S,                    0x1003D, "i32x4.le_s",                     NONE,        "vv>v",  0) \
+  X(I32X4_LE_U,                    0x1003E, "i32x4.le_u",                     NONE,        "vv>v",  0) \
+  X(I32X4_GE_S,                    0x1003F, "i32x4.ge_s",                     NONE,        "vv>v",  0) \
+  X(I32X4_GE_U,                    0x10040, "i32x4.ge_u",                     NONE,        "vv>v",  0) \
+  X(F32X4_EQ,                      0x10041, "f32x4.eq",                       NONE,        "vv>v",  0) \
+  X(F32X4_NE,                      0x10042, "f32x4.ne",                       NONE,        "vv>v",  0) \
+  X(F32X4_LT,                      0x10043, "f32x4.lt",                       NONE,        "vv>v",  0) \
+  X(F32X4_GT,                      0x10044, "f32x4.gt",                       NONE,        "vv>v",  0) \
+  X(F32X4_LE,                      0x10045, "f32x4.le",                       NONE,        "vv>v",  0) \
+  X(F32X4_GE,                      0x10046, "f32x4.ge",                       NONE,        "vv>v",  0) \
+  X(F64X2_EQ,                      0x10047, "f64x2.eq",                       NONE,        "vv>v",  0) \
+  X(F64X2_NE,                      0x10048, "f64x2.ne",                       NONE,        "vv>v",  0) \
+  X(F64X2_LT,                      0x10049, "f64x2.lt",                       NONE,        "vv>v",  0) \
+  X(F64X2_GT,                      0x1004A, "f64x2.gt",                       NONE,        "vv>v",  0) \
+  X(F64X2_LE,                      0x1004B, "f64x2.le",                       NONE,        "vv>v",  0) \
+  X(F64X2_GE,                      0x1004C, "f64x2.ge",                       NONE,        "vv>v",  0) \
+  X(V128_NOT,                      0x1004D, "v128.not",                       NONE,        "v>v",   0) \
+  X(V128_AND,                      0x1004E, "v128.and",                       NONE,        "vv>v",  0) \
+  X(V128_ANDNOT,                   0x1004F, "v128.andnot",                    NONE,        "vv>v",  0) \
+  X(V128_OR,                       0x10050, "v128.or",                        NONE,        "vv>v",  0) \
+  X(V128_XOR,                      0x10051, "v128.xor",                       NONE,        "vv>v",  0) \
+  X(V128_BITSELECT,                0x10052, "v128.bitselect",                 NONE,        "vvv>v", 0) \
+  X(V128_ANY_TRUE,                 0x10053, "v128.any_true",                  NONE,        "v>i",   0) \
+  X(V128_LOAD8_LANE,               0x10054, "v128.load8_lane",                MEMARG_LANE, "iv>v",  0) \
+  X(V128_LOAD16_LANE,              0x10055, "v128.load16_lane",               MEMARG_LANE, "iv>v",  1) \
+  X(V128_LOAD32_LANE,              0x10056, "v128.load32_lane",               MEMARG_LANE, "iv>v",  2) \
+  X(V128_LOAD64_LANE,              0x10057, "v128.load64_lane",               MEMARG_LANE, "iv>v",  3) \
+  X(V128_STORE8_LANE,              0x10058, "v128.store8_lane",               MEMARG_LANE, "iv>",   0) \
+  X(V128_STORE16_LANE,             0x10059, "v128.store16_lane",              MEMARG_LANE, "iv>",   1) \
+  X(V128_STORE32_LANE,             0x1005A, "v128.store32_lane",              MEMARG_LANE, "iv>",   2) \
+  X(V128_STORE64_LANE,             0x1005B, "v128.store64_lane",              MEMARG_LANE, "iv>",   3) \
+  X(V128_LOAD32_ZERO,              0x1005C, "v128.load32_zero",               MEMARG,      "i>v",   2) \
+  X(V128_LOAD64_ZERO,              0x1005D, "v128.load64_zero",               MEMARG,      "i>v",   3) \
+  X(F32X4_DEMOTE_F64X2_ZERO,       0x1005E, "f32x4.demote_f64x2_zero",        NONE,        "v>v",   0) \
+  X(F64X2_PROMOTE_LOW_F32X4,       0x1005F, "f64x2.promote_low_f32x4",        NONE,        "v>v",   0) \
+  X(I8X16_ABS,                     0x10060, "i8x16.abs",                      NONE,        "v>v",   0) \
+  X(I8X16_NEG,                     0x10061, "i8x16.neg",                      NONE,        "v>v",   0) \
+  X(I8X16_POPCNT,                  0x10062, "i8x16.popcnt",                   NONE,        "v>v",   0) \
+  X(I8X16_ALL_TRUE,                0x10063, "i8x16.all_true",                 NONE,        "v>i",   0) \
+  X(I8X16_BITMASK,                 0x10064, "i8x16.bitmask",                  NONE,        "v>i",   0) \
+  X(I8X16_NARROW_I16X8_S,          0x10065, "i8x16.narrow_i16x8_s",           NONE,        "vv>v",  0) \
+  X(I8X16_NARROW_I16X8_U,          0x10066, "i8x16.narrow_i16x8_u",           NONE,        "vv>v",  0) \
+  X(F32X4_CEIL,                    0x10067, "f32x4.ceil",                     NONE,        "v>v",   0) \
+  X(F32X4_FLOOR,                   0x10068, "f32x4.floor",                    NONE,        "v>v",   0) \
+  X(F32X4_TRUNC,                   0x10069, "f32x4.trunc",                    NONE,        "v>v",   0) \
+  X(F32X4_NEAREST,                 0x1006A, "f32x4.nearest",                  NONE,        "v>v",   0) \
+  X(I8X16_SHL,                     0x1006B, "i8x16.shl",                      NONE,        "vi>v",  0) \
+  X(I8X16_SHR_S,                   0x1006C, "i8x16.shr_s",                    NONE,        "vi>v",  0) \
+  X(I8X16_SHR_U,                   0x1006D, "i8x16.shr_u",                    NONE,        "vi>v",  0) \
+  X(I8X16_ADD,                     0x1006E, "i8x16.add",                      NONE,        "vv>v",  0) \
+  X(I8X16_ADD_SAT_S,               0x1006F, "i8x16.add_sat_s",                NONE,        "vv>v",  0) \
+  X(I8X16_ADD_SAT_U,               0x10070, "i8x16.add_sat_u",                NONE,        "vv>v",  0) \
+  X(I8X16_SUB,                     0x10071, "i8x16.sub",                      NONE,        "vv>v",  0) \
+  X(I8X16_SUB_SAT_S,               0x10072, "i8x16.sub_sat_s",                NONE,        "vv>v",  0) \
+  X(I8X16_SUB_SAT_U,               0x10073, "i8x16.sub_sat_u",                NONE,        "vv>v",  0) \
+  X(F64X2_CEIL,                    0x10074, "f64x2.ceil",                     NONE,        "v>v",   0) \
+  X(F64X2_FLOOR,                   0x10075, "f64x2.floor",                    NONE,        "v>v",   0) \
+  X(I8X16_MIN_S,                   0x10076, "i8x16.min_s",                    NONE,        "vv>v",  0) \
+  X(I8X16_MIN_U,                   0x10077, "i8x16.min_u",                    NONE,        "vv>v",  0) \
+  X(I8X16_MAX_S,                   0x10078, "i8x16.max_s",                    NONE,        "vv>v",  0) \
+  X(I8X16_MAX_U,                   0x10079, "i8x16.max_u",                    NONE,        "vv>v",  0) \
+  X(F64X2_TRUNC,                   0x1007A, "f64x2.trunc",                    NONE,        "v>v",   0) \
+  X(I8X16_AVGR_U,                  0x1007B, "i8x16.avgr_u",                   NONE,        "vv>v",  0) \
+  X(I16X8_EXTADD_PAIRWISE_I8X16_S, 0x1007C, "i16x8.extadd_pairwise_i8x16_s",  NONE,        "v>v",   0) \
+  X(I16X8_EXTADD_PAIRWISE_I8X16_U, 0x1007D, "i16x8.extadd_pairwise_i8x16_u",  NONE,        "v>v",   0) \
+  X(I32X4_EXTADD_PAIRWISE_I16X8_S, 0x1007E, "i32x4.extadd_pairwise_i16x8_s",  NONE,        "v>v",   0) \
+  X(I32X4_EXTADD_PAIRWISE_I16X8_U, 0x1007F, "i32x4.extadd_pairwise_i16x8_u",  NONE,        "v>v",   0) \
+  X(I16X8_ABS,                     0x10080, "i16x8.abs",                      NONE,        "v>v",   0) \
+  X(I16X8_NEG,                     0x10081, "i16x8.neg",                      NONE,        "v>v",   0) \
+  X(I16X8_Q15MULR_SAT_S,           0x10082, "i16x8.q15mulr_sat_s",            NONE,        "vv>v",  0) \
+  X(I16X8_ALL_TRUE,                0x10083, "i16x8.all_true",                 NONE,        "v>i",   0) \
+  X(I16X8_BITMASK,                 0x10084, "i16x8.bitmask",                  NONE,        "v>i",   0) \
+  X(I16X8_NARROW_I32X4_S,          0x10085, "i16x8.narrow_i32x4_s",           NONE,        "vv>v",  0) \
+  X(I16X8_NARROW_I32X4_U,          0x10086, "i16x8.narrow_i32x4_u",           NONE,        "vv>v",  0) \
+  X(I16X8_EXTEND_LOW_I8X16_S,      0x10087, "i16x8.extend_low_i8x16_s",       NONE,        "v>v",   0) \
+  X(I16X8_EXTEND_HIGH_I8X16_S,     0x10088, "i16x8.extend_high_i8x16_s",      NONE,        "v>v",   0) \
+  X(I16X8_EXTEND_LOW_I8X16_U,      0x10089, "i16x8.extend_low_i8x16_u",       NONE,        "v>v",   0) \
+  X(I16X8_EXTEND_HIGH_I8X16_U,     0x1008A, "i16x8.extend_high_i8x16_u",      NONE,        "v>v",   0) \
+  X(I16X8_SHL,                     0x1008B, "i16x8.shl",                      NONE,        "vi>v",  0) \
+  X(I16X8_SHR_S,                   0x1008C, "i16x8.shr_s",                    NONE,        "vi>v",  0) \
+  X(I16X8_SHR_U,                   0x1008D, "i16x8.shr_u",                    NONE,        "vi>v",  0) \
+  X(I16X8_ADD,                     0x1008E, "i16x8.add",                      NONE,        "vv>v",  0) \
+  X(I16X8_ADD_SAT_S,               0x1008F, "i16x8.add_sat_s",                NONE,        "vv>v",  0) \
+  X(I16X8_ADD_SAT_U,               0x10090, "i16x8.add_sat_u",                NONE,        "vv>v",  0) \
+  X(I16X8_SUB,                     0x10091, "i16x8.sub",                      NONE,        "vv>v",  0) \
+  X(I16X8_SUB_SAT_S,               0x10092, "i16x8.sub_sat_s",                NONE,        "vv>v",  0) \
+  X(I16X8_SUB_SAT_U,               0x10093, "i16x8.sub_sat_u",                NONE,        "vv>v",  0) \
+  X(F64X2_NEAREST,                 0x10094, "f64x2.nearest",                  NONE,        "v>v",   0) \
+  X(I16X8_MUL,                     0x10095, "i16x8.mul",                      NONE,        "vv>v",  0) \
+  X(I16X8_MIN_S,                   0x10096, "i16x8.min_s",                    NONE,        "vv>v",  0) \
+  X(I16X8_MIN_U,                   0x10097, "i16x8.min_u",                    NONE,        "vv>v",  0) \
+  X(I16X8_MAX_S,                   0x10098, "i16x8.max_s",                    NONE,        "vv>v",  0) \
+  X(I16X8_MAX_U,                   0x10099, "i16x8.max_u",                    NONE,        "vv>v",  0) \
+  X(I16X8_AVGR_U,                  0x1009B, "i16x8.avgr_u",                   NONE,        "vv>v",  0) \
+  X(I16X8_EXTMUL_LOW_I8X16_S,      0x1009C, "i16x8.extmul_low_i8x16_s",       NONE,        "vv>v",  0) \
+  X(I16X8_EXTMUL_HIGH_I8X16_S,     0x1009D, "i16x8.extmul_high_i8x16_s",      NONE,        "vv>v",  0) \
+  X(I16X8_EXTMUL_LOW_I8X16_U,      0x1009E, "i16x8.extmul_low_i8x16_u",       NONE,        "vv>v",  0) \
+  X(I16X8_EXTMUL_HIGH_I8X16_U,     0x1009F, "i16x8.extmul_high_i8x16_u",      NONE,        "vv>v",  0) \
+  X(I32X4_ABS,                     0x100A0, "i32x4.abs",                      NONE,        "v>v",   0) \
+  X(I32X4_NEG,                     0x100A1, "i32x4.neg",                      NONE,        "v>v",   0) \
+  X(I32X4_ALL_TRUE,                0x100A3, "i32x4.all_true",                 NONE,        "v>i",   0) \
+  X(I32X4_BITMASK,                 0x100A4, "i32x4.bitmask",                  NONE,        "v>i",   0) \
+  X(I32X4_EXTEND_LOW_I16X8_S,      0x100A7, "i32x4.extend_low_i16x8_s",       NONE,        "v>v",   0) \
+  X(I32X4_EXTEND_HIGH_I16X8_S,     0x100A8, "i32x4.extend_high_i16x8_s",      NONE,        "v>v",   0) \
+  X(I32X4_EXTEND_LOW_I16X8_U,      0x100A9, "i32x4.extend_low_i16x8_u",       NONE,        "v>v",   0) \
+  X(I32X4_EXTEND_HIGH_I16X8_U,     0x100AA, "i32x4.extend_high_i16x8_u",      NONE,        "v>v",   0) \
+  X(I32X4_SHL,                     0x100AB, "i32x4.shl",                      NONE,        "vi>v",  0) \
+  X(I32X4_SHR_S,                   0x100AC, "i32x4.shr_s",                    NONE,        "vi>v",  0) \
+  X(I32X4_SHR_U,                   0x100AD, "i32x4.shr_u",                    NONE,        "vi>v",  0) \
+  X(I32X4_ADD,                     0x100AE, "i32x4.add",                      NONE,        "vv>v",  0) \
+  X(I32X4_SUB,                     0x100B1, "i32x4.sub",                      NONE,        "vv>v",  0) \
+  X(I32X4_MUL,                     0x100B5, "i32x4.mul",                      NONE,        "vv>v",  0) \
+  X(I32X4_MIN_S,                   0x100B6, "i32x4.min_s",                    NONE,        "vv>v",  0) \
+  X(I32X4_MIN_U,                   0x100B7, "i32x4.min_u",                    NONE,        "vv>v",  0) \
+  X(I32X4_MAX_S,                   0x100B8, "i32x4.max_s",                    NONE,        "vv>v",  0) \
+  X(I32X4_MAX_U,                   0x100B9, "i32x4.max_u",                    NONE,        "vv>v",  0) \
+  X(I32X4_DOT_I16X8_S,             0x100BA, "i32x4.dot_i16x8_s",              NONE,        "vv>v",  0) \
+  X(I32X4_EXTMUL_LOW_I16X8_S,      0x100BC, "i32x4.extmul_low_i16x8_s",       NONE,        "vv>v",  0) \
+  X(I32X4_EXTMUL_HIGH_I16X8_S,     0x100BD, "i32x4.extmul_high_i16x8_s",      NONE,        "vv>v",  0) \
+  X(I32X4_EXTMUL_LOW_I16X8_U,      0x100BE, "i32x4.extmul_low_i16x8_u",       NONE,        "vv>v",  0) \
+  X(I32X4_EXTMUL_HIGH_I16X8_U,     0x100BF, "i32x4.extmul_high_i16x8_u",      NONE,        "vv>v",  0) \
+  X(I64X2_ABS,                     0x100C0, "i64x2.abs",                      NONE,        "v>v",   0) \
+  X(I64X2_NEG,                     0x100C1, "i64x2.neg",                      NONE,        "v>v",   0) \
+  X(I64X2_ALL_TRUE,                0x100C3, "i64x2.all_true",                 NONE,        "v>i",   0) \
+  X(I64X2_BITMASK,                 0x100C4, "i64x2.bitmask",                  NONE,        "v>i",   0) \
+  X(I64X2_EXTEND_LOW_I32X4_S,      0x100C7, "i64x2.extend_low_i32x4_s",       NONE,        "v>v",   0) \
+  X(I64X2_EXTEND_HIGH_I32X4_S,     0x100C8, "i64x2.extend_high_i32x4_s",      NONE,        "v>v",   0) \
+  X(I64X2_EXTEND_LOW_I32X4_U,      0x100C9, "i64x2.extend_low_i32x4_u",       NONE,        "v>v",   0) \
+  X(I64X2_EXTEND_HIGH_I32X4_U,     0x100CA, "i64x2.extend_high_i32x4_u",      NONE,        "v>v",   0) \
+  X(I64X2_SHL,                     0x100CB, "i64x2.shl",                      NONE,        "vi>v",  0) \
+  X(I64X2_SHR_S,                   0x100CC, "i64x2.shr_s",                    NONE,        "vi>v",  0) \
+  X(I64X2_SHR_U,                   0x100CD, "i64x2.shr_u",                    NONE,        "vi>v",  0) \
+  X(I64X2_ADD,                     0x100CE, "i64x2.add",                      NONE,        "vv>v",  0) \
+  X(I64X2_SUB,                     0x100D1, "i64x2.sub",                      NONE,        "vv>v",  0) \
+  X(I64X2_MUL,                     0x100D5, "i64x2.mul",                      NONE,        "vv>v",  0) \
+  X(I64X2_EQ,                      0x100D6, "i64x2.eq",                       NONE,        "vv>v",  0) \
+  X(I64X2_NE,                      0x100D7, "i64x2.ne",                       NONE,        "vv>v",  0) \
+  X(I64X2_LT_S,                    0x100D8, "i64x2.lt_s",                     NONE,        "vv>v",  0) \
+  X(I64X2_GT_S,                    0x100D9, "i64x2.gt_s",                     NONE,        "vv>v",  0) \
+  X(I64X2_LE_S,                    0x100DA, "i64x2.le_s",                     NONE,        "vv>v",  0) \
+  X(I64X2_GE_S,                    0x100DB, "i64x2.ge_s",                     NONE,        "vv>v",  0) \
+  X(I64X2_EXTMUL_LOW_I32X4_S,      0x100DC, "i64x2.extmul_low_i32x4_s",       NONE,        "vv>v",  0) \
+  X(I64X2_EXTMUL_HIGH_I32X4_S,     0x100DD, "i64x2.extmul_high_i32x4_s",      NONE,        "vv>v",  0) \
+  X(I64X2_EXTMUL_LOW_I32X4_U,      0x100DE, "i64x2.extmul_low_i32x4_u",       NONE,        "vv>v",  0) \
+  X(I64X2_EXTMUL_HIGH_I32X4_U,     0x100DF, "i64x2.extmul_high_i32x4_u",      NONE,        "vv>v",  0) \
+  X(F32X4_ABS,                     0x100E0, "f32x4.abs",                      NONE,        "v>v",   0) \
+  X(F32X4_NEG,                     0x100E1, "f32x4.neg",                      NONE,        "v>v",   0) \
+  X(F32X4_SQRT,                    0x100E3, "f32x4.sqrt",                     NONE,        "v>v",   0) \
+  X(F32X4_ADD,                     0x100E4, "f32x4.add",                      NONE,        "vv>v",  0) \
+  X(F32X4_SUB,                     0x100E5, "f32x4.sub",                      NONE,        "vv>v",  0) \
+  X(F32X4_MUL,                     0x100E6, "f32x4.mul",                      NONE,        "vv>v",  0) \
+  X(F32X4_DIV,                     0x100E7, "f32x4.div",                      NONE,        "vv>v",  0) \
+  X(F32X4_MIN,                     0x100E8, "f32x4.min",                      NONE,        "vv>v",  0) \
+  X(F32X4_MAX,                     0x100E9, "f32x4.max",                      NONE,        "vv>v",  0) \
+  X(F32X4_PMIN,                    0x100EA, "f32x4.pmin",                     NONE,        "vv>v",  0) \
+  X(F32X4_PMAX,                    0x100EB, "f32x4.pmax",                     NONE,        "vv>v",  0) \
+  X(F64X2_ABS,                     0x100EC, "f64x2.abs",                      NONE,        "v>v",   0) \
+  X(F64X2_NEG,                     0x100ED, "f64x2.neg",                      NONE,        "v>v",   0) \
+  X(F64X2_SQRT,                    0x100EF, "f64x2.sqrt",                     NONE,        "v>v",   0) \
+  X(F64X2_ADD,                     0x100F0, "f64x2.add",                      NONE,        "vv>v",  0) \
+  X(F64X2_SUB,                     0x100F1, "f64x2.sub",                      NONE,        "vv>v",  0) \
+  X(F64X2_MUL,                     0x100F2, "f64x2.mul",                      NONE,        "vv>v",  0) \
+  X(F64X2_DIV,                     0x100F3, "f64x2.div",                      NONE,        "vv>v",  0) \
+  X(F64X2_MIN,                     0x100F4, "f64x2.min",                      NONE,        "vv>v",  0) \
+  X(F64X2_MAX,                     0x100F5, "f64x2.max",                      NONE,        "vv>v",  0) \
+  X(F64X2_PMIN,                    0x100F6, "f64x2.pmin",                     NONE,        "vv>v",  0) \
+  X(F64X2_PMAX,                    0x100F7, "f64x2.pmax",                     NONE,        "vv>v",  0) \
+  X(I32X4_TRUNC_SAT_F32X4_S,       0x100F8, "i32x4.trunc_sat_f32x4_s",        NONE,        "v>v",   0) \
+  X(I32X4_TRUNC_SAT_F32X4_U,       0x100F9, "i32x4.trunc_sat_f32x4_u",        NONE,        "v>v",   0) \
+  X(F32X4_CONVERT_I32X4_S,         0x100FA, "f32x4.convert_i32x4_s",          NONE,        "v>v",   0) \
+  X(F32X4_CONVERT_I32X4_U,         0x100FB, "f32x4.convert_i32x4_u",          NONE,        "v>v",   0) \
+  X(I32X4_TRUNC_SAT_F64X2_S_ZERO,  0x100FC, "i32x4.trunc_sat_f64x2_s_zero",   NONE,        "v>v",   0) \
+  X(I32X4_TRUNC_SAT_F64X2_U_ZERO,  0x100FD, "i32x4.trunc_sat_f64x2_u_zero",   NONE,        "v>v",   0) \
+  X(F64X2_CONVERT_LOW_I32X4_S,     0x100FE, "f64x2.convert_low_i32x4_s",      NONE,        "v>v",   0) \
+  X(F64X2_CONVERT_LOW_I32X4_U,     0x100FF, "f64x2.convert_low_i32x4_u",      NONE,        "v>v",   0)
+
+typedef enum wisp__simd_op {
+#define WISP__SIMD_OP_ENUM(id, code, name, imm, sig, align) WISP_OP_##id = code,
+  WISP_SIMD_OPS(WISP__SIMD_OP_ENUM)
+#undef WISP__SIMD_OP_ENUM
+} wisp__simd_op_t;
 
 #endif
