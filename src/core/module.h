@@ -57,7 +57,7 @@ typedef struct wisp__globaltype {
 /* A constant expression. In WebAssembly 2.0 it is a single instruction then
  * `end`, so it is stored decoded. */
 typedef struct wisp__constexpr {
-  uint16_t op;        /* WISP_OP_I32_CONST ... WISP_OP_REF_FUNC, WISP_OP_GLOBAL_GET, or SIMD v128.const (0x1000C) */
+  uint32_t op;        /* WISP_OP_I32_CONST ... WISP_OP_REF_FUNC, WISP_OP_GLOBAL_GET, or SIMD v128.const (0x1000C) */
   uint8_t type;       /* the value type it produces (for ref.null, the ref type) */
   uint32_t offset;    /* byte offset of the expression, for errors */
   union {
