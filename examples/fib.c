@@ -2,7 +2,7 @@
  * fib.c: the smallest wisp example: a module with no imports and one export.
  *
  *   scripts/build-guest.sh --nolibc --export fib -o fib.wasm examples/fib.c
- *   wisp run fib.wasm --invoke fib 25        # prints 75025
+ *   wisp run --invoke fib fib.wasm 25        # prints 75025
  *
  * The naive recursion is deliberate: fib(25) makes about 250,000 calls, enough
  * to exercise the interpreter's call path and to time it.
