@@ -9,7 +9,7 @@
 #   3. build/asan     (-DWISP_SANITIZE=ON, AddressSanitizer + UBSan, -O1 -g with
 #      assertions on): build, ctest.
 #   4. build/fuzz     (clang-19, -DWISP_FUZZ=ON), only if fuzz/CMakeLists.txt exists:
-#      every libFuzzer target the build produces (executables in build/fuzz/fuzz/)
+#      every libFuzzer target the build produces (executables named fuzz_*)
 #      runs for WISP_FUZZ_SECONDS (default 60) seeded from fuzz/corpus/<target>/
 #      (and fuzz/<target>.dict when present), two at a time. The checked-in
 #      corpus is only read; new inputs and crash artifacts go to build/fuzz/runs/.
@@ -20,14 +20,16 @@
 # be built fail too). Exit status 0 only when nothing failed.
 #
 # Environment: WISP_JOBS (parallelism, default 2), WISP_FUZZ_SECONDS (default 60;
-# 0 skips fuzzing), WISP_TEST_BUILDS (default "release asan"). Logs: build/test-logs/.
+# 0 skips fuzzing), WISP_TEST_BUILDS (default "release asan"), WISP_TEST_TIMEOUT (seconds
+# per ctest test without its own TIMEOUT, default 600). Logs: build/test-logs/.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 jobs=${WISP_JOBS:-2}
 fuzz_seconds=${WISP_FUZZ_SECONDS:-60}
-builds=${WISP_TEST_BUILDS:-release asan}
+builds=${WISP_TEST_BUILDS-release asan}
+test_timeout=${WISP_TEST_TIMEOUT:-600}
 logs=build/test-logs
 mkdir -p "$logs"
 start=$SECONDS
@@ -69,7 +71,7 @@ build_dir() {
 run_ctest() {
   local name=$1 dir=$2 log="$logs/$1-ctest.log"
   say "$name: ctest in $dir"
-  (cd "$dir" && ctest --output-on-failure -j"$jobs") 2>&1 | tee "$log"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout "$test_timeout") 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local p=0 f=0 s=0 line status test
   # "3/9 Test #3: unit/leb128 .......   Passed    0.01 sec" or "...***Failed  <reason>"
@@ -123,22 +125,24 @@ run_fuzz() {
   # A build failure still fuzzes whatever targets were built.
   build_dir fuzz build/fuzz -DCMAKE_C_COMPILER="$clang" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DWISP_FUZZ=ON -DBUILD_TESTING=OFF -DWISP_EXAMPLES=OFF || true
-  local targets=() bin
-  for bin in build/fuzz/fuzz/*; do
-    [ -f "$bin" ] && [ -x "$bin" ] && targets+=("$(basename "$bin")")
-  done
+  local targets=() bins=() bin
+  while IFS= read -r bin; do
+    targets+=("$(basename "$bin")")
+    bins+=("$bin")
+  done < <(find build/fuzz -path build/fuzz/runs -prune -o -path '*/CMakeFiles' -prune -o \
+                -type f -perm -u+x -name 'fuzz_*' -print | sort)
   if [ ${#targets[@]} -eq 0 ]; then
-    fail_step "fuzz: fuzz/CMakeLists.txt exists but build/fuzz/fuzz/ has no fuzz target"
+    fail_step "fuzz: fuzz/CMakeLists.txt exists but build/fuzz has no fuzz_* executable"
     return
   fi
   say "fuzz: ${targets[*]}: ${fuzz_seconds} s each, $jobs at a time"
-  local running=0 target
-  for target in "${targets[@]}"; do
+  local running=0 target i
+  for i in "${!targets[@]}"; do
     if [ "$running" -ge "$jobs" ]; then
       wait -n
       running=$((running - 1))
     fi
-    fuzz_one "$target" "build/fuzz/fuzz/$target" &
+    fuzz_one "${targets[$i]}" "${bins[$i]}" &
     running=$((running + 1))
   done
   wait
