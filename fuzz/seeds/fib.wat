@@ -1,0 +1,17 @@
+;; recursive and iterative Fibonacci, with a name section (wat2wasm --debug-names)
+(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+  (func $main (export "main") (result i32) (call $fib (i32.const 20)))
+  (func $iter (export "iter") (param $n i64) (result i64) (local $a i64) (local $b i64)
+    (local.set $b (i64.const 1))
+    (local.set $n (i64.add (local.get $n) (i64.const 50)))
+    (block $done (loop $l
+      (br_if $done (i64.eqz (local.get $n)))
+      (local.set $b (i64.add (local.get $a) (local.tee $a (local.get $b))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br $l)))
+    (local.get $a)))

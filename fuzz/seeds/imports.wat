@@ -1,0 +1,7 @@
+;; a module with imports of every kind (fuzz_run skips it; fuzz_decode decodes it)
+(module
+  (import "env" "f" (func $f (param i32) (result i32)))
+  (import "env" "mem" (memory 1))
+  (import "env" "tab" (table 2 funcref))
+  (import "env" "g" (global (mut i64)))
+  (func (export "call") (result i32) (call $f (i32.const 1))))
