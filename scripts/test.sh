@@ -69,7 +69,7 @@ build_dir() {
 
 # run_ctest NAME DIR: run ctest, count its tests from the per-test status lines.
 run_ctest() {
-  local name=$1 dir=$2 log="$logs/$1-ctest.log"
+  local name=$1 dir=$2 log="$logs/$1-ctest.log" t0=$SECONDS
   say "$name: ctest in $dir"
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout "$test_timeout") 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
@@ -95,7 +95,8 @@ run_ctest() {
     f=1
   fi
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-  summary_lines+=("$(printf '%-8s ctest: %d passed, %d failed, %d skipped' "$name" "$p" "$f" "$s")")
+  summary_lines+=("$(printf '%-8s ctest: %d passed, %d failed, %d skipped (%d s)' \
+                     "$name" "$p" "$f" "$s" $((SECONDS - t0)))")
 }
 
 # fuzz_one TARGET BINARY: run one libFuzzer target; its status goes to runs/TARGET/rc.
@@ -176,10 +177,14 @@ for b in $builds; do
     asan) args=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_C_FLAGS_DEBUG=-O1 -g" -DWISP_SANITIZE=ON) ;;
     *) echo "test.sh: unknown build '$b' in WISP_TEST_BUILDS" >&2; exit 2 ;;
   esac
+  t0=$SECONDS
   build_dir "$b" "build/$b" "${args[@]}"
+  built=$?
+  summary_lines+=("$(printf '%-8s build: %s (%d s)' "$b" "$([ $built -eq 0 ] && echo ok || echo FAILED)" \
+                     $((SECONDS - t0)))")
   # Run ctest even after a build failure (not after a configure failure): the
   # tests that did build still say something.
-  [ $? -ne 2 ] && run_ctest "$b" "build/$b"
+  [ $built -ne 2 ] && run_ctest "$b" "build/$b"
 done
 run_fuzz
 
