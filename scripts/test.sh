@@ -124,8 +124,12 @@ run_fuzz() {
   local clang
   clang=$(command -v clang-19) || { fail_step "fuzz: clang-19 not found"; return; }
   # A build failure still fuzzes whatever targets were built.
+  local t0=$SECONDS built
   build_dir fuzz build/fuzz -DCMAKE_C_COMPILER="$clang" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DWISP_FUZZ=ON -DBUILD_TESTING=OFF -DWISP_EXAMPLES=OFF || true
+    -DWISP_FUZZ=ON -DBUILD_TESTING=OFF -DWISP_EXAMPLES=OFF
+  built=$?
+  summary_lines+=("$(printf 'fuzz     build: %s (%d s)' "$([ $built -eq 0 ] && echo ok || echo FAILED)" \
+                     $((SECONDS - t0)))")
   local targets=() bins=() bin
   while IFS= read -r bin; do
     targets+=("$(basename "$bin")")
