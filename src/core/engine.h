@@ -1,14 +1,185 @@
 /*
  * engine.h: internal declarations shared by the engine's runtime files
- * (engine.c, module.c, runtime.c, exec.c, interp.c, translate.c, signals.c).
+ * (engine.c, module.c, runtime.c, trap.c, translate.c, interp.c, signals.c).
+ *
+ * Runtime object model: every object lives in exactly one store and is freed
+ * with it. An instance refers to its functions, tables, memories and globals
+ * through pointer arrays indexed by the module's index spaces, so imported and
+ * defined objects look the same to the interpreter.
  */
 #ifndef WISP_ENGINE_H
 #define WISP_ENGINE_H
 
+#include <setjmp.h>
+#include <stdint.h>
+
+#include "module.h"
 #include "wisp.h"
+
+/* One 8-byte slot of the value stack. i32/f32 occupy the low half. */
+typedef union wisp__cell {
+  int32_t i32;
+  uint32_t u32;
+  int64_t i64;
+  uint64_t u64;
+  float f32;
+  double f64;
+  void *ref;
+} wisp__cell_t;
+
+/* Linear memory: the whole addressable range plus a guard is reserved once
+ * (WISP__MEM_RESERVE), so `base` never moves and loads/stores need no bounds
+ * check; pages beyond `size` are PROT_NONE and fault into a trap. */
+#define WISP__PAGE 65536u
+#define WISP__MEM_RESERVE (((size_t)8 << 30) + (size_t)WISP__PAGE)
+
+struct wisp_memory {
+  uint8_t *base;
+  uint64_t size;        /* bytes, a multiple of WISP__PAGE */
+  uint64_t max_pages;   /* effective maximum: module max, 65536, store limit */
+  wisp__limits_t type;  /* declared limits, for import matching */
+  struct wisp_memory *next_in_store;
+};
+
+struct wisp_table {
+  void **elems;         /* wisp_func_t* for funcref, opaque for externref */
+  uint32_t size;
+  uint64_t max;         /* effective maximum */
+  uint8_t elem;         /* WISP_FUNCREF or WISP_EXTERNREF */
+  wisp__limits_t type;
+  struct wisp_table *next_in_store;
+};
+
+struct wisp_global {
+  wisp__cell_t val;
+  uint8_t type;
+  bool mutable_;
+  struct wisp_global *next_in_store;
+};
+
+struct wisp_func {
+  uint32_t canon;                 /* canonical type id */
+  uint32_t nparams, nresults;
+  const uint8_t *types;           /* params then results */
+  wisp_instance_t *inst;          /* defining instance; NULL for host functions */
+  uint32_t index;                 /* function index in inst's module */
+  wisp__func_t *def;              /* module function (code), NULL for host */
+  wisp_host_fn_t host;
+  void *env;
+  void (*env_free)(void *);
+  struct wisp_func *next_in_store;
+};
+
+struct wisp_instance {
+  wisp_store_t *store;
+  const wisp_module_t *module;
+  wisp_func_t **funcs;
+  wisp_table_t **tables;
+  wisp_memory_t **memories;
+  wisp_global_t **globals;
+  uint8_t *elem_dropped;          /* per element segment */
+  uint8_t *data_dropped;          /* per data segment */
+  struct wisp_instance *next_in_store;
+};
+
+struct wisp_store {
+  wisp_engine_t *engine;
+  wisp_store_limits_t limits;
+  void *data;
+  wisp_func_t *funcs;
+  wisp_memory_t *memories;
+  wisp_table_t *tables;
+  wisp_global_t *globals;
+  wisp_instance_t *instances;
+};
+
+/* Translated code of one function (translate.c). `words` is threaded code:
+ * each instruction is a handler offset word followed by its operand words. */
+typedef struct wisp__code {
+  uint32_t *words;
+  uint32_t nwords;
+  uint32_t frame_cells;   /* params + locals + operand stack */
+  uint32_t param_cells;
+  uint32_t local_cells;   /* declared locals (zeroed at entry) */
+  uint32_t noffsets;      /* (word index, wasm byte offset) pairs for backtraces */
+  uint32_t *offsets;
+} wisp__code_t;
+
+/* Translates function `index` of `m` (a defined function). Returns the code
+ * (owned by the function, freed with the module) or NULL when out of memory. */
+wisp__code_t *wisp__translate(const wisp_module_t *m, uint32_t index);
+void wisp__code_free(wisp__code_t *code);
+/* The wasm byte offset of the instruction containing word `pos`. */
+uint32_t wisp__code_offset(const wisp__code_t *code, uint32_t pos);
+
+/* Handler offsets of the interpreter's internal instructions (interp.c). */
+const int32_t *wisp__interp_handlers(void);
+
+/* A call frame record on the explicit call stack: where to return to. */
+typedef struct wisp__frame {
+  const uint32_t *ret_ip;
+  wisp__cell_t *fp;
+  wisp_func_t *func;      /* the caller (function the frame returns into) */
+} wisp__frame_t;
+
+struct wisp_exec {
+  wisp_store_t *store;
+  wisp__cell_t *stack, *stack_end;
+  wisp__frame_t *frames, *frames_end;
+  wisp_status_t status;
+  bool active;            /* a call is in progress (running, suspended or out of fuel) */
+  int64_t fuel;           /* < 0: unlimited */
+  uint64_t fuel_used;
+  /* Saved interpreter registers while not running, and at traps: */
+  const uint32_t *ip;
+  wisp__cell_t *fp;
+  wisp__frame_t *frame;   /* next free frame record */
+  wisp_func_t *func;      /* function executing */
+  /* Suspension at a host call: */
+  wisp_func_t *suspended;
+  wisp__cell_t *host_slots;  /* where the host function's results go */
+  /* Outcome: */
+  wisp_trap_t *trap;
+  wisp_func_t *entry;
+  wisp_val_t *results;
+  size_t nresults;
+  wisp__cell_t *entry_fp;  /* frame of the embedder's call: results are read here */
+  wisp__frame_t *run_frames; /* first frame record of the embedder's call */
+  /* Host functions calling back into the guest run above the host call: */
+  bool in_host_call;
+  wisp__cell_t *nest_base;
+  wisp__frame_t *nest_frames;
+  uint32_t nesting;
+  /* Guard-page faults (signals.c): taken only while in_guest, and only for
+   * addresses inside the reservation at mem_base. */
+  volatile bool in_guest;
+  uint8_t *volatile mem_base;
+  sigjmp_buf *volatile fault_jmp;
+  const uint32_t *volatile fault_ip; /* last memory instruction started */
+};
+
+/* The exec running guest code on this thread, for the fault handler. */
+extern _Thread_local wisp_exec_t *wisp__running_exec;
 
 /* Installs the process-wide SIGSEGV/SIGBUS handler that turns faults in guard
  * pages of linear memories into traps. Idempotent, thread-safe. */
 void wisp__signals_install(void);
+
+/* trap.c */
+wisp_trap_t *wisp__trap_new(wisp_trap_kind_t kind, const char *message);
+/* Appends a backtrace frame; ignores allocation failure. */
+void wisp__trap_add_frame(wisp_trap_t *trap, uint32_t func_index, const char *name, uint32_t offset);
+void wisp__trap_set_exit(wisp_trap_t *trap, int code);
+
+/* runtime.c */
+int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta_pages, uint64_t *old_pages);
+int wisp__table_grow(wisp_table_t *table, uint64_t delta, void *init, uint32_t *old_size);
+wisp_func_t *wisp__func_new_defined(wisp_instance_t *inst, uint32_t index);
+void wisp__eval_const(const wisp_instance_t *inst, const wisp__constexpr_t *e, wisp__cell_t *out);
+void wisp__val_to_cell(const wisp_val_t *v, wisp__cell_t *c);
+void wisp__cell_to_val(uint8_t kind, const wisp__cell_t *c, wisp_val_t *v);
+
+/* interp.c: runs exec from its saved registers until done/trap/suspend/fuel. */
+wisp_status_t wisp__interp_run(wisp_exec_t *exec);
 
 #endif
