@@ -60,6 +60,11 @@ static inline double f64_max(double a, double b) {
   return a > b ? a : b;
 }
 
+/* Rounding functions may return a signalling NaN operand unchanged; wasm
+ * requires an arithmetic (quiet) NaN result. */
+static inline float quiet_f32(float (*fn)(float), float x) { return isnan(x) ? x + x : fn(x); }
+static inline double quiet_f64(double (*fn)(double), double x) { return isnan(x) ? x + x : fn(x); }
+
 static inline uint32_t rotl32(uint32_t x, uint32_t n) { n &= 31; return (x << n) | (x >> ((32 - n) & 31)); }
 static inline uint32_t rotr32(uint32_t x, uint32_t n) { n &= 31; return (x >> n) | (x << ((32 - n) & 31)); }
 static inline uint64_t rotl64(uint64_t x, uint64_t n) { n &= 63; return (x << n) | (x >> ((64 - n) & 63)); }
@@ -221,6 +226,7 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
   /* trap reporting */
   wisp_trap_kind_t trap_kind = WISP_TRAP_UNREACHABLE;
   const char *trap_msg = NULL;
+  char trap_buf[64];
   wisp_trap_t *trap = NULL;
 
   exec->mem_base = mem;
@@ -301,7 +307,10 @@ L_CALL_INDIRECT: {
   uint32_t i = S(3).u32;
   if (UNLIKELY(i >= table->size)) TRAP(WISP_TRAP_TABLE_OOB, "undefined element");
   callee = table->elems[i];
-  if (UNLIKELY(!callee)) TRAP(WISP_TRAP_INDIRECT_NULL, "uninitialized element");
+  if (UNLIKELY(!callee)) {
+    snprintf(trap_buf, sizeof trap_buf, "uninitialized element %u", i);
+    TRAP(WISP_TRAP_INDIRECT_NULL, trap_buf);
+  }
   if (UNLIKELY(callee->canon != ip[1])) TRAP(WISP_TRAP_INDIRECT_TYPE, "indirect call type mismatch");
   nfp = fp + ip[4];
   call_len = 5;
@@ -539,11 +548,11 @@ L_I64_ROTR: S(1).u64 = rotr64(S(2).u64, S(3).u64); NEXT(4);
 
 L_F32_ABS: S(1).u32 = S(2).u32 & 0x7FFFFFFFu; NEXT(3);
 L_F32_NEG: S(1).u32 = S(2).u32 ^ 0x80000000u; NEXT(3);
-L_F32_CEIL: S(1).f32 = ceilf(S(2).f32); NEXT(3);
-L_F32_FLOOR: S(1).f32 = floorf(S(2).f32); NEXT(3);
-L_F32_TRUNC: S(1).f32 = truncf(S(2).f32); NEXT(3);
-L_F32_NEAREST: S(1).f32 = nearbyintf(S(2).f32); NEXT(3);
-L_F32_SQRT: S(1).f32 = sqrtf(S(2).f32); NEXT(3);
+L_F32_CEIL: S(1).f32 = quiet_f32(ceilf, S(2).f32); NEXT(3);
+L_F32_FLOOR: S(1).f32 = quiet_f32(floorf, S(2).f32); NEXT(3);
+L_F32_TRUNC: S(1).f32 = quiet_f32(truncf, S(2).f32); NEXT(3);
+L_F32_NEAREST: S(1).f32 = quiet_f32(nearbyintf, S(2).f32); NEXT(3);
+L_F32_SQRT: S(1).f32 = quiet_f32(sqrtf, S(2).f32); NEXT(3);
 L_F32_ADD: S(1).f32 = S(2).f32 + S(3).f32; NEXT(4);
 L_F32_SUB: S(1).f32 = S(2).f32 - S(3).f32; NEXT(4);
 L_F32_MUL: S(1).f32 = S(2).f32 * S(3).f32; NEXT(4);
@@ -553,11 +562,11 @@ L_F32_MAX: S(1).f32 = f32_max(S(2).f32, S(3).f32); NEXT(4);
 L_F32_COPYSIGN: S(1).u32 = (S(2).u32 & 0x7FFFFFFFu) | (S(3).u32 & 0x80000000u); NEXT(4);
 L_F64_ABS: S(1).u64 = S(2).u64 & 0x7FFFFFFFFFFFFFFFull; NEXT(3);
 L_F64_NEG: S(1).u64 = S(2).u64 ^ 0x8000000000000000ull; NEXT(3);
-L_F64_CEIL: S(1).f64 = ceil(S(2).f64); NEXT(3);
-L_F64_FLOOR: S(1).f64 = floor(S(2).f64); NEXT(3);
-L_F64_TRUNC: S(1).f64 = trunc(S(2).f64); NEXT(3);
-L_F64_NEAREST: S(1).f64 = nearbyint(S(2).f64); NEXT(3);
-L_F64_SQRT: S(1).f64 = sqrt(S(2).f64); NEXT(3);
+L_F64_CEIL: S(1).f64 = quiet_f64(ceil, S(2).f64); NEXT(3);
+L_F64_FLOOR: S(1).f64 = quiet_f64(floor, S(2).f64); NEXT(3);
+L_F64_TRUNC: S(1).f64 = quiet_f64(trunc, S(2).f64); NEXT(3);
+L_F64_NEAREST: S(1).f64 = quiet_f64(nearbyint, S(2).f64); NEXT(3);
+L_F64_SQRT: S(1).f64 = quiet_f64(sqrt, S(2).f64); NEXT(3);
 L_F64_ADD: S(1).f64 = S(2).f64 + S(3).f64; NEXT(4);
 L_F64_SUB: S(1).f64 = S(2).f64 - S(3).f64; NEXT(4);
 L_F64_MUL: S(1).f64 = S(2).f64 * S(3).f64; NEXT(4);

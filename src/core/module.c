@@ -31,6 +31,21 @@ static int module_load(wisp_engine_t *engine, const uint8_t *bytes, size_t len,
   return 0;
 }
 
+/* The first use of the v128 type outside function bodies (types, globals,
+ * locals), which the interpreter cannot hold yet; 0 if none. Fills *what. */
+static int find_v128(const wisp_module_t *m, char *what, size_t size) {
+  for (uint32_t i = 0; i < m->ntypes; i++)
+    for (uint32_t k = 0; k < m->types[i].nparams + m->types[i].nresults; k++)
+      if (m->types[i].types[k] == WISP_V128) return snprintf(what, size, "type %u uses v128", i);
+  for (uint32_t i = 0; i < m->nglobals; i++)
+    if (m->globals[i].type.type == WISP_V128) return snprintf(what, size, "global %u has type v128", i);
+  for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++)
+    for (uint32_t r = 0; r < m->funcs[f].nlocalruns; r++)
+      if (m->funcs[f].localruns[r].type == WISP_V128)
+        return snprintf(what, size, "function %u has a v128 local", f);
+  return 0;
+}
+
 int wisp_module_new(wisp_engine_t *engine, const uint8_t *bytes, size_t len, wisp_module_t **out,
                     wisp_error_t *err) {
   wisp_module_t *m = NULL;
@@ -44,6 +59,14 @@ int wisp_module_new(wisp_engine_t *engine, const uint8_t *bytes, size_t len, wis
                 "this build of wisp validates SIMD but does not execute it yet",
                 m->simd_func, name ? " (" : "", name ? name : "", name ? ")" : "", m->simd_offset,
                 op ? op->name : "v128.*");
+    wisp_module_delete(m);
+    return WISP_ERR_UNSUPPORTED;
+  }
+  char what[96];
+  if (find_v128(m, what, sizeof what)) {
+    wisp__error(err, WISP_ERR_UNSUPPORTED, 0,
+                "%s: SIMD (v128) is not supported: this build of wisp validates SIMD but does not execute it yet",
+                what);
     wisp_module_delete(m);
     return WISP_ERR_UNSUPPORTED;
   }
