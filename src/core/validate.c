@@ -185,14 +185,9 @@ static int read_blocktype(validator_t *v, int64_t *out) {
   return 0;
 }
 
-/* Reads the opcode at v->p and its immediates into *ins. Every malformed-byte
- * check lives here, shared by validate_body and skim_body; index ranges and
- * typing are the caller's. */
-static int read_instr(validator_t *v, instr_t *ins) {
-  struct wisp_module *m = v->m;
+/* Reads the opcode at v->p into ins->code and ins->info. */
+static int read_opcode(validator_t *v, instr_t *ins) {
   int rc;
-  memset(ins, 0, sizeof *ins);
-  ins->offset = cur_offset(v);
   if (v->p >= v->end)
     return body_error(v, WISP_ERR_MALFORMED, ins->offset, "unexpected end of section or function: END opcode expected");
   uint8_t b = *v->p++;
@@ -204,14 +199,26 @@ static int read_instr(validator_t *v, instr_t *ins) {
       return body_error(v, WISP_ERR_MALFORMED, ins->offset, "illegal opcode 0x%02x 0x%x", b, sub);
     code = b == 0xFC ? 0xFC00 | sub : 0x10000 | sub;
   }
-  const wisp__opinfo_t *info = wisp__opinfo(code);
-  if (!info) {
+  ins->info = wisp__opinfo(code);
+  if (!ins->info) {
     if (code > 0xFF)
       return body_error(v, WISP_ERR_MALFORMED, ins->offset, "illegal opcode 0x%02x 0x%x", b, code & 0x1FF);
     return body_error(v, WISP_ERR_MALFORMED, ins->offset, "illegal opcode 0x%02x", b);
   }
   ins->code = code;
-  ins->info = info;
+  return 0;
+}
+
+/* Reads one instruction at v->p into *ins. Every malformed-byte check lives
+ * here, shared by validate_body and skim_body; index ranges and typing are
+ * the caller's. */
+static int read_instr(validator_t *v, instr_t *ins) {
+  struct wisp_module *m = v->m;
+  int rc;
+  memset(ins, 0, sizeof *ins);
+  ins->offset = cur_offset(v);
+  if ((rc = read_opcode(v, ins)) != 0) return rc;
+  const wisp__opinfo_t *info = ins->info;
   const uint8_t *bytes;
   int64_t s;
   switch ((wisp__imm_t)info->imm) {
