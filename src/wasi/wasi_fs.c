@@ -321,6 +321,9 @@ static int f_fd_seek(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   uint64_t need = (off == 0 && whence == 1) ? R_FD_TELL : R_FD_SEEK;
   int rc = get_file(c, ARG_U32(0), 0, &e);
   if (rc) return rc;
+  if (e->host < 0 || e->kind == WASI_FD_SOCKET || e->filetype == FT_CHARACTER_DEVICE ||
+      e->filetype == FT_UNKNOWN)
+    return E_SPIPE; /* not seekable, whatever the rights say */
   if ((e->rights_base & need) != need && (e->rights_base & R_FD_SEEK) == 0) return E_NOTCAPABLE;
   int hw;
   switch (whence) {
@@ -330,7 +333,6 @@ static int f_fd_seek(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
     default: return E_INVAL;
   }
   if (!wasi_mem_ok(c, p, 8)) return E_FAULT;
-  if (e->host < 0 || e->kind == WASI_FD_SOCKET) return E_SPIPE;
   off_t r = lseek(e->host, off, hw);
   if (r < 0) return wasi__errno(errno);
   wasi_put_u64(c, p, (uint64_t)r);
@@ -340,10 +342,13 @@ static int f_fd_seek(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
 static int f_fd_tell(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   wasi_fd_t *e;
   uint32_t p = ARG_U32(1);
-  int rc = get_file(c, ARG_U32(0), R_FD_TELL, &e);
+  int rc = get_file(c, ARG_U32(0), 0, &e);
   if (rc) return rc;
+  if (e->host < 0 || e->kind == WASI_FD_SOCKET || e->filetype == FT_CHARACTER_DEVICE ||
+      e->filetype == FT_UNKNOWN)
+    return E_SPIPE;
+  if (!(e->rights_base & (R_FD_TELL | R_FD_SEEK))) return E_NOTCAPABLE;
   if (!wasi_mem_ok(c, p, 8)) return E_FAULT;
-  if (e->host < 0 || e->kind == WASI_FD_SOCKET) return E_SPIPE;
   off_t r = lseek(e->host, 0, SEEK_CUR);
   if (r < 0) return wasi__errno(errno);
   wasi_put_u64(c, p, (uint64_t)r);
