@@ -362,7 +362,10 @@ uint64_t wisp_exec_fuel_used(const wisp_exec_t *exec);
  * traps, suspends or runs out of fuel. Results are copied into `results`
  * (space for the type's result count) when the status is WISP_DONE. The
  * `results` pointer is remembered across suspensions: a later resume that
- * finishes writes there. */
+ * finishes writes there. A call on an exec whose previous call is suspended or
+ * out of fuel is refused (WISP_TRAPPED, with a trap saying so) and leaves that
+ * call as it was. A host function may call back into the guest on the exec it
+ * was called on (a nested call); a nested call cannot suspend. */
 wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *func, const wisp_val_t *args,
                              size_t nargs, wisp_val_t *results, size_t nresults);
 /* Continues a WISP_SUSPENDED exec: `host_results` are the suspended host

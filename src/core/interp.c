@@ -842,8 +842,12 @@ static wisp_status_t finish(wisp_exec_t *exec, wisp_status_t st) {
 
 wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *f, const wisp_val_t *args, size_t nargs,
                              wisp_val_t *results, size_t nresults) {
-  if (exec->active && !exec->in_host_call)
-    return fail_call(exec, WISP_TRAP_HOST, "exec is busy: a call is suspended or out of fuel; resume or abort it");
+  if (exec->active && !exec->in_host_call) {
+    /* refused without disturbing the suspended call */
+    wisp_trap_delete(exec->trap);
+    exec->trap = wisp__trap_new(WISP_TRAP_HOST, "exec is busy: a call is suspended or out of fuel; resume or abort it");
+    return WISP_TRAPPED;
+  }
   if (nargs != f->nparams || (nresults < f->nresults && results))
     return fail_call(exec, WISP_TRAP_HOST, "wrong number of arguments or results for this function");
   for (size_t i = 0; i < nargs; i++)
