@@ -647,7 +647,7 @@ static char *buf_copy(parser_t *p) {
     fail_nomem(p);
     return NULL;
   }
-  memcpy(copy, p->buf, p->buf_length);
+  if (p->buf_length) memcpy(copy, p->buf, p->buf_length);
   return copy;
 }
 
