@@ -270,8 +270,15 @@ static int stream_write(wasi_fd_t *e, struct iovec *iov, int n, uint64_t *total)
 static int do_rw(wasi_ctx_t *c, const wisp_val_t *args, bool write, bool positional) {
   wasi_fd_t *e;
   uint64_t rights = (write ? R_FD_WRITE : R_FD_READ) | (positional ? R_FD_SEEK : 0);
-  int rc = get_file(c, ARG_U32(0), rights, &e);
+  int rc = get_file(c, ARG_U32(0), 0, &e);
   if (rc) return rc;
+  /* Reading a descriptor not open for reading (or writing one not open for
+   * writing) is EBADF, as POSIX and the other preview1 hosts report it. */
+  if (!(e->rights_base & (write ? R_FD_WRITE : R_FD_READ))) return E_BADF;
+  if ((e->rights_base & rights) != rights) {
+    if (positional && e->kind != WASI_FD_FILE) return E_SPIPE;
+    return E_NOTCAPABLE;
+  }
   uint32_t outp = positional ? ARG_U32(4) : ARG_U32(3);
   if (!wasi_mem_ok(c, outp, 4)) return E_FAULT;
   struct iovec iov[1024];

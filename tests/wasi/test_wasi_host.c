@@ -380,7 +380,7 @@ static void other_checks(void) {
   check_errno("fdstat_get", call("fd_fdstat_get", fd, (uint32_t)BUF), 0);
   check("fdstat regular file", mem[BUF] == FT_REGULAR_FILE);
   check_errno("drop write right", call("fd_fdstat_set_rights", fd, (uint64_t)(R_FD_READ | R_FD_SEEK), 0ull), 0);
-  check_errno("write without right", write_str(fd, "x"), E_NOTCAPABLE);
+  check_errno("write without right", write_str(fd, "x"), E_BADF);
   check_errno("regain write right", call("fd_fdstat_set_rights", fd, (uint64_t)RIGHTS_RW, 0ull), E_NOTCAPABLE);
 
   /* renumber */
