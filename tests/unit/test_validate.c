@@ -321,6 +321,52 @@ static void test_messages(void) {
   free(o);
 }
 
+/* Local runs: params (i64), then i32 x2, i64 x3, f32 x1. */
+static void test_locals(void) {
+#define LOCALS_FUNC(code) "1: 01 60 01 7e 00 | 3: 01 00 | 10: 01 { 03 02 7f 03 7e 01 7d " code " }"
+  VALID(LOCALS_FUNC("20 00 50 1a 20 01 45 1a 20 02 45 1a 20 03 50 1a 20 05 50 1a 20 06 8b 1a 0b"));
+  INVALID("type mismatch", LOCALS_FUNC("20 02 50 1a 0b"));   /* local 2 is i32, i64.eqz */
+  INVALID("type mismatch", LOCALS_FUNC("20 06 50 1a 0b"));   /* local 6 is f32 */
+  INVALID("type mismatch", LOCALS_FUNC("41 00 21 03 0b"));   /* local 3 is i64 */
+  INVALID("unknown local 7", LOCALS_FUNC("20 07 1a 0b"));
+  VALID(LOCALS_FUNC("42 00 22 05 21 00 0b"));                /* tee keeps the value */
+  /* a run of zero locals is allowed and changes nothing */
+  VALID("1: 01 60 00 00 | 3: 01 00 | 10: 01 { 02 00 7f 01 7e 20 00 50 1a 0b }");
+#undef LOCALS_FUNC
+}
+
+/* Deep nesting: the control stack grows without recursion or limits. */
+static void test_deep_nesting(void) {
+  enum { DEPTH = 2500 };
+  const char *head = "1: 01 60 00 01 7f | 3: 01 00 | 10: 01 { 00 ";
+  size_t cap = strlen(head) + DEPTH * 12 + 64;
+  char *text = malloc(cap);
+  strcpy(text, head);
+  char *p = text + strlen(text);
+  for (int i = 0; i < DEPTH; i++) p += sprintf(p, "02 7f ");
+  p += sprintf(p, "41 07 ");
+  for (int i = 0; i < DEPTH; i++) p += sprintf(p, "0b ");
+  sprintf(p, "0b }");
+  struct wisp_module *m;
+  wisp_error_t err;
+  int rc = load(text, &m, &err);
+  CHECK(rc == 0, "deep nesting: %s", err.message);
+  if (rc == 0) {
+    CHECK(m->funcs[0].max_stack == 1, "deep nesting max_stack %u", m->funcs[0].max_stack);
+    wisp_module_delete(m);
+  }
+  /* the same with a br to the outermost block from the innermost */
+  p = text + strlen(head);
+  for (int i = 0; i < DEPTH; i++) p += sprintf(p, "02 7f ");
+  p += sprintf(p, "41 07 0c %02x %02x ", 0x80 | ((DEPTH - 1) & 0x7F), (DEPTH - 1) >> 7);
+  for (int i = 0; i < DEPTH; i++) p += sprintf(p, "0b ");
+  sprintf(p, "0b }");
+  rc = load(text, &m, &err);
+  CHECK(rc == 0, "deep br: %s", err.message);
+  wisp_module_delete(m);
+  free(text);
+}
+
 static uint32_t max_stack_of(const char *text, uint32_t func) {
   struct wisp_module *m;
   wisp_error_t err;
@@ -443,6 +489,8 @@ int main(void) {
   test_module_rules();
   test_malformed();
   test_messages();
+  test_locals();
+  test_deep_nesting();
   test_max_stack();
   test_simd();
   test_simd_table();
