@@ -42,7 +42,6 @@ typedef struct decoder {
   const char *section;     /* section name for messages; NULL between sections */
   int64_t func;            /* function index while in a code entry, else -1 */
   uint8_t last_id;         /* last non-custom section id read, 0 if none */
-  bool have_function_section;
 } decoder_t;
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -492,7 +491,6 @@ static int decode_function_section(decoder_t *d) {
   if ((rc = alloc_funcs(d, n))) return rc;
   for (uint32_t i = 0; i < n; i++)
     if ((rc = read_u32(d, &m->funcs[m->nfunc_imports + i].type_index))) return rc;
-  d->have_function_section = true;
   return 0;
 }
 
