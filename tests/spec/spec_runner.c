@@ -29,8 +29,9 @@
  * Value conventions of wast2json: integers and float bit patterns are unsigned
  * decimal strings; "nan:canonical" / "nan:arithmetic" are result patterns;
  * externref N is passed to the engine as the opaque pointer N + 1 (so that
- * ref.extern 0 differs from ref.null); an expected funcref without a value
- * means any non-null reference.
+ * ref.extern 0 differs from ref.null); an expected funcref other than null
+ * (wast2json writes no value, or a number, for `ref.func`) means any non-null
+ * reference.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -315,11 +316,12 @@ static int parse_value(json_t *json, bool allow_patterns, expected_t *out, char 
       return 0;
     case WISP_FUNCREF:
     case WISP_EXTERNREF:
-      if (!value && kind == WISP_FUNCREF && allow_patterns) {
+      if (text && strcmp(text, "null") == 0) return 0; /* the union is zeroed: NULL */
+      if (kind == WISP_FUNCREF && allow_patterns) {
+        /* (ref.func) in a .wast: wast2json writes no value or a number; any non-null funcref matches. */
         out->match = MATCH_NONNULL;
         return 0;
       }
-      if (text && strcmp(text, "null") == 0) return 0; /* the union is zeroed: NULL */
       if (kind == WISP_EXTERNREF && parse_u64(text, &bits) == 0) {
         out->val.of.externref = (void *)(uintptr_t)(bits + 1);
         return 0;
@@ -447,7 +449,7 @@ static size_t format_value(char *buf, size_t size, const wisp_val_t *v, match_t 
   }
 }
 
-/* "(i32:1, f32:...)" for a list of values; `matches` may be NULL (all exact). */
+/* "(i32:1, f32:...)": the `expects` patterns when given, else the values `vals`. */
 static void format_values(char *buf, size_t size, const wisp_val_t *vals, const expected_t *expects,
                           size_t n) {
   size_t len = snprintf(buf, size, "(");
