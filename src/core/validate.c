@@ -868,13 +868,29 @@ static int skim_body(validator_t *v, uint32_t fidx) {
   v->func = fidx;
   v->p = m->bytes + f->body_start;
   v->end = m->bytes + f->body_end;
-  uint64_t depth = 1;
+  v->nframes = 0;  /* only the kinds are kept, to know where `else` may stand */
+  uint8_t kind = FRAME_FUNC;
   instr_t ins;
-  while (depth > 0) {
-    int rc = read_instr(v, &ins);
-    if (rc) return rc;
-    if (ins.code == WISP_OP_BLOCK || ins.code == WISP_OP_LOOP || ins.code == WISP_OP_IF) depth++;
-    else if (ins.code == WISP_OP_END) depth--;
+  int rc;
+  while (kind != 0xFF) {
+    if ((rc = read_instr(v, &ins)) != 0) return rc;
+    switch (ins.code) {
+      case WISP_OP_BLOCK: case WISP_OP_LOOP: case WISP_OP_IF:
+        if ((rc = grow(v, (void **)&v->frames, &v->cap_frames, v->nframes + 1, sizeof(frame_t))) != 0) return rc;
+        v->frames[v->nframes++].kind = kind;
+        kind = ins.code == WISP_OP_BLOCK ? FRAME_BLOCK : ins.code == WISP_OP_LOOP ? FRAME_LOOP : FRAME_IF;
+        break;
+      case WISP_OP_ELSE:
+        if (kind != FRAME_IF)
+          return body_error(v, WISP_ERR_MALFORMED, ins.offset, "END opcode expected: else without matching if");
+        kind = FRAME_ELSE;
+        break;
+      case WISP_OP_END:
+        kind = v->nframes ? v->frames[--v->nframes].kind : 0xFF;
+        break;
+      default:
+        break;
+    }
   }
   if (v->p != v->end)
     return body_error(v, WISP_ERR_MALFORMED, cur_offset(v),

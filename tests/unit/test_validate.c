@@ -300,6 +300,10 @@ static void test_malformed(void) {
   /* an invalid function before a malformed one: malformed wins */
   MALFORMED("illegal opcode 0xff",
             "1: 01 60 00 00 | 3: 02 00 00 | 10: 02 { 00 41 00 0b } { 00 ff 0b }");
+  /* the same for an else without if after an invalid instruction */
+  MALFORMED("END opcode expected", FUNC_VOID("00 6a 02 40 05 0b 0b"));
+  MALFORMED("END opcode expected", FUNC_VOID("00 6a 41 00 04 40 05 05 0b 0b"));
+  VALID(FUNC_VOID("00 41 00 04 40 05 41 00 04 40 05 0b 0b 0b"));
   /* a module-level invalid error, malformed code: malformed wins */
   MALFORMED("illegal opcode", "1: 01 60 00 00 | 3: 01 00 | 5: 02 00 01 00 01 | 10: 01 { 00 06 0b }");
 }
