@@ -970,6 +970,13 @@ static void remove_dir(const char *path) {
 }
 
 static int write_results(const char *path, const char *name, const counts_t *c, double seconds) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = 0;
+    make_dirs(dir);
+  }
   FILE *f = fopen(path, "w");
   if (!f) {
     fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
