@@ -1,0 +1,40 @@
+/* cli_behaviour.c: a guest for the `wisp run` tests: its first argument picks
+ * what it does ("spin" loops forever, "trap" executes unreachable, "exit N"
+ * calls exit(N), "alloc MIB" tries to allocate, "stdin" counts input bytes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void __attribute__((noinline)) crash_here(void) { __builtin_trap(); }
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "spin")) {
+    volatile unsigned long n = 0;
+    for (;;) n++;
+  }
+  if (!strcmp(mode, "trap")) {
+    printf("about to trap\n");
+    fflush(stdout);
+    crash_here();
+  }
+  if (!strcmp(mode, "exit") && argc > 2) {
+    printf("exiting with %s\n", argv[2]);
+    exit(atoi(argv[2]));
+  }
+  if (!strcmp(mode, "alloc") && argc > 2) {
+    size_t mib = (size_t)atoi(argv[2]);
+    void *p = malloc(mib << 20);
+    printf("alloc %zu MiB: %s\n", mib, p ? "ok" : "failed");
+    return p ? 0 : 1;
+  }
+  if (!strcmp(mode, "stdin")) {
+    size_t total = 0, n;
+    char buf[4096];
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) total += n;
+    printf("stdin bytes: %zu\n", total);
+    return 0;
+  }
+  fprintf(stderr, "usage: cli_behaviour spin|trap|exit N|alloc MIB|stdin\n");
+  return 2;
+}
