@@ -8,7 +8,9 @@
  *     [header] and not yet defined itself), DEFINED (made by its own [header]),
  *     DOTTED (made by a dotted key such as a.b = 1), INLINE (written { ... },
  *     closed to every later change);
- *   - dotted keys may only walk through tables that dotted keys made;
+ *   - dotted keys may only walk through tables that dotted keys made, or
+ *     that exist only as the parent of a [header] (those become DOTTED, so
+ *     no [header] may define them afterwards);
  *   - a [header] may walk through any non-inline table, and through an array
  *     of tables into its last element, but may define a table only once;
  *   - [[header]] may only append to arrays that [[header]] made.
@@ -468,6 +470,7 @@ static int check_utf8(parser_t *p) {
 /* ---- strings ------------------------------------------------------------ */
 
 static int buf_put(parser_t *p, const char *data, size_t length) {
+  if (length == 0) return 0;
   if (p->buf_cap - p->buf_length < length) {
     size_t cap = p->buf_cap ? p->buf_cap : 256;
     while (cap - p->buf_length < length) cap *= 2;
@@ -1092,6 +1095,9 @@ static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_
     if (v->as.table.flags & TABLE_INLINE)
       return fail(p, part->offset, "cannot add keys to inline table '%s' (line %u)",
                   key_name(key, i + 1, name, sizeof name), v->line);
+    /* a table that only exists as the parent of a [header] may be given
+     * keys this way; from then on it counts as made by dotted keys */
+    if (v->as.table.flags == TABLE_IMPLICIT) v->as.table.flags = TABLE_DOTTED;
     if (!(v->as.table.flags & TABLE_DOTTED))
       return fail(p, part->offset,
                   "cannot add keys to table '%s' with dotted keys: it is defined by a [header] (line %u)",

@@ -320,7 +320,8 @@ static void test_tables(void) {
                             "[x.y.z.w]\n[x]\nv = 2\n"
                             "[fruit]\napple.color = \"red\"\napple.taste.sweet = true\n"
                             "[fruit.apple.texture]\nsmooth = true\n"
-                            "[empty]\n");
+                            "[empty]\n"
+                            "[p.q.r]\n[p]\nq.s = 3\n"); /* q exists only as a parent: dotted keys may extend it */
   if (!doc) return;
   CHECK(is_int(doc, "top", 0));
   CHECK(is_string(doc, "table-1/key1", "some string"));
@@ -338,6 +339,8 @@ static void test_tables(void) {
   CHECK(wisp_toml_type(get(doc, "empty")) == WISP_TOML_TABLE);
   CHECK(wisp_toml_line(get(doc, "table-2")) == 5);
   CHECK(!wisp_toml_table_is_inline(get(doc, "table-1")));
+  CHECK(is_int(doc, "p/q/s", 3));
+  CHECK(wisp_toml_type(get(doc, "p/q/r")) == WISP_TOML_TABLE);
   wisp_toml_free(doc);
 }
 
@@ -455,6 +458,8 @@ static void test_invalid_structure(void) {
   BAD("[fruit]\napple.taste.sweet = true\n[fruit.apple.taste]\n", 3, "already defined");
   BAD("[a.b.c]\nz = 9\n[a]\nb.c.t = 1\n", 4, "defined by a [header]");
   BAD("[a.b.c.d]\nz = 9\n[a]\nb.c.d.k.t = 1\n", 4, "defined by a [header]");
+  /* after dotted keys extended it, a [header] may no longer define it */
+  BAD("[a.b.c]\n[a]\nb.d = 1\n[a.b]\n", 4, "table [a.b] is already defined (line 1)");
   BAD("a = { b = 1 }\na.c = 2\n", 2, "cannot add keys to inline table 'a'");
   BAD("a = { b = 1 }\n[a.c]\n", 2, "cannot extend inline table 'a'");
   BAD("a = { b = 1 }\n[a]\n", 2, "already defined");
