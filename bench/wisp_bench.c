@@ -101,7 +101,9 @@ int main(int argc, char **argv) {
     goto fail;
   }
   uint32_t sum = result.kind == WISP_I64 ? (uint32_t)result.of.i64 : (uint32_t)result.of.i32;
-  fprintf(stderr, "wisp_bench: load %.3f ms, instantiate %.3f ms\n", t1 - t0, t2 - t1);
+  uint64_t fuel = wisp_exec_fuel_used(exec);
+  fprintf(stderr, "wisp_bench: load %.3f ms, instantiate %.3f ms, run %.3f ms, fuel used %llu (%.2f ns each)\n",
+          t1 - t0, t2 - t1, t3 - t2, (unsigned long long)fuel, fuel ? (t3 - t2) * 1e6 / (double)fuel : 0.0);
   printf("%u %.3f\n", sum, t3 - t2);
   status = 0;
 fail:
