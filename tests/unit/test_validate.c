@@ -483,6 +483,114 @@ static void test_simd_table(void) {
   CHECK(op == NULL, "0xfd 0x9a is reserved");
 }
 
+/* ---- the spec suite's binaries ----------------------------------------------- */
+
+static uint8_t *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+/* Copies the string value of "key": "..." found in line into out. */
+static bool json_field(const char *line, const char *key, char *out, size_t size) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
+  const char *at = strstr(line, pattern);
+  if (!at) return false;
+  at += strlen(pattern);
+  const char *end = strchr(at, '"');
+  if (!end || (size_t)(end - at) >= size) return false;
+  memcpy(out, at, (size_t)(end - at));
+  out[end - at] = 0;
+  return true;
+}
+
+/* One .wast converted by wast2json: every module must validate, every binary
+ * assert_invalid must be invalid and every binary assert_malformed malformed.
+ * wast2json writes one command per line, the command's type first. */
+static void sweep_json(const char *dir, const char *json, int *modules, int *wrong) {
+  char path[1024], line[8192], type[64], file[256];
+  snprintf(path, sizeof path, "%s/%s", dir, json);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  while (fgets(line, sizeof line, f)) {
+    if (!json_field(line, "type", type, sizeof type) || !json_field(line, "filename", file, sizeof file)) continue;
+    size_t n = strlen(file);
+    if (n < 5 || strcmp(file + n - 5, ".wasm") != 0) continue;
+    int want;
+    if (strcmp(type, "assert_invalid") == 0) want = WISP_ERR_INVALID;
+    else if (strcmp(type, "assert_malformed") == 0) want = WISP_ERR_MALFORMED;
+    else if (strcmp(type, "module") == 0 || strncmp(type, "assert_un", 9) == 0) want = 0;
+    else continue;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t len;
+    uint8_t *bytes = read_file(path, &len);
+    if (!bytes) continue;
+    wisp_error_t err = {0};
+    int rc = wisp_module_validate(engine, bytes, len, &err);
+    free(bytes);
+    (*modules)++;
+    if (rc != want) {
+      (*wrong)++;
+      printf("  %s (%s): expected %d, got %d: %s\n", file, type, want, rc, rc ? err.message : "valid");
+    }
+  }
+  fclose(f);
+}
+
+/* Runs when ../shared/spec-testsuite (next to the repository) and wast2json
+ * exist; otherwise says it skipped. */
+static void test_spec_suite(void) {
+  char root[1024], suite[1200], cmd[4096];
+  snprintf(root, sizeof root, "%s", __FILE__);
+  char *cut = strstr(root, "/tests/unit/test_validate.c");
+  if (!cut) {
+    printf("spec suite: skipped (source path unknown)\n");
+    return;
+  }
+  *cut = 0;
+  snprintf(suite, sizeof suite, "%s/../shared/spec-testsuite", root);
+  FILE *probe = fopen(suite, "r");
+  if (!probe || system("wast2json --version >/dev/null 2>&1") != 0) {
+    if (probe) fclose(probe);
+    printf("spec suite: skipped (no %s or no wast2json)\n", suite);
+    return;
+  }
+  fclose(probe);
+  char dir[] = "/tmp/wisp-validate-XXXXXX";
+  if (!mkdtemp(dir)) {
+    CHECK(0, "mkdtemp failed");
+    return;
+  }
+  snprintf(cmd, sizeof cmd,
+           "cd %s && for f in %s/*.wast; do wast2json \"$f\" -o \"$(basename \"$f\" .wast).json\" 2>/dev/null; done; ls *.json",
+           dir, suite);
+  FILE *list = popen(cmd, "r");
+  int files = 0, modules = 0, wrong = 0;
+  char json[256];
+  while (list && fgets(json, sizeof json, list)) {
+    json[strcspn(json, "\n")] = 0;
+    sweep_json(dir, json, &modules, &wrong);
+    files++;
+  }
+  if (list) pclose(list);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd) != 0) printf("could not remove %s\n", dir);
+  printf("spec suite: %d files, %d modules, %d with the wrong verdict\n", files, modules, wrong);
+  CHECK(files > 100 && modules > 4000, "spec suite: only %d files, %d modules", files, modules);
+  CHECK(wrong == 0, "spec suite: %d modules with the wrong verdict", wrong);
+}
+
 int main(void) {
   engine = wisp_engine_new();
   test_valid_basics();
@@ -498,6 +606,7 @@ int main(void) {
   test_max_stack();
   test_simd();
   test_simd_table();
+  test_spec_suite();
   wisp_engine_delete(engine);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
