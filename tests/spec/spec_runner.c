@@ -155,6 +155,15 @@ static outcome_t pass(runner_t *r) {
   return OUTCOME_PASSED;
 }
 
+/* A pass where the engine's own message is worth seeing next to the spec's (-v). */
+static outcome_t pass_with_message(runner_t *r, const char *spec_text, const char *engine_text) {
+  r->counts.passed++;
+  if (r->verbose)
+    printf("  %s.wast:%d: %s: ok: spec \"%s\", wisp \"%s\"\n", r->name, r->line, r->command, spec_text,
+           engine_text);
+  return OUTCOME_PASSED;
+}
+
 static outcome_t fail(runner_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static outcome_t fail(runner_t *r, const char *fmt, ...) {
   r->counts.failed++;
@@ -667,7 +676,7 @@ static outcome_t cmd_assert_rejected(runner_t *r, json_t *cmd, int expected_code
     printf("  note %s.wast:%d: %s: rejected as %s, not %s: %s (expected \"%s\")\n", r->name, r->line,
            r->command, wisp_err_name(rc), wisp_err_name(expected_code), error_text(rc, &err),
            text ? text : "");
-  return pass(r);
+  return pass_with_message(r, text ? text : "", error_text(rc, &err));
 }
 
 static outcome_t cmd_assert_unlinkable(runner_t *r, json_t *cmd, bool expect_trap) {
@@ -695,7 +704,7 @@ static outcome_t cmd_assert_unlinkable(runner_t *r, json_t *cmd, bool expect_tra
     outcome = fail(r, "expected a link error \"%s\", got %s: %s", text, wisp_err_name(rc),
                    trap ? wisp_trap_message(trap) : error_text(rc, &err));
   } else {
-    outcome = pass(r);
+    outcome = pass_with_message(r, text, error_text(rc, &err));
   }
   if (trap) wisp_trap_delete(trap);
   return outcome;
