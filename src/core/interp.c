@@ -244,10 +244,13 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
     exec->mem_base = mem; \
   } while (0)
 #define EA(a, off) (mem + (uint64_t)fp[a].u32 + (uint64_t)(off))
-#define LOAD(T, field, CT) do { CT v_; exec->fault_ip = ip; memcpy(&v_, EA(ip[2], ip[3]), sizeof v_); \
-    S(1).field = (T)v_; NEXT(4); } while (0)
+/* Results are written as whole 64-bit cells: a 32-bit store followed by a
+ * 64-bit load of the same cell (a MOV) defeats store-to-load forwarding. */
+#define LOAD(T, CT) do { CT v_; exec->fault_ip = ip; memcpy(&v_, EA(ip[2], ip[3]), sizeof v_); \
+    S(1).u64 = (uint64_t)(T)v_; NEXT(4); } while (0)
 #define STORE(CT, field) do { CT v_ = (CT)S(2).field; exec->fault_ip = ip; \
     memcpy(EA(ip[1], ip[3]), &v_, sizeof v_); NEXT(4); } while (0)
+#define BR_CMP_IMM(T, op) do { if ((T)S(1).u32 op (T)ip[2]) { ip += 3 + (int32_t)ip[3]; DISPATCH(); } NEXT(4); } while (0)
 #define BR_CMP(T, op) do { if ((T)S(1).u32 op (T)S(2).u32) { ip += 3 + (int32_t)ip[3]; DISPATCH(); } NEXT(4); } while (0)
 
   DISPATCH();
@@ -316,8 +319,35 @@ L_CALL_INDIRECT: {
   call_len = 5;
   goto do_call;
 }
+L_BR_I32_EQ_IMM: BR_CMP_IMM(uint32_t, ==);
+L_BR_I32_NE_IMM: BR_CMP_IMM(uint32_t, !=);
+L_BR_I32_LT_S_IMM: BR_CMP_IMM(int32_t, <);
+L_BR_I32_LT_U_IMM: BR_CMP_IMM(uint32_t, <);
+L_BR_I32_GT_S_IMM: BR_CMP_IMM(int32_t, >);
+L_BR_I32_GT_U_IMM: BR_CMP_IMM(uint32_t, >);
+L_BR_I32_LE_S_IMM: BR_CMP_IMM(int32_t, <=);
+L_BR_I32_LE_U_IMM: BR_CMP_IMM(uint32_t, <=);
+L_BR_I32_GE_S_IMM: BR_CMP_IMM(int32_t, >=);
+L_BR_I32_GE_U_IMM: BR_CMP_IMM(uint32_t, >=);
+L_I32_EQ_IMM: S(1).u64 = S(2).u32 == ip[3]; NEXT(4);
+L_I32_NE_IMM: S(1).u64 = S(2).u32 != ip[3]; NEXT(4);
+L_I32_LT_S_IMM: S(1).u64 = S(2).i32 < (int32_t)ip[3]; NEXT(4);
+L_I32_LT_U_IMM: S(1).u64 = S(2).u32 < ip[3]; NEXT(4);
+L_I32_GT_S_IMM: S(1).u64 = S(2).i32 > (int32_t)ip[3]; NEXT(4);
+L_I32_GT_U_IMM: S(1).u64 = S(2).u32 > ip[3]; NEXT(4);
+L_I32_LE_S_IMM: S(1).u64 = S(2).i32 <= (int32_t)ip[3]; NEXT(4);
+L_I32_LE_U_IMM: S(1).u64 = S(2).u32 <= ip[3]; NEXT(4);
+L_I32_GE_S_IMM: S(1).u64 = S(2).i32 >= (int32_t)ip[3]; NEXT(4);
+L_I32_GE_U_IMM: S(1).u64 = S(2).u32 >= ip[3]; NEXT(4);
+L_I32_AND_IMM: S(1).u64 = S(2).u32 & ip[3]; NEXT(4);
+L_I32_OR_IMM: S(1).u64 = S(2).u32 | ip[3]; NEXT(4);
+L_I32_XOR_IMM: S(1).u64 = S(2).u32 ^ ip[3]; NEXT(4);
+L_I32_SHL_IMM: S(1).u64 = (uint32_t)(S(2).u32 << (ip[3] & 31)); NEXT(4);
+L_I32_SHR_S_IMM: S(1).u64 = (uint32_t)(S(2).i32 >> (ip[3] & 31)); NEXT(4);
+L_I32_SHR_U_IMM: S(1).u64 = S(2).u32 >> (ip[3] & 31); NEXT(4);
+L_I32_MUL_IMM: S(1).u64 = (uint32_t)(S(2).u32 * ip[3]); NEXT(4);
 L_MOV: S(1) = S(2); NEXT(3);
-L_CONST32: S(1).u32 = ip[2]; NEXT(3);
+L_CONST32: S(1).u64 = (uint32_t)(ip[2]); NEXT(3);
 L_CONST64: S(1).u64 = (uint64_t)ip[3] << 32 | ip[2]; NEXT(4);
 L_SELECT: S(1) = S(4).i32 ? S(2) : S(3); NEXT(5);
 L_GLOBAL_GET: S(1) = inst->globals[ip[2]]->val; NEXT(3);
@@ -336,11 +366,11 @@ L_TABLE_SET: {
   table->elems[i] = S(3).ref;
   NEXT(4);
 }
-L_TABLE_SIZE: S(1).u32 = inst->tables[ip[2]]->size; NEXT(3);
+L_TABLE_SIZE: S(1).u64 = (uint32_t)(inst->tables[ip[2]]->size); NEXT(3);
 L_TABLE_GROW: {
   uint32_t old;
   int rc = wisp__table_grow(inst->tables[ip[2]], S(4).u32, S(3).ref, &old);
-  S(1).i32 = rc == 0 ? (int32_t)old : -1;
+  S(1).u64 = (uint32_t)(rc == 0 ? (int32_t)old : -1);
   NEXT(5);
 }
 L_TABLE_FILL: {
@@ -376,10 +406,10 @@ L_TABLE_INIT: {
 L_ELEM_DROP: inst->elem_dropped[ip[1]] = 1; NEXT(2);
 L_REF_IS_NULL: S(1).u64 = S(2).ref == NULL; NEXT(3);
 L_REF_FUNC: S(1).ref = inst->funcs[ip[2]]; NEXT(3);
-L_MEMORY_SIZE: S(1).u32 = (uint32_t)(memory->size / WISP__PAGE); NEXT(2);
+L_MEMORY_SIZE: S(1).u64 = (uint32_t)((uint32_t)(memory->size / WISP__PAGE)); NEXT(2);
 L_MEMORY_GROW: {
   uint64_t old;
-  S(1).i32 = wisp__memory_grow(memory, S(2).u32, &old) == 0 ? (int32_t)old : -1;
+  S(1).u64 = (uint32_t)(wisp__memory_grow(memory, S(2).u32, &old) == 0 ? (int32_t)old : -1);
   NEXT(3);
 }
 L_MEMORY_FILL: {
@@ -405,23 +435,23 @@ L_MEMORY_INIT: {
   NEXT(5);
 }
 L_DATA_DROP: inst->data_dropped[ip[1]] = 1; NEXT(2);
-L_I32_ADD_IMM: S(1).u32 = S(2).u32 + ip[3]; NEXT(4);
+L_I32_ADD_IMM: S(1).u64 = (uint32_t)(S(2).u32 + ip[3]); NEXT(4);
 L_I64_ADD_IMM: S(1).u64 = S(2).u64 + (uint64_t)(int64_t)(int32_t)ip[3]; NEXT(4);
 
-L_I32_LOAD: LOAD(uint32_t, u32, uint32_t);
-L_I64_LOAD: LOAD(uint64_t, u64, uint64_t);
-L_F32_LOAD: LOAD(uint32_t, u32, uint32_t);
-L_F64_LOAD: LOAD(uint64_t, u64, uint64_t);
-L_I32_LOAD8_S: LOAD(int32_t, i32, int8_t);
-L_I32_LOAD8_U: LOAD(uint32_t, u32, uint8_t);
-L_I32_LOAD16_S: LOAD(int32_t, i32, int16_t);
-L_I32_LOAD16_U: LOAD(uint32_t, u32, uint16_t);
-L_I64_LOAD8_S: LOAD(int64_t, i64, int8_t);
-L_I64_LOAD8_U: LOAD(uint64_t, u64, uint8_t);
-L_I64_LOAD16_S: LOAD(int64_t, i64, int16_t);
-L_I64_LOAD16_U: LOAD(uint64_t, u64, uint16_t);
-L_I64_LOAD32_S: LOAD(int64_t, i64, int32_t);
-L_I64_LOAD32_U: LOAD(uint64_t, u64, uint32_t);
+L_I32_LOAD: LOAD(uint32_t, uint32_t);
+L_I64_LOAD: LOAD(uint64_t, uint64_t);
+L_F32_LOAD: LOAD(uint32_t, uint32_t);
+L_F64_LOAD: LOAD(uint64_t, uint64_t);
+L_I32_LOAD8_S: LOAD(uint32_t, int8_t);
+L_I32_LOAD8_U: LOAD(uint32_t, uint8_t);
+L_I32_LOAD16_S: LOAD(uint32_t, int16_t);
+L_I32_LOAD16_U: LOAD(uint32_t, uint16_t);
+L_I64_LOAD8_S: LOAD(int64_t, int8_t);
+L_I64_LOAD8_U: LOAD(uint64_t, uint8_t);
+L_I64_LOAD16_S: LOAD(int64_t, int16_t);
+L_I64_LOAD16_U: LOAD(uint64_t, uint16_t);
+L_I64_LOAD32_S: LOAD(int64_t, int32_t);
+L_I64_LOAD32_U: LOAD(uint64_t, uint32_t);
 L_I32_STORE: STORE(uint32_t, u32);
 L_I64_STORE: STORE(uint64_t, u64);
 L_F32_STORE: STORE(uint32_t, u32);
@@ -467,45 +497,45 @@ L_F64_GT: S(1).u64 = S(2).f64 > S(3).f64; NEXT(4);
 L_F64_LE: S(1).u64 = S(2).f64 <= S(3).f64; NEXT(4);
 L_F64_GE: S(1).u64 = S(2).f64 >= S(3).f64; NEXT(4);
 
-L_I32_CLZ: { uint32_t x = S(2).u32; S(1).u32 = x ? (uint32_t)__builtin_clz(x) : 32; NEXT(3); }
-L_I32_CTZ: { uint32_t x = S(2).u32; S(1).u32 = x ? (uint32_t)__builtin_ctz(x) : 32; NEXT(3); }
-L_I32_POPCNT: S(1).u32 = (uint32_t)__builtin_popcount(S(2).u32); NEXT(3);
-L_I32_ADD: S(1).u32 = S(2).u32 + S(3).u32; NEXT(4);
-L_I32_SUB: S(1).u32 = S(2).u32 - S(3).u32; NEXT(4);
-L_I32_MUL: S(1).u32 = S(2).u32 * S(3).u32; NEXT(4);
+L_I32_CLZ: { uint32_t x = S(2).u32; S(1).u64 = (uint32_t)(x ? (uint32_t)__builtin_clz(x) : 32); NEXT(3); }
+L_I32_CTZ: { uint32_t x = S(2).u32; S(1).u64 = (uint32_t)(x ? (uint32_t)__builtin_ctz(x) : 32); NEXT(3); }
+L_I32_POPCNT: S(1).u64 = (uint32_t)((uint32_t)__builtin_popcount(S(2).u32)); NEXT(3);
+L_I32_ADD: S(1).u64 = (uint32_t)(S(2).u32 + S(3).u32); NEXT(4);
+L_I32_SUB: S(1).u64 = (uint32_t)(S(2).u32 - S(3).u32); NEXT(4);
+L_I32_MUL: S(1).u64 = (uint32_t)(S(2).u32 * S(3).u32); NEXT(4);
 L_I32_DIV_S: {
   int32_t a = S(2).i32, b = S(3).i32;
   if (UNLIKELY(b == 0)) TRAP(WISP_TRAP_DIV_ZERO, "integer divide by zero");
   if (UNLIKELY(a == INT32_MIN && b == -1)) TRAP(WISP_TRAP_INT_OVERFLOW, "integer overflow");
-  S(1).i32 = a / b;
+  S(1).u64 = (uint32_t)(a / b);
   NEXT(4);
 }
 L_I32_DIV_U: {
   uint32_t b = S(3).u32;
   if (UNLIKELY(b == 0)) TRAP(WISP_TRAP_DIV_ZERO, "integer divide by zero");
-  S(1).u32 = S(2).u32 / b;
+  S(1).u64 = (uint32_t)(S(2).u32 / b);
   NEXT(4);
 }
 L_I32_REM_S: {
   int32_t a = S(2).i32, b = S(3).i32;
   if (UNLIKELY(b == 0)) TRAP(WISP_TRAP_DIV_ZERO, "integer divide by zero");
-  S(1).i32 = b == -1 ? 0 : a % b;
+  S(1).u64 = (uint32_t)(b == -1 ? 0 : a % b);
   NEXT(4);
 }
 L_I32_REM_U: {
   uint32_t b = S(3).u32;
   if (UNLIKELY(b == 0)) TRAP(WISP_TRAP_DIV_ZERO, "integer divide by zero");
-  S(1).u32 = S(2).u32 % b;
+  S(1).u64 = (uint32_t)(S(2).u32 % b);
   NEXT(4);
 }
-L_I32_AND: S(1).u32 = S(2).u32 & S(3).u32; NEXT(4);
-L_I32_OR: S(1).u32 = S(2).u32 | S(3).u32; NEXT(4);
-L_I32_XOR: S(1).u32 = S(2).u32 ^ S(3).u32; NEXT(4);
-L_I32_SHL: S(1).u32 = S(2).u32 << (S(3).u32 & 31); NEXT(4);
-L_I32_SHR_S: S(1).i32 = S(2).i32 >> (S(3).u32 & 31); NEXT(4);
-L_I32_SHR_U: S(1).u32 = S(2).u32 >> (S(3).u32 & 31); NEXT(4);
-L_I32_ROTL: S(1).u32 = rotl32(S(2).u32, S(3).u32); NEXT(4);
-L_I32_ROTR: S(1).u32 = rotr32(S(2).u32, S(3).u32); NEXT(4);
+L_I32_AND: S(1).u64 = (uint32_t)(S(2).u32 & S(3).u32); NEXT(4);
+L_I32_OR: S(1).u64 = (uint32_t)(S(2).u32 | S(3).u32); NEXT(4);
+L_I32_XOR: S(1).u64 = (uint32_t)(S(2).u32 ^ S(3).u32); NEXT(4);
+L_I32_SHL: S(1).u64 = (uint32_t)(S(2).u32 << (S(3).u32 & 31)); NEXT(4);
+L_I32_SHR_S: S(1).u64 = (uint32_t)(S(2).i32 >> (S(3).u32 & 31)); NEXT(4);
+L_I32_SHR_U: S(1).u64 = (uint32_t)(S(2).u32 >> (S(3).u32 & 31)); NEXT(4);
+L_I32_ROTL: S(1).u64 = (uint32_t)(rotl32(S(2).u32, S(3).u32)); NEXT(4);
+L_I32_ROTR: S(1).u64 = (uint32_t)(rotr32(S(2).u32, S(3).u32)); NEXT(4);
 L_I64_CLZ: { uint64_t x = S(2).u64; S(1).u64 = x ? (uint64_t)__builtin_clzll(x) : 64; NEXT(3); }
 L_I64_CTZ: { uint64_t x = S(2).u64; S(1).u64 = x ? (uint64_t)__builtin_ctzll(x) : 64; NEXT(3); }
 L_I64_POPCNT: S(1).u64 = (uint64_t)__builtin_popcountll(S(2).u64); NEXT(3);
@@ -546,20 +576,20 @@ L_I64_SHR_U: S(1).u64 = S(2).u64 >> (S(3).u64 & 63); NEXT(4);
 L_I64_ROTL: S(1).u64 = rotl64(S(2).u64, S(3).u64); NEXT(4);
 L_I64_ROTR: S(1).u64 = rotr64(S(2).u64, S(3).u64); NEXT(4);
 
-L_F32_ABS: S(1).u32 = S(2).u32 & 0x7FFFFFFFu; NEXT(3);
-L_F32_NEG: S(1).u32 = S(2).u32 ^ 0x80000000u; NEXT(3);
-L_F32_CEIL: S(1).f32 = quiet_f32(ceilf, S(2).f32); NEXT(3);
-L_F32_FLOOR: S(1).f32 = quiet_f32(floorf, S(2).f32); NEXT(3);
-L_F32_TRUNC: S(1).f32 = quiet_f32(truncf, S(2).f32); NEXT(3);
-L_F32_NEAREST: S(1).f32 = quiet_f32(nearbyintf, S(2).f32); NEXT(3);
-L_F32_SQRT: S(1).f32 = quiet_f32(sqrtf, S(2).f32); NEXT(3);
-L_F32_ADD: S(1).f32 = S(2).f32 + S(3).f32; NEXT(4);
-L_F32_SUB: S(1).f32 = S(2).f32 - S(3).f32; NEXT(4);
-L_F32_MUL: S(1).f32 = S(2).f32 * S(3).f32; NEXT(4);
-L_F32_DIV: S(1).f32 = S(2).f32 / S(3).f32; NEXT(4);
-L_F32_MIN: S(1).f32 = f32_min(S(2).f32, S(3).f32); NEXT(4);
-L_F32_MAX: S(1).f32 = f32_max(S(2).f32, S(3).f32); NEXT(4);
-L_F32_COPYSIGN: S(1).u32 = (S(2).u32 & 0x7FFFFFFFu) | (S(3).u32 & 0x80000000u); NEXT(4);
+L_F32_ABS: S(1).u64 = (uint32_t)(S(2).u32 & 0x7FFFFFFFu); NEXT(3);
+L_F32_NEG: S(1).u64 = (uint32_t)(S(2).u32 ^ 0x80000000u); NEXT(3);
+L_F32_CEIL: S(1).u64 = f32_bits(quiet_f32(ceilf, S(2).f32)); NEXT(3);
+L_F32_FLOOR: S(1).u64 = f32_bits(quiet_f32(floorf, S(2).f32)); NEXT(3);
+L_F32_TRUNC: S(1).u64 = f32_bits(quiet_f32(truncf, S(2).f32)); NEXT(3);
+L_F32_NEAREST: S(1).u64 = f32_bits(quiet_f32(nearbyintf, S(2).f32)); NEXT(3);
+L_F32_SQRT: S(1).u64 = f32_bits(quiet_f32(sqrtf, S(2).f32)); NEXT(3);
+L_F32_ADD: S(1).u64 = f32_bits(S(2).f32 + S(3).f32); NEXT(4);
+L_F32_SUB: S(1).u64 = f32_bits(S(2).f32 - S(3).f32); NEXT(4);
+L_F32_MUL: S(1).u64 = f32_bits(S(2).f32 * S(3).f32); NEXT(4);
+L_F32_DIV: S(1).u64 = f32_bits(S(2).f32 / S(3).f32); NEXT(4);
+L_F32_MIN: S(1).u64 = f32_bits(f32_min(S(2).f32, S(3).f32)); NEXT(4);
+L_F32_MAX: S(1).u64 = f32_bits(f32_max(S(2).f32, S(3).f32)); NEXT(4);
+L_F32_COPYSIGN: S(1).u64 = (uint32_t)((S(2).u32 & 0x7FFFFFFFu) | (S(3).u32 & 0x80000000u)); NEXT(4);
 L_F64_ABS: S(1).u64 = S(2).u64 & 0x7FFFFFFFFFFFFFFFull; NEXT(3);
 L_F64_NEG: S(1).u64 = S(2).u64 ^ 0x8000000000000000ull; NEXT(3);
 L_F64_CEIL: S(1).f64 = quiet_f64(ceil, S(2).f64); NEXT(3);
@@ -580,28 +610,28 @@ L_I32_TRUNC_F32_S: {
   float x = S(2).f32;
   if (UNLIKELY(isnan(x))) TRAP(WISP_TRAP_INVALID_CONV, "invalid conversion to integer");
   if (UNLIKELY(!(x >= -2147483648.0f && x < 2147483648.0f))) TRAP(WISP_TRAP_INT_OVERFLOW, "integer overflow");
-  S(1).i32 = (int32_t)x;
+  S(1).u64 = (uint32_t)((int32_t)x);
   NEXT(3);
 }
 L_I32_TRUNC_F32_U: {
   float x = S(2).f32;
   if (UNLIKELY(isnan(x))) TRAP(WISP_TRAP_INVALID_CONV, "invalid conversion to integer");
   if (UNLIKELY(!(x > -1.0f && x < 4294967296.0f))) TRAP(WISP_TRAP_INT_OVERFLOW, "integer overflow");
-  S(1).u32 = (uint32_t)x;
+  S(1).u64 = (uint32_t)((uint32_t)x);
   NEXT(3);
 }
 L_I32_TRUNC_F64_S: {
   double x = S(2).f64;
   if (UNLIKELY(isnan(x))) TRAP(WISP_TRAP_INVALID_CONV, "invalid conversion to integer");
   if (UNLIKELY(!(x > -2147483649.0 && x < 2147483648.0))) TRAP(WISP_TRAP_INT_OVERFLOW, "integer overflow");
-  S(1).i32 = (int32_t)x;
+  S(1).u64 = (uint32_t)((int32_t)x);
   NEXT(3);
 }
 L_I32_TRUNC_F64_U: {
   double x = S(2).f64;
   if (UNLIKELY(isnan(x))) TRAP(WISP_TRAP_INVALID_CONV, "invalid conversion to integer");
   if (UNLIKELY(!(x > -1.0 && x < 4294967296.0))) TRAP(WISP_TRAP_INT_OVERFLOW, "integer overflow");
-  S(1).u32 = (uint32_t)x;
+  S(1).u64 = (uint32_t)((uint32_t)x);
   NEXT(3);
 }
 L_I64_EXTEND_I32_S: S(1).i64 = S(2).i32; NEXT(3);
@@ -636,11 +666,11 @@ L_I64_TRUNC_F64_U: {
   S(1).u64 = (uint64_t)x;
   NEXT(3);
 }
-L_F32_CONVERT_I32_S: S(1).f32 = (float)S(2).i32; NEXT(3);
-L_F32_CONVERT_I32_U: S(1).f32 = (float)S(2).u32; NEXT(3);
-L_F32_CONVERT_I64_S: S(1).f32 = (float)S(2).i64; NEXT(3);
-L_F32_CONVERT_I64_U: S(1).f32 = (float)S(2).u64; NEXT(3);
-L_F32_DEMOTE_F64: S(1).f32 = (float)S(2).f64; NEXT(3);
+L_F32_CONVERT_I32_S: S(1).u64 = f32_bits((float)S(2).i32); NEXT(3);
+L_F32_CONVERT_I32_U: S(1).u64 = f32_bits((float)S(2).u32); NEXT(3);
+L_F32_CONVERT_I64_S: S(1).u64 = f32_bits((float)S(2).i64); NEXT(3);
+L_F32_CONVERT_I64_U: S(1).u64 = f32_bits((float)S(2).u64); NEXT(3);
+L_F32_DEMOTE_F64: S(1).u64 = f32_bits((float)S(2).f64); NEXT(3);
 L_F64_CONVERT_I32_S: S(1).f64 = (double)S(2).i32; NEXT(3);
 L_F64_CONVERT_I32_U: S(1).f64 = (double)S(2).u32; NEXT(3);
 L_F64_CONVERT_I64_S: S(1).f64 = (double)S(2).i64; NEXT(3);
@@ -650,15 +680,15 @@ L_I32_REINTERPRET_F32: S(1).u64 = S(2).u32; NEXT(3);
 L_I64_REINTERPRET_F64: S(1) = S(2); NEXT(3);
 L_F32_REINTERPRET_I32: S(1).u64 = S(2).u32; NEXT(3);
 L_F64_REINTERPRET_I64: S(1) = S(2); NEXT(3);
-L_I32_EXTEND8_S: S(1).i32 = (int8_t)S(2).u32; NEXT(3);
-L_I32_EXTEND16_S: S(1).i32 = (int16_t)S(2).u32; NEXT(3);
+L_I32_EXTEND8_S: S(1).u64 = (uint32_t)((int8_t)S(2).u32); NEXT(3);
+L_I32_EXTEND16_S: S(1).u64 = (uint32_t)((int16_t)S(2).u32); NEXT(3);
 L_I64_EXTEND8_S: S(1).i64 = (int8_t)S(2).u64; NEXT(3);
 L_I64_EXTEND16_S: S(1).i64 = (int16_t)S(2).u64; NEXT(3);
 L_I64_EXTEND32_S: S(1).i64 = (int32_t)S(2).u64; NEXT(3);
-L_I32_TRUNC_SAT_F32_S: S(1).i32 = sat_i32(S(2).f32); NEXT(3);
-L_I32_TRUNC_SAT_F32_U: S(1).u32 = sat_u32(S(2).f32); NEXT(3);
-L_I32_TRUNC_SAT_F64_S: S(1).i32 = sat_i32(S(2).f64); NEXT(3);
-L_I32_TRUNC_SAT_F64_U: S(1).u32 = sat_u32(S(2).f64); NEXT(3);
+L_I32_TRUNC_SAT_F32_S: S(1).u64 = (uint32_t)(sat_i32(S(2).f32)); NEXT(3);
+L_I32_TRUNC_SAT_F32_U: S(1).u64 = (uint32_t)(sat_u32(S(2).f32)); NEXT(3);
+L_I32_TRUNC_SAT_F64_S: S(1).u64 = (uint32_t)(sat_i32(S(2).f64)); NEXT(3);
+L_I32_TRUNC_SAT_F64_U: S(1).u64 = (uint32_t)(sat_u32(S(2).f64)); NEXT(3);
 L_I64_TRUNC_SAT_F32_S: S(1).i64 = sat_i64(S(2).f32); NEXT(3);
 L_I64_TRUNC_SAT_F32_U: S(1).u64 = sat_u64(S(2).f32); NEXT(3);
 L_I64_TRUNC_SAT_F64_S: S(1).i64 = sat_i64(S(2).f64); NEXT(3);
@@ -706,7 +736,7 @@ do_call:
     frame->fp = fp;
     frame->func = func;
     frame++;
-    memset(nfp + code->param_cells, 0, (size_t)code->local_cells * sizeof(wisp__cell_t));
+    for (uint32_t k = 0; k < code->local_cells; k++) nfp[code->param_cells + k].u64 = 0;
     fp = nfp;
     func = callee;
     ip = code->words;
@@ -740,6 +770,7 @@ leave:
 #undef LOAD
 #undef STORE
 #undef BR_CMP
+#undef BR_CMP_IMM
 }
 
 /* Runs interp_loop with a landing pad for guard-page faults. The jump buffer

@@ -36,6 +36,33 @@
   X(BR_I32_LE_U)    /* a b off */ \
   X(BR_I32_GE_S)    /* a b off */ \
   X(BR_I32_GE_U)    /* a b off */ \
+  X(BR_I32_EQ_IMM)  /* a imm off            jump if S[a] == imm  (fused compare-with-constant+branch) */ \
+  X(BR_I32_NE_IMM)  /* a imm off */ \
+  X(BR_I32_LT_S_IMM) /* a imm off */ \
+  X(BR_I32_LT_U_IMM) /* a imm off */ \
+  X(BR_I32_GT_S_IMM) /* a imm off */ \
+  X(BR_I32_GT_U_IMM) /* a imm off */ \
+  X(BR_I32_LE_S_IMM) /* a imm off */ \
+  X(BR_I32_LE_U_IMM) /* a imm off */ \
+  X(BR_I32_GE_S_IMM) /* a imm off */ \
+  X(BR_I32_GE_U_IMM) /* a imm off */ \
+  X(I32_EQ_IMM)     /* d a imm              S[d] := S[a] == imm (i32 compares with a constant) */ \
+  X(I32_NE_IMM)     /* d a imm */ \
+  X(I32_LT_S_IMM)   /* d a imm */ \
+  X(I32_LT_U_IMM)   /* d a imm */ \
+  X(I32_GT_S_IMM)   /* d a imm */ \
+  X(I32_GT_U_IMM)   /* d a imm */ \
+  X(I32_LE_S_IMM)   /* d a imm */ \
+  X(I32_LE_U_IMM)   /* d a imm */ \
+  X(I32_GE_S_IMM)   /* d a imm */ \
+  X(I32_GE_U_IMM)   /* d a imm */ \
+  X(I32_AND_IMM)    /* d a imm              S[d] := S[a] & imm (and/or/xor/shifts/mul with a constant) */ \
+  X(I32_OR_IMM)     /* d a imm */ \
+  X(I32_XOR_IMM)    /* d a imm */ \
+  X(I32_SHL_IMM)    /* d a imm */ \
+  X(I32_SHR_S_IMM)  /* d a imm */ \
+  X(I32_SHR_U_IMM)  /* d a imm */ \
+  X(I32_MUL_IMM)    /* d a imm */ \
   X(MOV)            /* d s                  S[d] := S[s] (all 64 bits) */ \
   X(CONST32)        /* d imm                S[d].u32 := imm */ \
   X(CONST64)        /* d lo hi              S[d].u64 := hi<<32 | lo */ \

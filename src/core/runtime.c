@@ -213,17 +213,19 @@ static wisp_global_t *global_create(wisp_store_t *store, uint8_t type, bool muta
   return g;
 }
 
+/* Fills a whole cell in one store (see interp.c on store forwarding). */
 static void val_to_cell(const wisp_val_t *v, wisp__cell_t *c) {
-  c->u64 = 0;
+  wisp__cell_t cell = {.u64 = 0};
   switch (v->kind) {
-    case WISP_I32: c->i32 = v->of.i32; break;
-    case WISP_I64: c->i64 = v->of.i64; break;
-    case WISP_F32: c->f32 = v->of.f32; break;
-    case WISP_F64: c->f64 = v->of.f64; break;
-    case WISP_FUNCREF: c->ref = v->of.funcref; break;
-    case WISP_EXTERNREF: c->ref = v->of.externref; break;
+    case WISP_I32: cell.i32 = v->of.i32; break;
+    case WISP_I64: cell.i64 = v->of.i64; break;
+    case WISP_F32: cell.f32 = v->of.f32; break;
+    case WISP_F64: cell.f64 = v->of.f64; break;
+    case WISP_FUNCREF: cell.ref = v->of.funcref; break;
+    case WISP_EXTERNREF: cell.ref = v->of.externref; break;
     default: break;
   }
+  *c = cell;
 }
 
 static void cell_to_val(uint8_t kind, const wisp__cell_t *c, wisp_val_t *v) {

@@ -231,7 +231,36 @@ static void emit_unary(translator_t *t, wisp__iop_t op, uint8_t result_type) {
 
 static bool is_i32_compare(wisp__iop_t op) { return op >= WISP_IOP_I32_EQ && op <= WISP_IOP_I32_GE_U; }
 
+/* The `op d a imm` form of an i32 binary instruction whose right operand is a
+ * constant, or WISP_IOP_COUNT. */
+static wisp__iop_t immediate_form(wisp__iop_t op) {
+  if (is_i32_compare(op)) return (wisp__iop_t)(WISP_IOP_I32_EQ_IMM + (op - WISP_IOP_I32_EQ));
+  switch (op) {
+    case WISP_IOP_I32_AND: return WISP_IOP_I32_AND_IMM;
+    case WISP_IOP_I32_OR: return WISP_IOP_I32_OR_IMM;
+    case WISP_IOP_I32_XOR: return WISP_IOP_I32_XOR_IMM;
+    case WISP_IOP_I32_SHL: return WISP_IOP_I32_SHL_IMM;
+    case WISP_IOP_I32_SHR_S: return WISP_IOP_I32_SHR_S_IMM;
+    case WISP_IOP_I32_SHR_U: return WISP_IOP_I32_SHR_U_IMM;
+    case WISP_IOP_I32_MUL: return WISP_IOP_I32_MUL_IMM;
+    default: return WISP_IOP_COUNT;
+  }
+}
+
 static void emit_binary(translator_t *t, wisp__iop_t op, uint8_t result_type) {
+  wisp__iop_t imm_op = immediate_form(op);
+  if (imm_op != WISP_IOP_COUNT && t->stack[t->height - 1].kind == ENTRY_CONST) {
+    uint32_t imm = (uint32_t)t->stack[t->height - 1].bits;
+    uint32_t a = operand(t, t->height - 2);
+    t->height -= 2;
+    uint32_t start = t->nwords;
+    emit_result_op(t, imm_op, t->height);
+    emit_word(t, a);
+    emit_word(t, imm);
+    if (is_i32_compare(op)) t->last_cmp = start;
+    push_temp(t, result_type);
+    return;
+  }
   uint32_t a = operand(t, t->height - 2);
   uint32_t b = operand(t, t->height - 1);
   t->height -= 2;
@@ -350,6 +379,11 @@ static const wisp__iop_t negated_cmp[] = {
     [WISP_IOP_BR_I32_GT_S] = WISP_IOP_BR_I32_LE_S, [WISP_IOP_BR_I32_GT_U] = WISP_IOP_BR_I32_LE_U,
     [WISP_IOP_BR_I32_LE_S] = WISP_IOP_BR_I32_GT_S, [WISP_IOP_BR_I32_LE_U] = WISP_IOP_BR_I32_GT_U,
     [WISP_IOP_BR_I32_GE_S] = WISP_IOP_BR_I32_LT_S, [WISP_IOP_BR_I32_GE_U] = WISP_IOP_BR_I32_LT_U,
+    [WISP_IOP_BR_I32_EQ_IMM] = WISP_IOP_BR_I32_NE_IMM,     [WISP_IOP_BR_I32_NE_IMM] = WISP_IOP_BR_I32_EQ_IMM,
+    [WISP_IOP_BR_I32_LT_S_IMM] = WISP_IOP_BR_I32_GE_S_IMM, [WISP_IOP_BR_I32_LT_U_IMM] = WISP_IOP_BR_I32_GE_U_IMM,
+    [WISP_IOP_BR_I32_GT_S_IMM] = WISP_IOP_BR_I32_LE_S_IMM, [WISP_IOP_BR_I32_GT_U_IMM] = WISP_IOP_BR_I32_LE_U_IMM,
+    [WISP_IOP_BR_I32_LE_S_IMM] = WISP_IOP_BR_I32_GT_S_IMM, [WISP_IOP_BR_I32_LE_U_IMM] = WISP_IOP_BR_I32_GT_U_IMM,
+    [WISP_IOP_BR_I32_GE_S_IMM] = WISP_IOP_BR_I32_LT_S_IMM, [WISP_IOP_BR_I32_GE_U_IMM] = WISP_IOP_BR_I32_LT_U_IMM,
 };
 
 static wisp__iop_t handler_to_iop(const translator_t *t, uint32_t word) {
@@ -368,9 +402,11 @@ static uint32_t emit_cond_jump(translator_t *t, bool when_true) {
   if (c->kind == ENTRY_TEMP && t->last_cmp >= 0 && t->words[t->last_cmp + 1] == home(t, cpos)) {
     uint32_t start = (uint32_t)t->last_cmp;
     wisp__iop_t cmp = handler_to_iop(t, t->words[start]);
-    wisp__iop_t br = (wisp__iop_t)(WISP_IOP_BR_I32_EQ + (cmp - WISP_IOP_I32_EQ));
+    wisp__iop_t br = cmp >= WISP_IOP_I32_EQ_IMM && cmp <= WISP_IOP_I32_GE_U_IMM
+                         ? (wisp__iop_t)(WISP_IOP_BR_I32_EQ_IMM + (cmp - WISP_IOP_I32_EQ_IMM))
+                         : (wisp__iop_t)(WISP_IOP_BR_I32_EQ + (cmp - WISP_IOP_I32_EQ));
     if (!when_true) br = negated_cmp[br];
-    /* `cmp d a b` becomes `br a b off` in place */
+    /* `cmp d a b` becomes `br a b off` in place (b may be an immediate) */
     t->words[start] = (uint32_t)t->handlers[br];
     t->words[start + 1] = t->words[start + 2];
     t->words[start + 2] = t->words[start + 3];
