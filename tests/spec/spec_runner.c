@@ -90,8 +90,8 @@ static void counts_format_reasons(const counts_t *c, char *out, size_t size) {
   size_t len = 0;
   out[0] = 0;
   for (unsigned i = 0; i < c->nreasons && len < size; i++) {
-    len += snprintf(out + len, size - len, "%s%u: %s", i ? "; " : " (", c->reasons[i].count,
-                    c->reasons[i].text);
+    len +=
+        snprintf(out + len, size - len, "%s%u: %s", i ? "; " : " (", c->reasons[i].count, c->reasons[i].text);
   }
   if (c->nreasons && len < size) snprintf(out + len, size - len, ")");
 }
@@ -248,8 +248,12 @@ static uint8_t kind_from_name(const char *name) {
   static const struct {
     const char *name;
     uint8_t kind;
-  } kinds[] = {{"i32", WISP_I32},         {"i64", WISP_I64},          {"f32", WISP_F32},
-               {"f64", WISP_F64},         {"v128", WISP_V128},        {"funcref", WISP_FUNCREF},
+  } kinds[] = {{"i32", WISP_I32},
+               {"i64", WISP_I64},
+               {"f32", WISP_F32},
+               {"f64", WISP_F64},
+               {"v128", WISP_V128},
+               {"funcref", WISP_FUNCREF},
                {"externref", WISP_EXTERNREF}};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     if (strcmp(name, kinds[i].name) == 0) return kinds[i].kind;
@@ -262,8 +266,10 @@ static int parse_u64(const char *text, uint64_t *out) {
   if (!text || !*text) return -1;
   char *end;
   errno = 0;
-  if (text[0] == '-') *out = (uint64_t)strtoll(text, &end, 10);
-  else *out = strtoull(text, &end, 10);
+  if (text[0] == '-')
+    *out = (uint64_t)strtoll(text, &end, 10);
+  else
+    *out = strtoull(text, &end, 10);
   return (*end || errno) ? -1 : 0;
 }
 
@@ -278,8 +284,8 @@ static int lane_shape(const char *lane_type, uint8_t *kind, unsigned *nlanes, un
     const char *name;
     uint8_t kind;
     unsigned width;
-  } shapes[] = {{"i8", 8, 1}, {"i16", 16, 2}, {"i32", WISP_I32, 4}, {"i64", WISP_I64, 8},
-                {"f32", WISP_F32, 4}, {"f64", WISP_F64, 8}};
+  } shapes[] = {{"i8", 8, 1},         {"i16", 16, 2},       {"i32", WISP_I32, 4},
+                {"i64", WISP_I64, 8}, {"f32", WISP_F32, 4}, {"f64", WISP_F64, 8}};
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     if (strcmp(lane_type, shapes[i].name) == 0) {
       *kind = shapes[i].kind;
@@ -316,12 +322,15 @@ static int parse_value(json_t *json, bool allow_patterns, expected_t *out, char 
         return 0;
       }
       if (parse_u64(text, &bits) != 0) break;
-      if (kind == WISP_I32) out->val.of.i32 = (int32_t)(uint32_t)bits;
-      else if (kind == WISP_I64) out->val.of.i64 = (int64_t)bits;
+      if (kind == WISP_I32)
+        out->val.of.i32 = (int32_t)(uint32_t)bits;
+      else if (kind == WISP_I64)
+        out->val.of.i64 = (int64_t)bits;
       else if (kind == WISP_F32) {
         uint32_t b32 = (uint32_t)bits;
         memcpy(&out->val.of.f32, &b32, 4);
-      } else memcpy(&out->val.of.f64, &bits, 8);
+      } else
+        memcpy(&out->val.of.f64, &bits, 8);
       return 0;
     case WISP_FUNCREF:
     case WISP_EXTERNREF:
@@ -351,7 +360,8 @@ static int parse_value(json_t *json, bool allow_patterns, expected_t *out, char 
         }
         uint64_t lane_bits;
         if (parse_u64(lane, &lane_bits) != 0) goto bad;
-        for (unsigned b = 0; b < width; b++) out->val.of.v128[i * width + b] = (uint8_t)(lane_bits >> (8 * b));
+        for (unsigned b = 0; b < width; b++)
+          out->val.of.v128[i * width + b] = (uint8_t)(lane_bits >> (8 * b));
       }
       return 0;
     }
@@ -451,7 +461,8 @@ static size_t format_value(char *buf, size_t size, const wisp_val_t *v, match_t 
       return snprintf(buf, size, "externref:%" PRIuPTR, (uintptr_t)v->of.externref - 1);
     case WISP_V128: {
       size_t len = snprintf(buf, size, "v128:0x");
-      for (int i = 15; i >= 0 && len < size; i--) len += snprintf(buf + len, size - len, "%02x", v->of.v128[i]);
+      for (int i = 15; i >= 0 && len < size; i--)
+        len += snprintf(buf + len, size - len, "%02x", v->of.v128[i]);
       return len;
     }
     default: return snprintf(buf, size, "<kind 0x%02x>", v->kind);
@@ -465,8 +476,10 @@ static void format_values(char *buf, size_t size, const wisp_val_t *vals, const 
   for (size_t i = 0; i < n && len < size; i++) {
     if (i) len += snprintf(buf + len, size - len, ", ");
     if (len >= size) break;
-    if (expects) len += format_value(buf + len, size - len, &expects[i].val, expects[i].match);
-    else len += format_value(buf + len, size - len, &vals[i], MATCH_EXACT);
+    if (expects)
+      len += format_value(buf + len, size - len, &expects[i].val, expects[i].match);
+    else
+      len += format_value(buf + len, size - len, &vals[i], MATCH_EXACT);
   }
   if (len < size) snprintf(buf + len, size - len, ")");
 }
@@ -512,7 +525,8 @@ static int define_spectest(runner_t *r) {
                           {.kind = WISP_F64, .of.f64 = 666.6}};
   const char *names[4] = {"global_i32", "global_i64", "global_f32", "global_f64"};
   for (int i = 0; i < 4; i++) {
-    wisp_extern_t ext = {.kind = WISP_EXTERN_GLOBAL, .of.global = wisp_global_new(r->store, &values[i], false)};
+    wisp_extern_t ext = {.kind = WISP_EXTERN_GLOBAL,
+                         .of.global = wisp_global_new(r->store, &values[i], false)};
     if (!ext.of.global || wisp_linker_define(r->linker, "spectest", names[i], &ext) != 0) return -1;
   }
   wisp_limits_t table_limits = {10, 20, true};
@@ -749,8 +763,7 @@ static outcome_t run_invoke(runner_t *r, wisp_instance_t *instance, json_t *acti
   if (wisp_instance_export(instance, field, field_len, &ext) != 0 || ext.kind != WISP_EXTERN_FUNC)
     return fail(r, "%s: no exported function of that name", res->what);
   const wisp_functype_t *type = wisp_func_type(ext.of.func);
-  if (type->nparams != nargs)
-    return fail(r, "%s: function takes %u arguments", res->what, type->nparams);
+  if (type->nparams != nargs) return fail(r, "%s: function takes %u arguments", res->what, type->nparams);
   if (type->nresults > 64) return fail(r, "%s: too many results", res->what);
   res->nresults = type->nresults;
   wisp_status_t status = wisp_exec_call(r->exec, ext.of.func, args, nargs, res->results, res->nresults);
@@ -782,7 +795,9 @@ static outcome_t run_action(runner_t *r, json_t *cmd, action_result_t *res) {
   if (ref.state == MOD_SIMD_ONLY) return skip(r, SKIP_SIMD);
   if (ref.state != MOD_READY) {
     return fail(r, "%s \"%s\": %s", type, field,
-                !found ? "no such module" : ref.state == MOD_NONE ? "no module defined" : "its module failed"),
+                !found                  ? "no such module"
+                : ref.state == MOD_NONE ? "no module defined"
+                                        : "its module failed"),
            OUTCOME_FAILED;
   }
   if (strcmp(type, "invoke") == 0) return run_invoke(r, ref.instance, action, field, field_len, res);
@@ -851,8 +866,10 @@ static outcome_t cmd_assert_trap(runner_t *r, json_t *cmd) {
   if (outcome != OUTCOME_TRAPPED) return outcome;
   const char *message = wisp_trap_message(res.trap);
   if (!message) message = "";
-  if (strstr(message, text)) outcome = pass(r);
-  else outcome = fail(r, "%s: expected trap \"%s\", got trap \"%s\"", res.what, text, message);
+  if (strstr(message, text))
+    outcome = pass(r);
+  else
+    outcome = fail(r, "%s: expected trap \"%s\", got trap \"%s\"", res.what, text, message);
   wisp_trap_delete(res.trap);
   return outcome;
 }
@@ -911,9 +928,10 @@ static int run_script(wisp_engine_t *engine, const char *name, const char *json_
   if (r.failures_shown < r.counts.failed)
     printf("  ... %u more failures (run with -v to see all)\n", r.counts.failed - r.failures_shown);
   if (r.other_class)
-    printf("  note: %u modules were rightly rejected but as invalid where the spec says malformed, or the "
-           "reverse (-v lists them)\n",
-           r.other_class);
+    printf(
+        "  note: %u modules were rightly rejected but as invalid where the spec says malformed, or the "
+        "reverse (-v lists them)\n",
+        r.other_class);
   *counts = r.counts;
   rc = 0;
 done:
@@ -993,7 +1011,8 @@ static int write_results(const char *path, const char *name, const counts_t *c, 
   }
   fprintf(f, "name %s\npassed %u\nfailed %u\nskipped %u\nseconds %.3f\n", name, c->passed, c->failed,
           c->skipped, seconds);
-  for (unsigned i = 0; i < c->nreasons; i++) fprintf(f, "skip %u %s\n", c->reasons[i].count, c->reasons[i].text);
+  for (unsigned i = 0; i < c->nreasons; i++)
+    fprintf(f, "skip %u %s\n", c->reasons[i].count, c->reasons[i].text);
   return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -1007,10 +1026,14 @@ static int read_results(const char *path, counts_t *total, double *seconds) {
   int found = 0;
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\n")] = 0;
-    if (sscanf(line, "passed %u", &n) == 1) total->passed += n, found |= 1;
-    else if (sscanf(line, "failed %u", &n) == 1) total->failed += n, found |= 2;
-    else if (sscanf(line, "seconds %lf", &s) == 1) *seconds += s;
-    else if (sscanf(line, "skip %u %n", &n, &off) == 1) counts_add_skip(total, line + off, n);
+    if (sscanf(line, "passed %u", &n) == 1)
+      total->passed += n, found |= 1;
+    else if (sscanf(line, "failed %u", &n) == 1)
+      total->failed += n, found |= 2;
+    else if (sscanf(line, "seconds %lf", &s) == 1)
+      *seconds += s;
+    else if (sscanf(line, "skip %u %n", &n, &off) == 1)
+      counts_add_skip(total, line + off, n);
   }
   fclose(f);
   return found == 3 ? 0 : -1;
@@ -1026,7 +1049,8 @@ static int run_total(const char *dir, char **names, int nnames) {
     snprintf(path, sizeof path, "%s/%s.result", dir, names[i]);
     counts_t c = {0};
     if (read_results(path, &c, &seconds) != 0) {
-      printf("spec/%s: no results (%s missing or incomplete: did the test run to the end?)\n", names[i], path);
+      printf("spec/%s: no results (%s missing or incomplete: did the test run to the end?)\n", names[i],
+             path);
       missing++;
       continue;
     }
@@ -1037,7 +1061,8 @@ static int run_total(const char *dir, char **names, int nnames) {
   }
   char reasons[1024];
   counts_format_reasons(&total, reasons, sizeof reasons);
-  printf("spec total: %u passed, %u failed, %u skipped%s\n", total.passed, total.failed, total.skipped, reasons);
+  printf("spec total: %u passed, %u failed, %u skipped%s\n", total.passed, total.failed, total.skipped,
+         reasons);
   printf("spec total: %d files, %d without results, %.2f s\n", nnames, missing, seconds);
   return missing || total.failed ? 1 : 0;
 }
@@ -1072,17 +1097,26 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
-    if (strcmp(a, "-v") == 0) verbose = true;
-    else if (strcmp(a, "--total") == 0 && has_value) return run_total(argv[i + 1], argv + i + 2, argc - i - 2);
-    else if (strcmp(a, "--wast") == 0 && has_value) wast = argv[++i];
-    else if (strcmp(a, "--json") == 0 && has_value) json = argv[++i];
-    else if (strcmp(a, "--work-dir") == 0 && has_value) work_dir = argv[++i];
-    else if (strcmp(a, "--results") == 0 && has_value) results = argv[++i];
-    else if (strcmp(a, "--wast2json") == 0 && has_value) tool = argv[++i];
+    if (strcmp(a, "-v") == 0)
+      verbose = true;
+    else if (strcmp(a, "--total") == 0 && has_value)
+      return run_total(argv[i + 1], argv + i + 2, argc - i - 2);
+    else if (strcmp(a, "--wast") == 0 && has_value)
+      wast = argv[++i];
+    else if (strcmp(a, "--json") == 0 && has_value)
+      json = argv[++i];
+    else if (strcmp(a, "--work-dir") == 0 && has_value)
+      work_dir = argv[++i];
+    else if (strcmp(a, "--results") == 0 && has_value)
+      results = argv[++i];
+    else if (strcmp(a, "--wast2json") == 0 && has_value)
+      tool = argv[++i];
     else if (a[0] != '-' && !wast && !json) {
       size_t n = strlen(a);
-      if (n > 5 && strcmp(a + n - 5, ".json") == 0) json = a;
-      else wast = a;
+      if (n > 5 && strcmp(a + n - 5, ".json") == 0)
+        json = a;
+      else
+        wast = a;
     } else {
       usage();
       return 2;
