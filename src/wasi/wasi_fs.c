@@ -522,9 +522,11 @@ static int f_path_link(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   if ((rc = resolve(c, nd, ARG_U32(5), ARG_U32(6), false, &rn))) goto done;
   if (nd->read_only) {
     rc = E_ROFS;
-  } else if (ro.trailing_slash || rn.trailing_slash) {
+  } else if (ro.trailing_slash) {
+    /* "file/" names a directory that is not there; directories cannot be linked */
     rc = is_dir_at(ro.dirfd, ro.name, false) ? E_PERM : (exists_at(ro.dirfd, ro.name) ? E_NOTDIR : E_NOENT);
-    if (rc == E_NOTDIR && exists_at(rn.dirfd, rn.name)) rc = E_EXIST;
+  } else if (rn.trailing_slash) {
+    rc = exists_at(rn.dirfd, rn.name) ? E_EXIST : E_NOENT; /* as linkat(2) reports it */
   } else if (linkat(ro.dirfd, ro.name, rn.dirfd, rn.name, 0) < 0) {
     rc = wasi__errno(errno);
   }

@@ -24,7 +24,9 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(mode, "alloc") && argc > 2) {
     size_t mib = (size_t)atoi(argv[2]);
-    void *p = malloc(mib << 20);
+    /* volatile: the compiler may not elide a malloc whose result is used */
+    char *volatile p = malloc(mib << 20);
+    if (p) p[(mib << 20) - 1] = 1;
     printf("alloc %zu MiB: %s\n", mib, p ? "ok" : "failed");
     return p ? 0 : 1;
   }
