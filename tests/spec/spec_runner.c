@@ -1091,85 +1091,115 @@ static char *test_name(const char *path) {
   return name;
 }
 
-int main(int argc, char **argv) {
-  const char *wast = NULL, *json = NULL, *work_dir = NULL, *results = NULL, *tool = "wast2json";
-  bool verbose = false;
+typedef struct options {
+  const char *wast, *json, *work_dir, *results, *wast2json;
+  bool verbose;
+  const char *total_dir; /* --total: sum the results of these names */
+  char **total_names;
+  int total_count;
+} options_t;
+
+/* Returns 0, or -1 after printing the usage. */
+static int parse_args(int argc, char **argv, options_t *o) {
+  *o = (options_t){.wast2json = "wast2json"};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
-    if (strcmp(a, "-v") == 0)
-      verbose = true;
-    else if (strcmp(a, "--total") == 0 && has_value)
-      return run_total(argv[i + 1], argv + i + 2, argc - i - 2);
-    else if (strcmp(a, "--wast") == 0 && has_value)
-      wast = argv[++i];
-    else if (strcmp(a, "--json") == 0 && has_value)
-      json = argv[++i];
-    else if (strcmp(a, "--work-dir") == 0 && has_value)
-      work_dir = argv[++i];
-    else if (strcmp(a, "--results") == 0 && has_value)
-      results = argv[++i];
-    else if (strcmp(a, "--wast2json") == 0 && has_value)
-      tool = argv[++i];
-    else if (a[0] != '-' && !wast && !json) {
+    if (strcmp(a, "-v") == 0) {
+      o->verbose = true;
+    } else if (strcmp(a, "--total") == 0 && has_value) {
+      o->total_dir = argv[i + 1];
+      o->total_names = argv + i + 2;
+      o->total_count = argc - i - 2;
+      return 0;
+    } else if (strcmp(a, "--wast") == 0 && has_value) {
+      o->wast = argv[++i];
+    } else if (strcmp(a, "--json") == 0 && has_value) {
+      o->json = argv[++i];
+    } else if (strcmp(a, "--work-dir") == 0 && has_value) {
+      o->work_dir = argv[++i];
+    } else if (strcmp(a, "--results") == 0 && has_value) {
+      o->results = argv[++i];
+    } else if (strcmp(a, "--wast2json") == 0 && has_value) {
+      o->wast2json = argv[++i];
+    } else if (a[0] != '-' && !o->wast && !o->json) {
       size_t n = strlen(a);
       if (n > 5 && strcmp(a + n - 5, ".json") == 0)
-        json = a;
+        o->json = a;
       else
-        wast = a;
+        o->wast = a;
     } else {
       usage();
-      return 2;
+      return -1;
     }
   }
-  if (!wast == !json) {
+  if (!o->wast == !o->json) {
     usage();
-    return 2;
+    return -1;
   }
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  char *name = test_name(wast ? wast : json);
-  if (!name) return 2;
-  /* A stale results file must not count for this run if it stops early. */
-  if (results) unlink(results);
+  return 0;
+}
 
+/* Converts o->wast into o->work_dir (a fresh temporary directory when not
+ * given: *temp_dir is then set and must be removed) and points *json_path at
+ * the script. */
+static int convert_wast(const options_t *o, const char *name, char *temp_dir, bool *made_temp,
+                        char *json_path, size_t json_path_size) {
+  const char *dir = o->work_dir;
+  if (!dir) {
+    if (!mkdtemp(temp_dir)) {
+      fprintf(stderr, "cannot make a temporary directory: %s\n", strerror(errno));
+      return -1;
+    }
+    *made_temp = true;
+    dir = temp_dir;
+  } else if (make_dirs(dir) != 0) {
+    fprintf(stderr, "cannot make %s: %s\n", dir, strerror(errno));
+    return -1;
+  }
+  snprintf(json_path, json_path_size, "%s/%s.json", dir, name);
+  return run_wast2json(o->wast2json, o->wast, json_path);
+}
+
+/* Runs one file. Returns the exit status: 0 all passed, 1 some failed, 2 could not run. */
+static int run_file(const options_t *o, const char *name) {
   int status = 2;
   char temp_dir[] = "/tmp/wisp-spec-XXXXXX";
   char json_path[4096];
   bool made_temp = false;
+  const char *json = o->json;
   wisp_engine_t *engine = NULL;
+  counts_t counts = {0};
   double start = now_seconds();
-  if (wast) {
-    if (!work_dir) {
-      if (!mkdtemp(temp_dir)) {
-        fprintf(stderr, "cannot make a temporary directory: %s\n", strerror(errno));
-        goto done;
-      }
-      work_dir = temp_dir;
-      made_temp = true;
-    } else if (make_dirs(work_dir) != 0) {
-      fprintf(stderr, "cannot make %s: %s\n", work_dir, strerror(errno));
-      goto done;
-    }
-    snprintf(json_path, sizeof json_path, "%s/%s.json", work_dir, name);
-    if (run_wast2json(tool, wast, json_path) != 0) goto done;
+  if (o->wast) {
+    if (convert_wast(o, name, temp_dir, &made_temp, json_path, sizeof json_path) != 0) goto done;
     json = json_path;
   }
   engine = wisp_engine_new();
-  if (!engine) goto done;
-  counts_t counts = {0};
-  if (run_script(engine, name, json, verbose, &counts) != 0) goto done;
+  if (!engine || run_script(engine, name, json, o->verbose, &counts) != 0) goto done;
   double seconds = now_seconds() - start;
-  char reasons[1024];
-  counts_format_reasons(&counts, reasons, sizeof reasons);
   printf("spec/%s: %u passed, %u failed, %u skipped (%.2f s)\n", name, counts.passed, counts.failed,
          counts.skipped, seconds);
   for (unsigned i = 0; i < counts.nreasons; i++)
     printf("  skipped %u: %s\n", counts.reasons[i].count, counts.reasons[i].text);
   status = counts.failed ? 1 : 0;
-  if (results && write_results(results, name, &counts, seconds) != 0) status = 2;
+  if (o->results && write_results(o->results, name, &counts, seconds) != 0) status = 2;
 done:
   if (engine) wisp_engine_delete(engine);
   if (made_temp) remove_dir(temp_dir);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  options_t o;
+  if (parse_args(argc, argv, &o) != 0) return 2;
+  if (o.total_dir) return run_total(o.total_dir, o.total_names, o.total_count);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  /* A stale results file must not count for this run if it stops early. */
+  if (o.results) unlink(o.results);
+  char *name = test_name(o.wast ? o.wast : o.json);
+  if (!name) return 2;
+  int status = run_file(&o, name);
   free(name);
   return status;
 }
