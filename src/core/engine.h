@@ -61,6 +61,7 @@ struct wisp_func {
   uint32_t canon;                 /* canonical type id */
   uint32_t nparams, nresults;
   const uint8_t *types;           /* params then results */
+  wisp_functype_t pubtype;        /* the same, as the public API shows it */
   wisp_instance_t *inst;          /* defining instance; NULL for host functions */
   uint32_t index;                 /* function index in inst's module */
   wisp__func_t *def;              /* module function (code), NULL for host */

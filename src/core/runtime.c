@@ -284,6 +284,7 @@ wisp_func_t *wisp_func_new_host(wisp_store_t *store, const wisp_functype_t *type
   f->nparams = type->nparams;
   f->nresults = type->nresults;
   f->types = types;
+  f->pubtype = (wisp_functype_t){f->nparams, f->nresults, types, types + f->nparams};
   f->host = fn;
   f->env = env;
   f->env_free = env_free;
@@ -301,6 +302,7 @@ wisp_func_t *wisp__func_new_defined(wisp_instance_t *inst, uint32_t index) {
   f->nparams = ft->nparams;
   f->nresults = ft->nresults;
   f->types = ft->types;
+  f->pubtype = (wisp_functype_t){f->nparams, f->nresults, ft->types, ft->types + f->nparams};
   f->inst = inst;
   f->index = index;
   f->def = &m->funcs[index];
@@ -309,16 +311,7 @@ wisp_func_t *wisp__func_new_defined(wisp_instance_t *inst, uint32_t index) {
   return f;
 }
 
-static wisp_functype_t func_pubtype(const wisp_func_t *f) {
-  return (wisp_functype_t){f->nparams, f->nresults, f->types, f->types + f->nparams};
-}
-
-const wisp_functype_t *wisp_func_type(const wisp_func_t *func) {
-  /* The public view is computed into thread-local storage: valid until the next call. */
-  static _Thread_local wisp_functype_t view;
-  view = func_pubtype(func);
-  return &view;
-}
+const wisp_functype_t *wisp_func_type(const wisp_func_t *func) { return &func->pubtype; }
 
 /* ---- import matching ---------------------------------------------------- */
 
