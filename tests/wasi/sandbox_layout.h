@@ -14,7 +14,8 @@
  *   ROOT/sandbox/link_out_dir    -> ../outside
  *   ROOT/sandbox/sub/link_up     -> ../..
  *   ROOT/sandbox/loop1 <-> loop2, ROOT/sandbox/self -> self
- *   ROOT/sandbox/race/a/b/       renamed and swapped by the race thread
+ *   ROOT/sandbox/race/a/b/ok     "fine"; race/a and race/a/b are renamed and race/a
+ *                                swapped with race/evil -> ../../outside by the race thread
  *   ROOT/ro/                     preopened read-only as "/ro"
  *   ROOT/ro/data                 "ro-data"
  *   ROOT/ro/rosub/
@@ -81,6 +82,7 @@ static const char *layout_create(void) {
   layout_mkdir(root, "sandbox/race");
   layout_mkdir(root, "sandbox/race/a");
   layout_mkdir(root, "sandbox/race/a/b");
+  layout_write(root, "sandbox/race/a/b/ok", "fine");
   layout_symlink(root, "../../outside", "sandbox/race/evil");
   layout_mkdir(root, "ro");
   layout_write(root, "ro/data", "ro-data");

@@ -8,11 +8,13 @@
  * symlinks inside and pointing outside, symlink loops, writes to a read-only
  * preopen, directories renamed and swapped for symlinks during resolution),
  * then args, environ, clocks, random, in-memory stdio callbacks, file I/O,
- * seek/tell, readdir, rights, renumber, poll_oneoff and proc_exit.
+ * seek/tell, readdir, rights, renumber, poll_oneoff, sockets handed in by the
+ * embedder (send, recv, shutdown, accept) and proc_exit.
  * Each check prints "ok NAME" or "FAIL NAME: ..."; the exit status is the
  * number of failures (0 = pass).
  */
 #define _GNU_SOURCE
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +150,7 @@ static int write_str(uint32_t fd, const char *s) {
 
 /* ---- stdout capture through the callback interface -------------------------- */
 
+static int sock_peer, sock_listener;
 static char captured[256];
 static size_t ncaptured;
 static int64_t capture_write(void *ctx, const uint8_t *buf, size_t len) {
@@ -192,10 +195,10 @@ static void race_checks(const char *root) {
   pthread_create(&t, NULL, race_thread, NULL);
   static const char *paths[] = {"race/a/secret", "race/a/b/../../../outside/secret",
                                 "race/a/b/../../../../outside/secret", "race/evil/secret",
-                                "race/a/b/../../evil/secret"};
+                                "race/a/b/../../evil/secret", "race/a/b/ok"};
   int opened = 0, leaked = 0, bad_errno = 0;
   for (int i = 0; i < 4000; i++) {
-    const char *p = paths[i % 5];
+    const char *p = paths[i % 6];
     int rc = open_at(3, p, 1, 0, RIGHTS_READ);
     if (rc == 0) {
       opened++;
@@ -211,6 +214,7 @@ static void race_checks(const char *root) {
   pthread_join(t, NULL);
   printf("  race: 4000 opens during renames, %d opened, %d leaked\n", opened, leaked);
   check("race: no open reached outside/secret", leaked == 0);
+  check("race: race/a/b/ok opened at least once (the walk really ran)", opened > 0);
   check("race: failures are NOENT/NOTCAPABLE/NOTDIR/LOOP only", bad_errno == 0);
 }
 
@@ -477,7 +481,38 @@ static void other_checks(void) {
   check("fd event first, no wait", U32(OUT) == 1 && U64(out) == 7 && mem[out + 10] == 2);
   check_errno("poll_oneoff no subscriptions", call("poll_oneoff", in, out, 0u, (uint32_t)OUT), E_INVAL);
 
-  /* sockets: none were handed in */
+  /* sockets handed in: fd 5 is one end of a socketpair, fd 6 a TCP listener */
+  check_errno("fdstat of socket", call("fd_fdstat_get", 5u, (uint32_t)BUF), 0);
+  check("socket filetype stream", mem[BUF] == FT_SOCKET_STREAM);
+  memcpy(mem + BUF, "ping", 4);
+  wasi_put_u32(&mc, IOV, BUF);
+  wasi_put_u32(&mc, IOV + 4, 4);
+  check_errno("sock_send", call("sock_send", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT), 0);
+  char got[8] = {0};
+  check("peer received ping", read(sock_peer, got, sizeof got) == 4 && !memcmp(got, "ping", 4));
+  check("peer sent pong", write(sock_peer, "pong!", 5) == 5);
+  wasi_put_u32(&mc, IOV + 4, 16);
+  check_errno("sock_recv", call("sock_recv", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4), 0);
+  check("received pong!", U32(OUT) == 5 && memcmp(mem + BUF, "pong!", 5) == 0);
+  check_errno("sock_recv bad flags", call("sock_recv", 5u, (uint32_t)IOV, 1u, 8u, (uint32_t)OUT, (uint32_t)OUT + 4), E_INVAL);
+  check_errno("sock_shutdown write side", call("sock_shutdown", 5u, 2u), 0);
+  check("peer sees end of stream", read(sock_peer, got, sizeof got) == 0);
+  check_errno("sock_shutdown bad how", call("sock_shutdown", 5u, 9u), E_INVAL);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr;
+  socklen_t alen = sizeof addr;
+  getsockname(sock_listener, (struct sockaddr *)&addr, &alen);
+  check("client connects", connect(client, (struct sockaddr *)&addr, sizeof addr) == 0);
+  check_errno("sock_accept", call("sock_accept", 6u, 0u, (uint32_t)OUT), 0);
+  uint32_t conn = U32(OUT);
+  memcpy(mem + BUF, "hi", 2);
+  wasi_put_u32(&mc, IOV + 4, 2);
+  check_errno("fd_write on accepted socket", call("fd_write", conn, (uint32_t)IOV, 1u, (uint32_t)OUT), 0);
+  check("client reads hi", read(client, got, sizeof got) == 2 && !memcmp(got, "hi", 2));
+  check_errno("close accepted socket", call("fd_close", conn), 0);
+  close(client);
+  check_errno("sock_accept on a non-listening socket", call("sock_accept", 5u, 0u, (uint32_t)OUT), E_INVAL);
+  check_errno("sock_accept on a file fd", call("sock_accept", 3u, 0u, (uint32_t)OUT), E_NOTSOCK);
   check_errno("sock_shutdown on a file fd", call("sock_shutdown", 0u, 3u), E_NOTSOCK);
   check_errno("sock_shutdown on a bad fd", call("sock_shutdown", 99u, 3u), E_BADF);
   check_errno("sched_yield", call("sched_yield"), 0);
@@ -508,6 +543,15 @@ int main(void) {
   cfg.npreopens = 2;
   cfg.stdio[0] = (wisp_wasi_stream_t){.host_fd = -1, .read = feed_read};
   cfg.stdio[1] = (wisp_wasi_stream_t){.host_fd = -1, .write = capture_write};
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) return 99;
+  sock_peer = pair[1];
+  sock_listener = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (bind(sock_listener, (struct sockaddr *)&any, sizeof any) < 0 || listen(sock_listener, 4) < 0) return 99;
+  int sockets[] = {pair[0], sock_listener};
+  cfg.sockets = sockets;
+  cfg.nsockets = 2;
   wisp_wasi_t *wasi = NULL;
   wisp_error_t err;
   if (wisp_wasi_new(&cfg, &wasi, &err) < 0) {
@@ -534,10 +578,14 @@ int main(void) {
   wisp_wasi_preopen_t missing = {"/nonexistent/wisp", "/", false};
   cfg.preopens = &missing;
   cfg.npreopens = 1;
+  cfg.nsockets = 0;
   check("a missing preopen is an error with a message",
         wisp_wasi_new(&cfg, &bad, &err) == WISP_ERR_ARG && strstr(err.message, "/nonexistent/wisp"));
 
   wisp_wasi_delete(wasi);
+  close(pair[0]);
+  close(pair[1]);
+  close(sock_listener);
   layout_remove(root);
   printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
   return failures ? 1 : 0;
