@@ -516,66 +516,91 @@ static int hex_value(int c) {
   return -1;
 }
 
+/* At the u or U of \uXXXX / \UXXXXXXXX (the backslash is at start): decodes
+ * a Unicode scalar value into the buffer. */
+static int parse_unicode_escape(parser_t *p, size_t start) {
+  int c = peek(p);
+  size_t digits = c == 'u' ? 4 : 8;
+  uint32_t cp = 0;
+  for (size_t i = 1; i <= digits; i++) {
+    int h = hex_value(peek_at(p, i));
+    if (h < 0) return fail(p, start, "escape \\%c needs %zu hexadecimal digits", c, digits);
+    if (cp <= 0x10ffff) cp = cp * 16 + (uint32_t)h; /* past that, only keep scanning */
+  }
+  if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return fail(p, start, "escape \\%c%.*s is not a Unicode scalar value", c, (int)digits,
+                p->text + p->pos + 1);
+  p->pos += digits + 1;
+  return buf_put_codepoint(p, cp);
+}
+
+/* After a backslash in a multi-line basic string: if only whitespace follows
+ * up to the end of the line, skips it and all whitespace and newlines after
+ * it and returns 1; otherwise consumes nothing and returns 0; -1 on error. */
+static int skip_line_ending_backslash(parser_t *p) {
+  size_t save = p->pos;
+  skip_ws(p);
+  int r = eat_newline(p);
+  if (r <= 0) {
+    if (r == 0) p->pos = save;
+    return r;
+  }
+  for (;;) {
+    skip_ws(p);
+    r = eat_newline(p);
+    if (r <= 0) return r < 0 ? -1 : 1;
+  }
+}
+
 /* At a backslash inside a basic string: decodes one escape into the buffer.
  * In a multi-line string a backslash ending a line removes the newline and
  * all whitespace and newlines after it. */
 static int parse_escape(parser_t *p, bool multiline) {
+  static const char simple_from[] = "btnfr\"\\";
+  static const char simple_to[] = "\b\t\n\f\r\"\\";
   size_t start = p->pos;
   p->pos++; /* the backslash */
   int c = peek(p);
-  const char *simple = NULL;
-  switch (c) {
-  case 'b': simple = "\b"; break;
-  case 't': simple = "\t"; break;
-  case 'n': simple = "\n"; break;
-  case 'f': simple = "\f"; break;
-  case 'r': simple = "\r"; break;
-  case '"': simple = "\""; break;
-  case '\\': simple = "\\"; break;
-  default: break;
-  }
+  const char *simple = c > 0 ? strchr(simple_from, c) : NULL;
   if (simple) {
     p->pos++;
-    return buf_put(p, simple, 1);
+    return buf_put(p, &simple_to[simple - simple_from], 1);
   }
-  if (c == 'u' || c == 'U') {
-    size_t digits = c == 'u' ? 4 : 8;
-    uint32_t cp = 0;
-    for (size_t i = 1; i <= digits; i++) {
-      int h = hex_value(peek_at(p, i));
-      if (h < 0)
-        return fail(p, start, "escape \\%c needs %zu hexadecimal digits", c,
-                    digits);
-      if (cp > 0x10ffff) continue; /* already out of range; keep scanning */
-      cp = cp * 16 + (uint32_t)h;
-    }
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return fail(p, start,
-                  "escape \\%c%.*s is not a Unicode scalar value", c,
-                  (int)digits, p->text + p->pos + 1);
-    p->pos += digits + 1;
-    return buf_put_codepoint(p, cp);
-  }
+  if (c == 'u' || c == 'U') return parse_unicode_escape(p, start);
   if (multiline) {
-    size_t save = p->pos;
-    skip_ws(p);
-    int r = eat_newline(p);
-    if (r < 0) return -1;
-    if (r == 1) {
-      for (;;) {
-        skip_ws(p);
-        r = eat_newline(p);
-        if (r < 0) return -1;
-        if (r == 0) return 0;
-      }
-    }
-    p->pos = save;
+    int r = skip_line_ending_backslash(p);
+    if (r != 0) return r < 0 ? -1 : 0;
   }
   char buf[32];
-  if (c == -1 || c == '\n' || c == '\r' || c < 0x20 || c >= 0x7f)
-    return fail(p, start, "invalid escape sequence: backslash before %s",
-                describe(p, p->pos, buf));
+  if (c == -1 || c < 0x20 || c >= 0x7f)
+    return fail(p, start, "invalid escape sequence: backslash before %s", describe(p, p->pos, buf));
   return fail(p, start, "invalid escape sequence '\\%c'", c);
+}
+
+/* At a quote inside a multi-line string: up to two quotes are content, the
+ * next three end the string. Returns 1 when the string ended, 0 when the
+ * quotes were content, -1 on error. */
+static int multiline_quotes(parser_t *p, char quote) {
+  size_t run = 0;
+  while (peek_at(p, run) == quote) run++;
+  if (run > 5) return fail(p, p->pos + 5, "too many quotes at the end of a multi-line string");
+  size_t content = run >= 3 ? run - 3 : run;
+  if (buf_put(p, p->text + p->pos, content)) return -1;
+  p->pos += run;
+  return run >= 3;
+}
+
+/* Appends the longest run of plain characters at the current position. */
+static int plain_run(parser_t *p, char quote) {
+  size_t run = 1;
+  while (p->pos + run < p->length) {
+    int d = (unsigned char)p->text[p->pos + run];
+    if (d == quote || d == '\\' || d == '\n' || d == '\r' || is_forbidden_control(d)) break;
+    run++;
+  }
+  if (buf_put(p, p->text + p->pos, run)) return -1;
+  p->pos += run;
+  return 0;
 }
 
 /* Parses a string at the current position (a quote) into the scratch buffer.
@@ -586,60 +611,32 @@ static int parse_string_raw(parser_t *p, bool allow_multiline) {
   bool literal = quote == '\'';
   bool multiline = peek_at(p, 1) == quote && peek_at(p, 2) == quote;
   p->buf_length = 0;
-  if (multiline) {
-    if (!allow_multiline)
-      return fail(p, start, "a multi-line string cannot be a key");
-    p->pos += 3;
-    if (eat_newline(p) < 0) return -1; /* a newline right after """ is trimmed */
-  } else {
-    p->pos++;
-  }
+  if (multiline && !allow_multiline) return fail(p, start, "a multi-line string cannot be a key");
+  p->pos += multiline ? 3 : 1;
+  if (multiline && eat_newline(p) < 0) return -1; /* a newline right after """ is trimmed */
   for (;;) {
-    if (p->pos >= p->length)
-      return fail(p, start, "unterminated string (it starts here)");
+    if (p->pos >= p->length) return fail(p, start, "unterminated string (it starts here)");
     int c = (unsigned char)p->text[p->pos];
-    if (c == quote) {
-      if (!multiline) {
-        p->pos++;
-        return 0;
-      }
-      size_t run = 0;
-      while (peek_at(p, run) == quote) run++;
-      if (run >= 3) {
-        if (run > 5)
-          return fail(p, p->pos + 5, "too many quotes at the end of a multi-line string");
-        if (buf_put(p, p->text + p->pos, run - 3)) return -1;
-        p->pos += run;
-        return 0;
-      }
-      if (buf_put(p, p->text + p->pos, run)) return -1;
-      p->pos += run;
-      continue;
-    }
-    if (c == '\\' && !literal) {
-      if (parse_escape(p, multiline)) return -1;
-      continue;
-    }
-    if (c == '\n' || c == '\r') {
-      if (!multiline)
-        return fail(p, start, "unterminated string (it starts here and the line ends)");
-      int r = eat_newline(p);
-      if (r < 0) return -1;
-      if (buf_put(p, "\n", 1)) return -1;
-      continue;
-    }
-    if (is_forbidden_control(c))
+    int r = 0;
+    if (c == quote && !multiline) {
+      p->pos++;
+      return 0;
+    } else if (c == quote) {
+      r = multiline_quotes(p, quote);
+      if (r == 1) return 0;
+    } else if (c == '\\' && !literal) {
+      r = parse_escape(p, multiline);
+    } else if ((c == '\n' || c == '\r') && !multiline) {
+      return fail(p, start, "unterminated string (it starts here and the line ends)");
+    } else if (c == '\n' || c == '\r') {
+      r = eat_newline(p);
+      if (r > 0) r = buf_put(p, "\n", 1);
+    } else if (is_forbidden_control(c)) {
       return fail(p, p->pos, "control character U+%04X in a string must be escaped", c);
-    size_t run = 1;
-    while (p->pos + run < p->length) {
-      int d = (unsigned char)p->text[p->pos + run];
-      if (d == quote || d == '\\' || d == '\n' || d == '\r' ||
-          is_forbidden_control(d))
-        break;
-      run++;
+    } else {
+      r = plain_run(p, quote);
     }
-    if (buf_put(p, p->text + p->pos, run)) return -1;
-    p->pos += run;
+    if (r < 0) return -1;
   }
 }
 
@@ -946,6 +943,9 @@ static int parse_bare_value(parser_t *p, wisp_toml_node_t *node) {
 /* ---- values, arrays and inline tables ----------------------------------- */
 
 static wisp_toml_node_t *parse_value(parser_t *p);
+static const char *article(const wisp_toml_node_t *node);
+static wisp_toml_node_t *add_table(parser_t *p, wisp_toml_node_t *parent, const key_part_t *key,
+                                   size_t offset, unsigned flags);
 static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_t *key,
                          wisp_toml_node_t *value);
 
@@ -1078,19 +1078,14 @@ static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_
     const key_part_t *part = &key->parts[i];
     entry_t *e = table_find(t, part->text, part->length);
     if (!e) {
-      wisp_toml_node_t *sub = new_node(p, WISP_TOML_TABLE, part->offset);
-      if (!sub) return -2;
-      sub->as.table.flags = TABLE_DOTTED;
-      if (table_add(&p->doc->arena, t, part->text, part->length, sub))
-        return fail_nomem(p);
-      t = sub;
+      t = add_table(p, t, part, part->offset, TABLE_DOTTED);
+      if (!t) return -2;
       continue;
     }
     wisp_toml_node_t *v = e->value;
     if (v->type != WISP_TOML_TABLE)
       return fail(p, part->offset, "key '%s' is already defined (line %u) as %s %s, not a table",
-                  key_name(key, i + 1, name, sizeof name), v->line,
-                  v->type == WISP_TOML_INTEGER || v->type == WISP_TOML_ARRAY ? "an" : "a",
+                  key_name(key, i + 1, name, sizeof name), v->line, article(v),
                   wisp_toml_type_name(v->type));
     if (v->as.table.flags & TABLE_INLINE)
       return fail(p, part->offset, "cannot add keys to inline table '%s' (line %u)",
@@ -1114,106 +1109,126 @@ static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_
   return 0;
 }
 
-/* Resolves a [header] or [[header]] and returns the table that following
- * key/value pairs go into, or NULL. */
-static wisp_toml_node_t *open_section(parser_t *p, const dotted_key_t *key, bool array,
-                                      size_t header_offset) {
+/* "an" before "integer" and "array", "a" before the other type names. */
+static const char *article(const wisp_toml_node_t *node) {
+  return node->type == WISP_TOML_INTEGER || node->type == WISP_TOML_ARRAY ? "an" : "a";
+}
+
+/* Adds a new empty table under key in parent; NULL when out of memory. */
+static wisp_toml_node_t *add_table(parser_t *p, wisp_toml_node_t *parent, const key_part_t *key,
+                                   size_t offset, unsigned flags) {
+  wisp_toml_node_t *table = new_node(p, WISP_TOML_TABLE, offset);
+  if (!table) return NULL;
+  table->as.table.flags = flags;
+  if (table_add(&p->doc->arena, parent, key->text, key->length, table)) {
+    fail_nomem(p);
+    return NULL;
+  }
+  return table;
+}
+
+/* Walks the parts of a header key but the last, creating IMPLICIT tables as
+ * needed and stepping into the last element of arrays of tables. Returns the
+ * table the last part goes in, or NULL. */
+static wisp_toml_node_t *walk_header(parser_t *p, const dotted_key_t *key, size_t header_offset) {
   char name[256];
   wisp_toml_node_t *t = p->doc->root;
   for (size_t i = 0; i + 1 < key->count; i++) {
     const key_part_t *part = &key->parts[i];
     entry_t *e = table_find(t, part->text, part->length);
     if (!e) {
-      wisp_toml_node_t *sub = new_node(p, WISP_TOML_TABLE, header_offset);
-      if (!sub) return NULL;
-      sub->as.table.flags = TABLE_IMPLICIT;
-      if (table_add(&p->doc->arena, t, part->text, part->length, sub)) {
-        fail_nomem(p);
-        return NULL;
-      }
-      t = sub;
+      t = add_table(p, t, part, header_offset, TABLE_IMPLICIT);
+      if (!t) return NULL;
       continue;
     }
     wisp_toml_node_t *v = e->value;
-    if (v->type == WISP_TOML_TABLE) {
-      if (v->as.table.flags & TABLE_INLINE) {
-        fail(p, part->offset, "cannot extend inline table '%s' (line %u) with a [header]",
-             key_name(key, i + 1, name, sizeof name), v->line);
-        return NULL;
-      }
+    if (v->type == WISP_TOML_TABLE && !(v->as.table.flags & TABLE_INLINE)) {
       t = v;
     } else if (v->type == WISP_TOML_ARRAY && v->as.array.of_tables) {
       t = v->as.array.items[v->as.array.count - 1];
+    } else if (v->type == WISP_TOML_TABLE) {
+      fail(p, part->offset, "cannot extend inline table '%s' (line %u) with a [header]",
+           key_name(key, i + 1, name, sizeof name), v->line);
+      return NULL;
     } else {
       fail(p, part->offset, "key '%s' is already defined (line %u) as %s %s, not a table",
-           key_name(key, i + 1, name, sizeof name), v->line,
-           v->type == WISP_TOML_INTEGER || v->type == WISP_TOML_ARRAY ? "an" : "a",
-           wisp_toml_type_name(v->type));
+           key_name(key, i + 1, name, sizeof name), v->line, article(v), wisp_toml_type_name(v->type));
       return NULL;
     }
   }
+  return t;
+}
+
+/* [key]: defines a new table, or one that so far only existed as a parent. */
+static wisp_toml_node_t *define_table(parser_t *p, wisp_toml_node_t *parent, const dotted_key_t *key,
+                                      size_t header_offset) {
   const key_part_t *last = &key->parts[key->count - 1];
-  entry_t *e = table_find(t, last->text, last->length);
-  key_name(key, key->count, name, sizeof name);
-  if (!array) {
-    if (!e) {
-      wisp_toml_node_t *sub = new_node(p, WISP_TOML_TABLE, header_offset);
-      if (!sub) return NULL;
-      sub->as.table.flags = TABLE_DEFINED;
-      if (table_add(&p->doc->arena, t, last->text, last->length, sub)) {
-        fail_nomem(p);
-        return NULL;
-      }
-      return sub;
-    }
-    wisp_toml_node_t *v = e->value;
-    if (v->type == WISP_TOML_TABLE && v->as.table.flags == TABLE_IMPLICIT) {
-      v->as.table.flags = TABLE_DEFINED;
-      locate(p, header_offset, &v->line, &v->column);
-      return v;
-    }
-    if (v->type == WISP_TOML_TABLE)
-      fail(p, header_offset, "table [%s] is already defined (line %u)", name, v->line);
-    else if (v->type == WISP_TOML_ARRAY && v->as.array.of_tables)
-      fail(p, header_offset, "[%s] is already an array of tables (line %u); use [[%s]]",
-           name, v->line, name);
-    else
-      fail(p, header_offset, "key '%s' is already defined (line %u) as %s %s",
-           name, v->line,
-           v->type == WISP_TOML_INTEGER || v->type == WISP_TOML_ARRAY ? "an" : "a",
-           wisp_toml_type_name(v->type));
-    return NULL;
+  entry_t *e = table_find(parent, last->text, last->length);
+  if (!e) return add_table(p, parent, last, header_offset, TABLE_DEFINED);
+  wisp_toml_node_t *v = e->value;
+  if (v->type == WISP_TOML_TABLE && v->as.table.flags == TABLE_IMPLICIT) {
+    v->as.table.flags = TABLE_DEFINED;
+    locate(p, header_offset, &v->line, &v->column);
+    return v;
   }
+  char name[256];
+  key_name(key, key->count, name, sizeof name);
+  if (v->type == WISP_TOML_TABLE)
+    fail(p, header_offset, "table [%s] is already defined (line %u)", name, v->line);
+  else if (v->type == WISP_TOML_ARRAY && v->as.array.of_tables)
+    fail(p, header_offset, "[%s] is already an array of tables (line %u); use [[%s]]", name, v->line,
+         name);
+  else
+    fail(p, header_offset, "key '%s' is already defined (line %u) as %s %s", name, v->line, article(v),
+         wisp_toml_type_name(v->type));
+  return NULL;
+}
+
+/* [[key]]: appends a new table to an array of tables, creating the array. */
+static wisp_toml_node_t *append_table(parser_t *p, wisp_toml_node_t *parent, const dotted_key_t *key,
+                                      size_t header_offset) {
+  const key_part_t *last = &key->parts[key->count - 1];
+  entry_t *e = table_find(parent, last->text, last->length);
   wisp_toml_node_t *list;
+  char name[256];
+  key_name(key, key->count, name, sizeof name);
   if (!e) {
     list = new_node(p, WISP_TOML_ARRAY, header_offset);
     if (!list) return NULL;
     list->as.array.of_tables = true;
-    if (table_add(&p->doc->arena, t, last->text, last->length, list)) {
+    if (table_add(&p->doc->arena, parent, last->text, last->length, list)) {
       fail_nomem(p);
       return NULL;
     }
-  } else {
+  } else if (e->value->type == WISP_TOML_ARRAY && e->value->as.array.of_tables) {
     list = e->value;
-    if (list->type == WISP_TOML_ARRAY && !list->as.array.of_tables) {
-      fail(p, header_offset, "cannot append to static array '%s' (line %u) with [[%s]]",
-           name, list->line, name);
-      return NULL;
-    }
-    if (list->type != WISP_TOML_ARRAY) {
-      fail(p, header_offset, "key '%s' is already defined (line %u) as a %s, not an array of tables",
-           name, list->line, wisp_toml_type_name(list->type));
-      return NULL;
-    }
+  } else if (e->value->type == WISP_TOML_ARRAY) {
+    fail(p, header_offset, "cannot append to static array '%s' (line %u) with [[%s]]", name,
+         e->value->line, name);
+    return NULL;
+  } else {
+    fail(p, header_offset, "key '%s' is already defined (line %u) as a %s, not an array of tables",
+         name, e->value->line, wisp_toml_type_name(e->value->type));
+    return NULL;
   }
-  wisp_toml_node_t *sub = new_node(p, WISP_TOML_TABLE, header_offset);
-  if (!sub) return NULL;
-  sub->as.table.flags = TABLE_DEFINED;
-  if (array_push(&p->doc->arena, list, sub)) {
+  wisp_toml_node_t *table = new_node(p, WISP_TOML_TABLE, header_offset);
+  if (!table) return NULL;
+  table->as.table.flags = TABLE_DEFINED;
+  if (array_push(&p->doc->arena, list, table)) {
     fail_nomem(p);
     return NULL;
   }
-  return sub;
+  return table;
+}
+
+/* Resolves a [header] or [[header]] and returns the table that following
+ * key/value pairs go into, or NULL. */
+static wisp_toml_node_t *open_section(parser_t *p, const dotted_key_t *key, bool array,
+                                      size_t header_offset) {
+  wisp_toml_node_t *parent = walk_header(p, key, header_offset);
+  if (!parent) return NULL;
+  return array ? append_table(p, parent, key, header_offset)
+               : define_table(p, parent, key, header_offset);
 }
 
 /* At '[': a [table] or [[array of tables]] header line. */
