@@ -175,7 +175,8 @@ void wisp__trap_set_exit(wisp_trap_t *trap, int code);
 /* runtime.c */
 int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta_pages, uint64_t *old_pages);
 int wisp__table_grow(wisp_table_t *table, uint64_t delta, void *init, uint32_t *old_size);
-wisp_func_t *wisp__func_new_defined(wisp_instance_t *inst, uint32_t index);
+int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp_extern_t *imports,
+                         size_t nimports, wisp_instance_t **out, wisp_error_t *err);
 void wisp__eval_const(const wisp_instance_t *inst, const wisp__constexpr_t *e, wisp__cell_t *out);
 void wisp__val_to_cell(const wisp_val_t *v, wisp__cell_t *c);
 void wisp__cell_to_val(uint8_t kind, const wisp__cell_t *c, wisp_val_t *v);

@@ -34,13 +34,7 @@ void wisp_store_delete(wisp_store_t *s) {
   if (!s) return;
   for (wisp_instance_t *i = s->instances, *next; i; i = next) {
     next = i->next_in_store;
-    free(i->funcs);
-    free(i->tables);
-    free(i->memories);
-    free(i->globals);
-    free(i->elem_dropped);
-    free(i->data_dropped);
-    free(i);
+    free(i); /* one block: see instance_alloc */
   }
   for (wisp_func_t *f = s->funcs, *next; f; f = next) {
     next = f->next_in_store;
@@ -293,24 +287,6 @@ wisp_func_t *wisp_func_new_host(wisp_store_t *store, const wisp_functype_t *type
   return f;
 }
 
-wisp_func_t *wisp__func_new_defined(wisp_instance_t *inst, uint32_t index) {
-  const wisp_module_t *m = inst->module;
-  const wisp__functype_t *ft = wisp__func_type(m, index);
-  wisp_func_t *f = calloc(1, sizeof *f);
-  if (!f) return NULL;
-  f->canon = ft->canon;
-  f->nparams = ft->nparams;
-  f->nresults = ft->nresults;
-  f->types = ft->types;
-  f->pubtype = (wisp_functype_t){f->nparams, f->nresults, ft->types, ft->types + f->nparams};
-  f->inst = inst;
-  f->index = index;
-  f->def = &m->funcs[index];
-  f->next_in_store = inst->store->funcs;
-  inst->store->funcs = f;
-  return f;
-}
-
 const wisp_functype_t *wisp_func_type(const wisp_func_t *func) { return &func->pubtype; }
 
 /* ---- import matching ---------------------------------------------------- */
@@ -408,31 +384,45 @@ static int instantiate_trapped(wisp_trap_t **out, wisp_trap_t *t) {
   return WISP_ERR_TRAP;
 }
 
-int wisp_instance_new(wisp_store_t *store, wisp_exec_t *exec, const wisp_module_t *m, const wisp_extern_t *imports,
-                      size_t nimports, wisp_instance_t **out, wisp_trap_t **trap, wisp_error_t *err) {
-  *out = NULL;
-  if (trap) *trap = NULL;
+/* Bump-allocates `n` objects of `size` bytes from a block being carved. */
+static void *carve(uint8_t **cursor, size_t n, size_t size) {
+  void *p = *cursor;
+  *cursor += (n * size + 15) & ~(size_t)15;
+  return p;
+}
+
+/* Checks the imports and allocates an instance in ONE block: the index-space
+ * arrays, the defined functions and globals, and the dropped-segment flags.
+ * Fills imported entries and the defined functions; tables, memories and
+ * defined globals' values are the caller's. The instance is on the store's
+ * list (owned by it) once this returns 0. */
+int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp_extern_t *imports,
+                         size_t nimports, wisp_instance_t **out, wisp_error_t *err) {
   if (nimports < m->nimports)
     return wisp__error(err, WISP_ERR_LINK, 0, "module needs %u imports, %zu given", m->nimports, nimports);
   for (uint32_t i = 0; i < m->nimports; i++) {
     int rc = match_import(m, i, &imports[i], err);
     if (rc) return rc;
   }
-  wisp_instance_t *inst = calloc(1, sizeof *inst);
-  if (!inst) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+  uint32_t ndef_funcs = m->nfuncs - m->nfunc_imports, ndef_globals = m->nglobals - m->nglobal_imports;
+  size_t size = 16 * 9 + sizeof(wisp_instance_t) + (size_t)(m->nfuncs + m->ntables + m->nmemories + m->nglobals) * 8 +
+                (size_t)ndef_funcs * sizeof(wisp_func_t) + (size_t)ndef_globals * sizeof(wisp_global_t) +
+                m->nelems + m->ndatas;
+  uint8_t *block = calloc(1, size), *cursor = block;
+  if (!block) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory allocating an instance");
+  wisp_instance_t *inst = carve(&cursor, 1, sizeof *inst);
   inst->store = store;
   inst->module = m;
-  inst->funcs = calloc(m->nfuncs + 1, sizeof(void *));
-  inst->tables = calloc(m->ntables + 1, sizeof(void *));
-  inst->memories = calloc(m->nmemories + 1, sizeof(void *));
-  inst->globals = calloc(m->nglobals + 1, sizeof(void *));
-  inst->elem_dropped = calloc(m->nelems + 1, 1);
-  inst->data_dropped = calloc(m->ndatas + 1, 1);
+  inst->funcs = carve(&cursor, m->nfuncs, sizeof(void *));
+  inst->tables = carve(&cursor, m->ntables, sizeof(void *));
+  inst->memories = carve(&cursor, m->nmemories, sizeof(void *));
+  inst->globals = carve(&cursor, m->nglobals, sizeof(void *));
+  wisp_func_t *funcs = carve(&cursor, ndef_funcs, sizeof(wisp_func_t));
+  wisp_global_t *globals = carve(&cursor, ndef_globals, sizeof(wisp_global_t));
+  inst->elem_dropped = carve(&cursor, m->nelems, 1);
+  inst->data_dropped = carve(&cursor, m->ndatas, 1);
   inst->next_in_store = store->instances;
-  store->instances = inst; /* owned by the store from here on, even on failure */
-  if (!inst->funcs || !inst->tables || !inst->memories || !inst->globals || !inst->elem_dropped ||
-      !inst->data_dropped)
-    goto nomem;
+  store->instances = inst;
 
   uint32_t fi = 0, ti = 0, mi = 0, gi = 0;
   for (uint32_t i = 0; i < m->nimports; i++) {
@@ -444,28 +434,56 @@ int wisp_instance_new(wisp_store_t *store, wisp_exec_t *exec, const wisp_module_
       case WISP_EXTERN_GLOBAL: inst->globals[gi++] = e->of.global; break;
     }
   }
-  for (; fi < m->nfuncs; fi++)
-    if (!(inst->funcs[fi] = wisp__func_new_defined(inst, fi))) goto nomem;
-  for (; ti < m->ntables; ti++)
-    if (!(inst->tables[ti] = table_create(store, m->tables[ti].elem, &m->tables[ti].limits, NULL))) {
-      wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %llu elements (limit %llu)", ti,
-                  (unsigned long long)m->tables[ti].limits.min,
-                  (unsigned long long)(store->limits.max_table_elems ? store->limits.max_table_elems
-                                                                     : WISP__TABLE_DEFAULT_MAX));
-      return WISP_ERR_LIMIT;
-    }
-  for (; mi < m->nmemories; mi++)
-    if (!(inst->memories[mi] = memory_create(store, &m->memories[mi]))) {
-      wisp__error(err, WISP_ERR_LIMIT, 0, "memory %u: cannot allocate %llu pages (limit %llu bytes)", mi,
-                  (unsigned long long)m->memories[mi].min, (unsigned long long)store->limits.max_memory_bytes);
-      return WISP_ERR_LIMIT;
-    }
-  for (; gi < m->nglobals; gi++) {
-    wisp_global_t *g = global_create(store, m->globals[gi].type.type, m->globals[gi].type.mutable_);
-    if (!g) goto nomem;
-    wisp__eval_const(inst, &m->globals[gi].init, &g->val);
-    inst->globals[gi] = g;
+  for (uint32_t k = 0; fi < m->nfuncs; fi++, k++) {
+    wisp_func_t *f = &funcs[k];
+    const wisp__functype_t *ft = wisp__func_type(m, fi);
+    f->canon = ft->canon;
+    f->nparams = ft->nparams;
+    f->nresults = ft->nresults;
+    f->types = ft->types;
+    f->pubtype = (wisp_functype_t){f->nparams, f->nresults, ft->types, ft->types + f->nparams};
+    f->inst = inst;
+    f->index = fi;
+    f->def = &m->funcs[fi];
+    inst->funcs[fi] = f;
   }
+  for (uint32_t k = 0; gi < m->nglobals; gi++, k++) {
+    globals[k].type = m->globals[gi].type.type;
+    globals[k].mutable_ = m->globals[gi].type.mutable_;
+    inst->globals[gi] = &globals[k];
+  }
+  *out = inst;
+  return 0;
+}
+
+/* Creates the module's own tables and memories in `inst`. */
+static int create_tables_and_memories(wisp_instance_t *inst, wisp_error_t *err) {
+  const wisp_module_t *m = inst->module;
+  wisp_store_t *store = inst->store;
+  for (uint32_t ti = m->ntable_imports; ti < m->ntables; ti++)
+    if (!(inst->tables[ti] = table_create(store, m->tables[ti].elem, &m->tables[ti].limits, NULL)))
+      return wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %llu elements (limit %llu)", ti,
+                         (unsigned long long)m->tables[ti].limits.min,
+                         (unsigned long long)(store->limits.max_table_elems ? store->limits.max_table_elems
+                                                                            : WISP__TABLE_DEFAULT_MAX));
+  for (uint32_t mi = m->nmemory_imports; mi < m->nmemories; mi++)
+    if (!(inst->memories[mi] = memory_create(store, &m->memories[mi])))
+      return wisp__error(err, WISP_ERR_LIMIT, 0, "memory %u: cannot allocate %llu pages (limit %llu bytes)", mi,
+                         (unsigned long long)m->memories[mi].min,
+                         (unsigned long long)store->limits.max_memory_bytes);
+  return 0;
+}
+
+int wisp_instance_new(wisp_store_t *store, wisp_exec_t *exec, const wisp_module_t *m, const wisp_extern_t *imports,
+                      size_t nimports, wisp_instance_t **out, wisp_trap_t **trap, wisp_error_t *err) {
+  *out = NULL;
+  if (trap) *trap = NULL;
+  wisp_instance_t *inst;
+  int rc = wisp__instance_alloc(store, m, imports, nimports, &inst, err);
+  if (rc == 0) rc = create_tables_and_memories(inst, err);
+  if (rc) return rc;
+  for (uint32_t gi = m->nglobal_imports; gi < m->nglobals; gi++)
+    wisp__eval_const(inst, &m->globals[gi].init, &inst->globals[gi]->val);
   *out = inst;
 
   /* Segments, in order; a failure keeps earlier writes (the spec's semantics). */
@@ -488,7 +506,7 @@ int wisp_instance_new(wisp_store_t *store, wisp_exec_t *exec, const wisp_module_
     wisp_exec_t *own = NULL;
     if (!exec) {
       own = exec = wisp_exec_new(store, NULL);
-      if (!exec) goto nomem;
+      if (!exec) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory running the start function");
     }
     wisp_status_t st = wisp_exec_call(exec, inst->funcs[m->start], NULL, 0, NULL, 0);
     wisp_trap_t *t = NULL;
@@ -506,10 +524,6 @@ int wisp_instance_new(wisp_store_t *store, wisp_exec_t *exec, const wisp_module_
     if (t) return instantiate_trapped(trap, t);
   }
   return 0;
-
-nomem:
-  *out = NULL;
-  return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory instantiating module");
 }
 
 const wisp_module_t *wisp_instance_module(const wisp_instance_t *instance) { return instance->module; }
