@@ -1,4 +1,4 @@
-;; a module with imports of every kind (fuzz_run skips it; fuzz_decode decodes it)
+;; a module with imports of every kind (fuzz_run satisfies them with host objects)
 (module
   (import "env" "f" (func $f (param i32) (result i32)))
   (import "env" "mem" (memory 1))
