@@ -307,114 +307,121 @@ static bool valid_host_name(const char *host, char *error, size_t size) {
   }
 }
 
+/* The pieces of SCHEME://HOST[:PORT]; an IPv6 host keeps its brackets. */
+typedef struct url_parts {
+  const char *scheme, *host, *port; /* port is NULL when absent */
+  size_t scheme_length, host_length, port_length;
+} url_parts_t;
+
+/* Splits text into *out. With allow_path the authority ends at '/', '?' or
+ * '#'; without, only one trailing '/' may follow it. Returns NULL, or why
+ * text cannot be split. */
+static const char *split_url(const char *text, bool allow_path, url_parts_t *out) {
+  memset(out, 0, sizeof *out);
+  const char *sep = strstr(text, "://");
+  if (!sep || sep == text) return "expected SCHEME://HOST[:PORT], e.g. \"https://example.com\"";
+  out->scheme = text;
+  out->scheme_length = (size_t)(sep - text);
+  const char *authority = sep + 3;
+  size_t length = strcspn(authority, allow_path ? "/?#" : "");
+  if (!allow_path && length > 0 && authority[length - 1] == '/') length--;
+  if (memchr(authority, '/', length))
+    return "a path (or CIDR range) is not allowed; give only SCHEME://HOST[:PORT]";
+  if (memchr(authority, '@', length)) return "user information ('@') is not allowed";
+  out->host = authority;
+  out->host_length = length;
+  const char *colon;
+  if (authority[0] == '[') {
+    const char *close = memchr(authority, ']', length);
+    if (!close) return "unterminated IPv6 address";
+    out->host_length = (size_t)(close - authority) + 1;
+    colon = out->host_length < length ? authority + out->host_length : NULL;
+    if (colon && *colon != ':') return "expected ':' after the IPv6 address";
+  } else {
+    colon = memchr(authority, ':', length);
+    if (colon) out->host_length = (size_t)(colon - authority);
+  }
+  if (colon) {
+    out->port = colon + 1;
+    out->port_length = length - (size_t)(out->port - authority);
+  }
+  if (out->host_length == 0) return "missing host";
+  return NULL;
+}
+
+/* A decimal port 1..65535 into *out; -1 with a reason in error otherwise. */
+static int parse_port(const char *port, size_t length, int *out, char *error, size_t error_size) {
+  int value = 0;
+  bool ok = length > 0 && length <= 5;
+  for (size_t i = 0; i < length && ok; i++) {
+    ok = is_digit((unsigned char)port[i]);
+    value = value * 10 + (port[i] - '0');
+  }
+  if (!ok) {
+    set_error(error, error_size, "invalid port '%.*s'", (int)length, port);
+    return -1;
+  }
+  if (value < 1 || value > 65535) {
+    set_error(error, error_size, "port %d is out of range (1 to 65535)", value);
+    return -1;
+  }
+  *out = value;
+  return 0;
+}
+
+/* "*", or a letter followed by letters, digits, '+', '-' and '.'. */
+static bool valid_scheme(const char *scheme, size_t length) {
+  if (length == 1 && scheme[0] == '*') return true;
+  if (!is_alpha((unsigned char)scheme[0])) return false;
+  for (size_t i = 1; i < length; i++) {
+    int c = (unsigned char)scheme[i];
+    if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+/* A copy of text[0, length) in lower case, or NULL. */
+static char *lower_copy(const char *text, size_t length) {
+  char *copy = strndup(text, length);
+  if (copy)
+    for (char *c = copy; *c; c++) *c = lower(*c);
+  return copy;
+}
+
 int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error,
                              size_t error_size) {
   memset(out, 0, sizeof *out);
-  const char *sep = strstr(text, "://");
-  if (!sep || sep == text) {
-    set_error(error, error_size, "expected SCHEME://HOST[:PORT], e.g. \"https://example.com\"");
+  url_parts_t url;
+  const char *reason = split_url(text, false, &url);
+  if (reason) {
+    set_error(error, error_size, "%s", reason);
     return -1;
   }
-  size_t scheme_length = (size_t)(sep - text);
-  bool star_scheme = scheme_length == 1 && text[0] == '*';
-  if (!star_scheme) {
-    if (!is_alpha((unsigned char)text[0])) {
-      set_error(error, error_size, "invalid scheme '%.*s'", (int)scheme_length, text);
-      return -1;
-    }
-    for (size_t i = 1; i < scheme_length; i++) {
-      int c = (unsigned char)text[i];
-      if (!is_alpha(c) && !is_digit(c) && c != '+' && c != '-' && c != '.') {
-        set_error(error, error_size, "invalid scheme '%.*s'", (int)scheme_length, text);
-        return -1;
-      }
-    }
-  }
-  const char *authority = sep + 3;
-  size_t authority_length = strlen(authority);
-  if (authority_length > 0 && authority[authority_length - 1] == '/') authority_length--;
-  if (memchr(authority, '/', authority_length)) {
-    set_error(error, error_size, "a path (or CIDR range) is not allowed; give only SCHEME://HOST[:PORT]");
+  if (!valid_scheme(url.scheme, url.scheme_length)) {
+    set_error(error, error_size, "invalid scheme '%.*s'", (int)url.scheme_length, url.scheme);
     return -1;
   }
-  if (memchr(authority, '@', authority_length)) {
-    set_error(error, error_size, "user information ('@') is not allowed");
+  int port = 0;
+  if (url.port && url.port_length == 1 && url.port[0] == '*')
+    port = WISP_MANIFEST_ANY_PORT;
+  else if (url.port && parse_port(url.port, url.port_length, &port, error, error_size))
     return -1;
-  }
-  /* split host and port; an IPv6 literal keeps its brackets */
-  size_t host_length = authority_length;
-  const char *port = NULL;
-  if (authority[0] == '[') {
-    const char *close = memchr(authority, ']', authority_length);
-    if (!close) {
-      set_error(error, error_size, "unterminated IPv6 address");
-      return -1;
-    }
-    host_length = (size_t)(close - authority) + 1;
-    if (host_length < authority_length) {
-      if (authority[host_length] != ':') {
-        set_error(error, error_size, "expected ':' after the IPv6 address");
-        return -1;
-      }
-      port = authority + host_length + 1;
-    }
-  } else {
-    const char *colon = memchr(authority, ':', authority_length);
-    if (colon) {
-      host_length = (size_t)(colon - authority);
-      port = colon + 1;
-    }
-  }
-  if (host_length == 0) {
-    set_error(error, error_size, "missing host");
-    return -1;
-  }
-  int port_value = 0;
-  if (port) {
-    size_t port_length = authority_length - (size_t)(port - authority);
-    if (port_length == 1 && port[0] == '*') {
-      port_value = WISP_MANIFEST_ANY_PORT;
-    } else {
-      if (port_length == 0 || port_length > 5) {
-        set_error(error, error_size, "invalid port '%.*s'", (int)port_length, port);
-        return -1;
-      }
-      for (size_t i = 0; i < port_length; i++) {
-        if (!is_digit((unsigned char)port[i])) {
-          set_error(error, error_size, "invalid port '%.*s'", (int)port_length, port);
-          return -1;
-        }
-        port_value = port_value * 10 + (port[i] - '0');
-      }
-      if (port_value < 1 || port_value > 65535) {
-        set_error(error, error_size, "port %d is out of range (1 to 65535)", port_value);
-        return -1;
-      }
-    }
-  }
-  char *scheme = strndup(text, scheme_length);
-  char *host = strndup(authority, host_length);
-  if (!scheme || !host) {
-    free(scheme);
-    free(host);
+  out->scheme = lower_copy(url.scheme, url.scheme_length);
+  out->host = lower_copy(url.host, url.host_length);
+  out->port = port;
+  if (!out->scheme || !out->host) {
+    wisp_manifest_host_clear(out);
     set_error(error, error_size, "out of memory");
     return -2;
   }
-  for (char *c = scheme; *c; c++) *c = lower(*c);
-  for (char *c = host; *c; c++) *c = lower(*c);
-  out->scheme = scheme;
-  out->host = host;
-  out->port = port_value;
-  const char *name = host;
-  if (strcmp(host, "*") == 0) return 0;
-  if (strncmp(host, "*.", 2) == 0) name = host + 2;
-  if (!valid_host_name(name, error, error_size)) {
+  const char *name = strncmp(out->host, "*.", 2) == 0 ? out->host + 2 : out->host;
+  if (strcmp(out->host, "*") != 0 && !valid_host_name(name, error, error_size)) {
     wisp_manifest_host_clear(out);
     return -1;
   }
-  if (!star_scheme && port_value == 0 && wisp_manifest_default_port(scheme) == 0) {
+  if (strcmp(out->scheme, "*") != 0 && port == 0 && wisp_manifest_default_port(out->scheme) == 0) {
     set_error(error, error_size, "scheme '%s' has no default port; write one, e.g. \"%s://%s:1234\"",
-              scheme, scheme, host);
+              out->scheme, out->scheme, out->host);
     wisp_manifest_host_clear(out);
     return -1;
   }
@@ -452,51 +459,24 @@ static bool host_entry_matches(const wisp_manifest_host_t *allowed, const char *
 
 bool wisp_manifest_host_allowed(const wisp_manifest_component_t *component, const char *url) {
   if (!component || !url || component->host_count == 0) return false;
-  /* parse scheme://host[:port][/...] */
-  const char *sep = strstr(url, "://");
-  if (!sep || sep == url || sep - url > 31) return false;
+  url_parts_t parts;
+  if (split_url(url, true, &parts) || !valid_scheme(parts.scheme, parts.scheme_length)) return false;
   char scheme[32], host[256];
-  size_t scheme_length = (size_t)(sep - url);
-  for (size_t i = 0; i < scheme_length; i++) scheme[i] = lower(url[i]);
-  scheme[scheme_length] = 0;
-  const char *authority = sep + 3;
-  size_t authority_length = strcspn(authority, "/?#");
-  if (memchr(authority, '@', authority_length)) return false;
-  size_t host_length = authority_length;
-  const char *port = NULL;
-  if (authority[0] == '[') {
-    const char *close = memchr(authority, ']', authority_length);
-    if (!close) return false;
-    host_length = (size_t)(close - authority) + 1;
-    if (host_length < authority_length) {
-      if (authority[host_length] != ':') return false;
-      port = authority + host_length + 1;
-    }
+  if (parts.scheme_length >= sizeof scheme || parts.host_length >= sizeof host) return false;
+  for (size_t i = 0; i < parts.scheme_length; i++) scheme[i] = lower(parts.scheme[i]);
+  scheme[parts.scheme_length] = 0;
+  for (size_t i = 0; i < parts.host_length; i++) host[i] = lower(parts.host[i]);
+  host[parts.host_length] = 0;
+  if (host[parts.host_length - 1] == '.') host[parts.host_length - 1] = 0; /* "example.com." */
+  if (host[0] == 0 || strcmp(scheme, "*") == 0 || strchr(host, '*')) return false;
+  int port = 0;
+  if (parts.port) {
+    if (parse_port(parts.port, parts.port_length, &port, NULL, 0)) return false;
   } else {
-    const char *colon = memchr(authority, ':', authority_length);
-    if (colon) {
-      host_length = (size_t)(colon - authority);
-      port = colon + 1;
-    }
-  }
-  if (host_length == 0 || host_length >= sizeof host) return false;
-  for (size_t i = 0; i < host_length; i++) host[i] = lower(authority[i]);
-  host[host_length] = 0;
-  if (host[host_length - 1] == '.') host[host_length - 1] = 0; /* "example.com." */
-  int port_value = 0;
-  if (port) {
-    size_t port_length = authority_length - (size_t)(port - authority);
-    if (port_length == 0 || port_length > 5) return false;
-    for (size_t i = 0; i < port_length; i++) {
-      if (!is_digit((unsigned char)port[i])) return false;
-      port_value = port_value * 10 + (port[i] - '0');
-    }
-    if (port_value < 1 || port_value > 65535) return false;
-  } else {
-    port_value = wisp_manifest_default_port(scheme);
+    port = wisp_manifest_default_port(scheme);
   }
   for (size_t i = 0; i < component->host_count; i++)
-    if (host_entry_matches(&component->hosts[i], scheme, host, port_value)) return true;
+    if (host_entry_matches(&component->hosts[i], scheme, host, port)) return true;
   return false;
 }
 

@@ -409,6 +409,10 @@ static void test_host_allowed(void) {
   CHECK(!wisp_manifest_host_allowed(c, "http://127.0.0.1:80800"));
   CHECK(!wisp_manifest_host_allowed(c, "http://127.0.0.1:x"));
   CHECK(!wisp_manifest_host_allowed(c, NULL));
+  CHECK(!wisp_manifest_host_allowed(c, "*://api.example.com"));
+  CHECK(!wisp_manifest_host_allowed(c, "https://*.example.org"));
+  CHECK(!wisp_manifest_host_allowed(c, "https://./"));
+  CHECK(wisp_manifest_host_allowed(c, "https://api.example.com./x")); /* a fully qualified name */
   /* deny by default */
   const wisp_manifest_component_t *none = wisp_manifest_find_component(m, "none");
   CHECK(!wisp_manifest_host_allowed(none, "https://api.example.com"));
