@@ -419,112 +419,105 @@ static uint64_t readable_bytes(int host) {
   return 0;
 }
 
+/* poll_oneoff's working state: host descriptors for ppoll, and for each
+ * clock subscription when it is due, in ns after `start` (monotonic). */
+typedef struct poll_state {
+  struct pollfd *pfds;
+  uint32_t *pidx;   /* subscription index of each pfds entry */
+  int64_t *due;     /* per subscription; -1 when not a clock */
+  uint32_t npfds, nev;
+  int64_t first_due; /* earliest clock, -1 if none */
+  uint64_t start;
+} poll_state_t;
+
+/* Reads subscription i: errors and always-ready descriptors become events at
+ * once; host descriptors are queued for ppoll; clocks get a due time. */
+static void poll_subscribe(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t out, uint32_t i) {
+  uint32_t s = in + i * SUB_SIZE;
+  uint64_t ud = wasi_get_u64(c, s);
+  uint8_t tag = c->mem[s + 8];
+  ps->due[i] = -1;
+  if (tag == EVT_CLOCK) {
+    uint64_t timeout = wasi_get_u64(c, s + 24), now;
+    uint16_t flags = wasi_get_u16(c, s + 40);
+    if (clock_now(wasi_get_u32(c, s + 16), &now)) {
+      put_event(c, out, ps->nev++, ud, E_INVAL, EVT_CLOCK, 0, 0);
+      return;
+    }
+    uint64_t rel = (flags & 1) ? (timeout > now ? timeout - now : 0) : timeout;
+    ps->due[i] = rel > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)rel;
+    if (ps->first_due < 0 || ps->due[i] < ps->first_due) ps->first_due = ps->due[i];
+  } else if (tag == EVT_FD_READ || tag == EVT_FD_WRITE) {
+    wasi_fd_t *e;
+    int rc = wasi__fd_get(c->wasi, wasi_get_u32(c, s + 16), R_POLL_FD_READWRITE, &e);
+    if (rc) {
+      put_event(c, out, ps->nev++, ud, (uint16_t)rc, tag, 0, 0);
+    } else if (e->host < 0 || e->filetype == FT_REGULAR_FILE || e->kind == WASI_FD_DIR) {
+      uint64_t nbytes = (e->host >= 0 && tag == EVT_FD_READ) ? readable_bytes(e->host) : 0;
+      put_event(c, out, ps->nev++, ud, 0, tag, nbytes, 0);
+    } else {
+      ps->pfds[ps->npfds] = (struct pollfd){.fd = e->host, .events = tag == EVT_FD_READ ? POLLIN : POLLOUT};
+      ps->pidx[ps->npfds++] = i;
+    }
+  } else {
+    put_event(c, out, ps->nev++, ud, E_INVAL, tag, 0, 0);
+  }
+}
+
+/* Waits until a descriptor is ready or the first clock is due; returns 0 or errno. */
+static int poll_wait(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t nsubs, uint32_t out) {
+  for (;;) {
+    uint64_t now;
+    clock_now(1, &now);
+    int64_t elapsed = (int64_t)(now - ps->start), left = -1;
+    if (ps->nev > 0) left = 0;
+    else if (ps->first_due >= 0) left = elapsed >= ps->first_due ? 0 : ps->first_due - elapsed;
+    struct timespec ts = {left / 1000000000, left % 1000000000};
+    int n = ppoll(ps->pfds, ps->npfds, left >= 0 ? &ts : NULL, NULL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return wasi__errno(errno);
+    for (uint32_t k = 0; k < ps->npfds && n > 0; k++) {
+      short rev = ps->pfds[k].revents;
+      if (!rev) continue;
+      uint32_t s = in + ps->pidx[k] * SUB_SIZE;
+      uint8_t tag = c->mem[s + 8];
+      uint64_t nbytes = tag == EVT_FD_READ ? readable_bytes(ps->pfds[k].fd) : 0;
+      put_event(c, out, ps->nev++, wasi_get_u64(c, s), (rev & POLLNVAL) ? E_BADF : 0, tag, nbytes,
+                (rev & POLLHUP) ? 1 : 0);
+    }
+    if (ps->nev > 0) return E_SUCCESS;
+    if (left != 0) continue; /* woken early: wait for the rest */
+    clock_now(1, &now);
+    elapsed = (int64_t)(now - ps->start);
+    for (uint32_t i = 0; i < nsubs; i++)
+      if (ps->due[i] >= 0 && ps->due[i] <= elapsed)
+        put_event(c, out, ps->nev++, wasi_get_u64(c, in + i * SUB_SIZE), 0, EVT_CLOCK, 0, 0);
+    if (ps->nev > 0) return E_SUCCESS;
+  }
+}
+
+/* Blocks the calling thread (the server will want a suspending variant). A
+ * subscription set with neither clocks nor pollable descriptors that are not
+ * ready at once waits forever, as poll(2) with no timeout does. */
 static int f_poll_oneoff(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   uint32_t in = ARG_U32(0), out = ARG_U32(1), nsubs = ARG_U32(2), nev_ptr = ARG_U32(3);
-  if (nsubs == 0) return E_INVAL;
-  if (nsubs > 4096) return E_INVAL;
+  if (nsubs == 0 || nsubs > 4096) return E_INVAL;
   if (!wasi_mem_ok(c, in, (uint64_t)nsubs * SUB_SIZE) ||
       !wasi_mem_ok(c, out, (uint64_t)nsubs * EVENT_SIZE) || !wasi_mem_ok(c, nev_ptr, 4))
     return E_FAULT;
-  struct pollfd *pfds = calloc(nsubs, sizeof *pfds);
-  uint32_t *pidx = calloc(nsubs, sizeof *pidx);
-  if (!pfds || !pidx) {
-    free(pfds);
-    free(pidx);
-    return E_NOMEM;
-  }
-  uint32_t npfds = 0, nev = 0;
-  int64_t wait_ns = -1; /* -1: no clock subscription */
-  uint64_t mono_start;
-  clock_now(1, &mono_start);
-
-  /* First pass: errors and always-ready descriptors produce events at once;
-   * host descriptors go to ppoll; clocks set the wait. */
-  for (uint32_t i = 0; i < nsubs; i++) {
-    uint32_t s = in + i * SUB_SIZE;
-    uint64_t ud = wasi_get_u64(c, s);
-    uint8_t tag = c->mem[s + 8];
-    if (tag == EVT_CLOCK) {
-      uint32_t id = wasi_get_u32(c, s + 16);
-      uint64_t timeout = wasi_get_u64(c, s + 24);
-      uint16_t flags = wasi_get_u16(c, s + 40);
-      uint64_t now;
-      if (clock_now(id, &now)) {
-        put_event(c, out, nev++, ud, E_INVAL, EVT_CLOCK, 0, 0);
-        continue;
-      }
-      int64_t rel;
-      if (flags & 1) rel = timeout > now ? (int64_t)((timeout - now) > INT64_MAX ? INT64_MAX : timeout - now) : 0;
-      else rel = timeout > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)timeout;
-      if (wait_ns < 0 || rel < wait_ns) wait_ns = rel;
-    } else if (tag == EVT_FD_READ || tag == EVT_FD_WRITE) {
-      uint32_t fd = wasi_get_u32(c, s + 16);
-      wasi_fd_t *e;
-      int rc = wasi__fd_get(c->wasi, fd, R_POLL_FD_READWRITE, &e);
-      if (rc) {
-        put_event(c, out, nev++, ud, (uint16_t)rc, tag, 0, 0);
-      } else if (e->host < 0 || e->filetype == FT_REGULAR_FILE || e->kind == WASI_FD_DIR) {
-        uint64_t nbytes = (e->host >= 0 && tag == EVT_FD_READ) ? readable_bytes(e->host) : 0;
-        put_event(c, out, nev++, ud, 0, tag, nbytes, 0);
-      } else {
-        pfds[npfds].fd = e->host;
-        pfds[npfds].events = tag == EVT_FD_READ ? POLLIN : POLLOUT;
-        pidx[npfds++] = i;
-      }
-    } else {
-      put_event(c, out, nev++, ud, E_INVAL, tag, 0, 0);
-    }
-  }
-
-  for (;;) {
-    int64_t left = -1;
-    if (nev > 0) {
-      left = 0;
-    } else if (wait_ns >= 0) {
-      uint64_t now;
-      clock_now(1, &now);
-      left = (int64_t)(now - mono_start) >= wait_ns ? 0 : wait_ns - (int64_t)(now - mono_start);
-    }
-    struct timespec ts = {left / 1000000000, left % 1000000000};
-    int n = ppoll(pfds, npfds, left >= 0 ? &ts : NULL, NULL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      free(pfds);
-      free(pidx);
-      return wasi__errno(errno);
-    }
-    for (uint32_t k = 0; k < npfds && n > 0; k++) {
-      if (!pfds[k].revents) continue;
-      uint32_t s = in + pidx[k] * SUB_SIZE;
-      uint8_t tag = c->mem[s + 8];
-      uint16_t err = (pfds[k].revents & POLLNVAL) ? E_BADF : 0;
-      uint16_t flags = (pfds[k].revents & POLLHUP) ? 1 : 0;
-      uint64_t nbytes = tag == EVT_FD_READ ? readable_bytes(pfds[k].fd) : 0;
-      put_event(c, out, nev++, wasi_get_u64(c, s), err, tag, nbytes, flags);
-    }
-    if (nev > 0) break;
-    if (wait_ns >= 0 && left == 0) {
-      /* The earliest clock fired: report every clock that is due now. */
-      uint64_t now;
-      clock_now(1, &now);
-      int64_t elapsed = (int64_t)(now - mono_start);
-      for (uint32_t i = 0; i < nsubs; i++) {
-        uint32_t s = in + i * SUB_SIZE;
-        if (c->mem[s + 8] != EVT_CLOCK) continue;
-        uint32_t id = wasi_get_u32(c, s + 16);
-        uint64_t timeout = wasi_get_u64(c, s + 24), cnow;
-        uint16_t flags = wasi_get_u16(c, s + 40);
-        if (clock_now(id, &cnow)) continue;
-        bool due = (flags & 1) ? cnow >= timeout : (uint64_t)elapsed >= timeout;
-        if (due || timeout == (uint64_t)wait_ns) put_event(c, out, nev++, wasi_get_u64(c, s), 0, EVT_CLOCK, 0, 0);
-      }
-      if (nev > 0) break;
-    }
-  }
-  free(pfds);
-  free(pidx);
-  wasi_put_u32(c, nev_ptr, nev);
-  return E_SUCCESS;
+  poll_state_t ps = {.pfds = calloc(nsubs, sizeof *ps.pfds), .pidx = calloc(nsubs, sizeof *ps.pidx),
+                     .due = calloc(nsubs, sizeof *ps.due), .first_due = -1};
+  int rc = E_NOMEM;
+  if (!ps.pfds || !ps.pidx || !ps.due) goto done;
+  clock_now(1, &ps.start);
+  for (uint32_t i = 0; i < nsubs; i++) poll_subscribe(c, &ps, in, out, i);
+  rc = poll_wait(c, &ps, in, nsubs, out);
+  if (rc == E_SUCCESS) wasi_put_u32(c, nev_ptr, ps.nev);
+done:
+  free(ps.pfds);
+  free(ps.pidx);
+  free(ps.due);
+  return rc;
 }
 
 /* ---- sockets ------------------------------------------------------------- */

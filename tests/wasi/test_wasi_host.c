@@ -494,6 +494,40 @@ static void other_checks(void) {
   wasi_put_u32(&mc, IOV + 4, 16);
   check_errno("sock_recv", call("sock_recv", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4), 0);
   check("received pong!", U32(OUT) == 5 && memcmp(mem + BUF, "pong!", 5) == 0);
+  /* poll_oneoff on the socket: nothing to read -> the 20 ms clock fires; data -> fd event */
+  uint32_t pin = BUF + 512, pout = BUF + 1024;
+  memset(mem + pin, 0, 96);
+  wasi_put_u64(&mc, pin, 1);
+  mem[pin + 8] = 1; /* fd_read */
+  wasi_put_u32(&mc, pin + 16, 5);
+  wasi_put_u64(&mc, pin + 48, 2);
+  mem[pin + 48 + 8] = 0; /* clock */
+  wasi_put_u32(&mc, pin + 48 + 16, 1);
+  wasi_put_u64(&mc, pin + 48 + 24, 20000000);
+  check_errno("poll socket + clock", call("poll_oneoff", pin, pout, 2u, (uint32_t)OUT), 0);
+  check("only the clock fired", U32(OUT) == 1 && U64(pout) == 2);
+  check("peer writes abc", write(sock_peer, "abc", 3) == 3);
+  check_errno("poll socket with data", call("poll_oneoff", pin, pout, 2u, (uint32_t)OUT), 0);
+  check("socket readable with 3 bytes", U32(OUT) == 1 && U64(pout) == 1 && mem[pout + 10] == 1 && U64(pout + 16) == 3);
+  wasi_put_u32(&mc, IOV + 4, 16);
+  check_errno("drain abc", call("sock_recv", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4), 0);
+  /* two clocks: only the earlier one is reported; an absolute realtime clock */
+  wasi_put_u64(&mc, pin, 3);
+  mem[pin + 8] = 0;
+  wasi_put_u32(&mc, pin + 16, 1);
+  wasi_put_u64(&mc, pin + 24, 5000000);
+  wasi_put_u64(&mc, pin + 48 + 24, 500000000);
+  check_errno("poll two clocks", call("poll_oneoff", pin, pout, 2u, (uint32_t)OUT), 0);
+  check("the 5 ms clock only", U32(OUT) == 1 && U64(pout) == 3);
+  struct timespec rt;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  wasi_put_u32(&mc, pin + 16, 0);
+  wasi_put_u64(&mc, pin + 24, (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec + 10000000ull);
+  wasi_put_u16(&mc, pin + 40, 1); /* abstime */
+  check_errno("poll absolute realtime", call("poll_oneoff", pin, pout, 1u, (uint32_t)OUT), 0);
+  clock_gettime(CLOCK_REALTIME, &t1);
+  check("absolute clock fired at its time", U32(OUT) == 1 && U64(pout) == 3 &&
+        (uint64_t)t1.tv_sec * 1000000000ull + (uint64_t)t1.tv_nsec >= U64(pin + 24));
   check_errno("sock_recv bad flags", call("sock_recv", 5u, (uint32_t)IOV, 1u, 8u, (uint32_t)OUT, (uint32_t)OUT + 4), E_INVAL);
   check_errno("sock_shutdown write side", call("sock_shutdown", 5u, 2u), 0);
   check("peer sees end of stream", read(sock_peer, got, sizeof got) == 0);
