@@ -37,9 +37,8 @@ typedef struct unsupported_key {
 } unsupported_key_t;
 
 /* Records "PATH:LINE: WHERE: message" (WHERE may be NULL) and returns -1. */
-__attribute__((format(printf, 4, 5))) static int fail(loader_t *l, unsigned line,
-                                                       const char *where,
-                                                       const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int fail(loader_t *l, unsigned line, const char *where,
+                                                      const char *fmt, ...) {
   if (l->failed) return l->failed;
   l->failed = -1;
   if (!l->error || l->error_size == 0) return -1;
@@ -75,8 +74,7 @@ static void *alloc_array(loader_t *l, size_t count, size_t size) {
 }
 
 /* snprintf for key paths in messages, where truncation is acceptable. */
-__attribute__((format(printf, 3, 4))) static void format(char *out, size_t size,
-                                                         const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void format(char *out, size_t size, const char *fmt, ...) {
   va_list args;
   va_start(args, fmt);
   vsnprintf(out, size, fmt, args);
@@ -113,8 +111,7 @@ static int check_keys(loader_t *l, const wisp_toml_node_t *table, const char *wh
     for (size_t k = 0; unsupported && unsupported[k].key; k++) {
       if (strcmp(unsupported[k].key, key) == 0)
         return fail(l, wisp_toml_line(value), name, "not supported by wisp%s%s",
-                    unsupported[k].hint ? "; " : "",
-                    unsupported[k].hint ? unsupported[k].hint : "");
+                    unsupported[k].hint ? "; " : "", unsupported[k].hint ? unsupported[k].hint : "");
     }
     return fail(l, wisp_toml_line(value), name, "unknown key");
   }
@@ -138,8 +135,8 @@ static const char *as_string(loader_t *l, const wisp_toml_node_t *node, const ch
 
 /* Copies table[key], a string, into *out (OUT; NULL when absent and not
  * required). */
-static int get_string(loader_t *l, const wisp_toml_node_t *table, const char *key,
-                      const char *where, bool required, char **out) {
+static int get_string(loader_t *l, const wisp_toml_node_t *table, const char *key, const char *where,
+                      bool required, char **out) {
   char name[256];
   join_key(name, sizeof name, where, key);
   const wisp_toml_node_t *node = wisp_toml_table_get(table, key);
@@ -156,8 +153,8 @@ static int get_string(loader_t *l, const wisp_toml_node_t *table, const char *ke
 
 /* table[key] as an array of strings; *out (OUT) is NULL and *count 0 when
  * the key is absent. */
-static int get_string_array(loader_t *l, const wisp_toml_node_t *table, const char *key,
-                            const char *where, char ***out, size_t *count) {
+static int get_string_array(loader_t *l, const wisp_toml_node_t *table, const char *key, const char *where,
+                            char ***out, size_t *count) {
   char name[256], item[280];
   join_key(name, sizeof name, where, key);
   const wisp_toml_node_t *node = wisp_toml_table_get(table, key);
@@ -165,8 +162,7 @@ static int get_string_array(loader_t *l, const wisp_toml_node_t *table, const ch
   *count = 0;
   if (!node) return 0;
   if (wisp_toml_type(node) != WISP_TOML_ARRAY)
-    return fail(l, wisp_toml_line(node), name, "expected an array of strings, found %s",
-                type_name(node));
+    return fail(l, wisp_toml_line(node), name, "expected an array of strings, found %s", type_name(node));
   size_t n = wisp_toml_array_count(node);
   *out = alloc_array(l, n, sizeof **out);
   if (!*out) return -2;
@@ -182,9 +178,8 @@ static int get_string_array(loader_t *l, const wisp_toml_node_t *table, const ch
 }
 
 /* table[key], an integer in [min, max], into *out; dflt when absent. */
-static int get_uint(loader_t *l, const wisp_toml_node_t *table, const char *key,
-                    const char *where, uint64_t min, uint64_t max, uint64_t dflt,
-                    uint64_t *out) {
+static int get_uint(loader_t *l, const wisp_toml_node_t *table, const char *key, const char *where,
+                    uint64_t min, uint64_t max, uint64_t dflt, uint64_t *out) {
   char name[256];
   join_key(name, sizeof name, where, key);
   const wisp_toml_node_t *node = wisp_toml_table_get(table, key);
@@ -194,20 +189,19 @@ static int get_uint(loader_t *l, const wisp_toml_node_t *table, const char *key,
     return fail(l, wisp_toml_line(node), name, "expected an integer, found %s", type_name(node));
   int64_t v = wisp_toml_integer(node);
   if (v < 0 || (uint64_t)v < min || (uint64_t)v > max)
-    return fail(l, wisp_toml_line(node), name,
-                "%lld is out of range (allowed %llu to %llu)", (long long)v,
+    return fail(l, wisp_toml_line(node), name, "%lld is out of range (allowed %llu to %llu)", (long long)v,
                 (unsigned long long)min, (unsigned long long)max);
   *out = (uint64_t)v;
   return 0;
 }
 
-static const wisp_toml_node_t *get_table(loader_t *l, const wisp_toml_node_t *table,
-                                         const char *key, const char *where) {
+static const wisp_toml_node_t *get_table(loader_t *l, const wisp_toml_node_t *table, const char *key,
+                                         const char *where) {
   const wisp_toml_node_t *node = wisp_toml_table_get(table, key);
   if (node && wisp_toml_type(node) != WISP_TOML_TABLE) {
     char name[256];
-    fail(l, wisp_toml_line(node), join_key(name, sizeof name, where, key),
-         "expected a table, found %s", type_name(node));
+    fail(l, wisp_toml_line(node), join_key(name, sizeof name, where, key), "expected a table, found %s",
+         type_name(node));
     return NULL;
   }
   return node;
@@ -256,9 +250,8 @@ int wisp_manifest_default_port(const char *scheme) {
   static const struct {
     const char *scheme;
     int port;
-  } known[] = {{"http", 80},    {"https", 443}, {"ws", 80},     {"wss", 443},
-               {"redis", 6379}, {"rediss", 6379}, {"mysql", 3306}, {"postgres", 5432},
-               {"mqtt", 1883}};
+  } known[] = {{"http", 80},     {"https", 443},  {"ws", 80},         {"wss", 443},  {"redis", 6379},
+               {"rediss", 6379}, {"mysql", 3306}, {"postgres", 5432}, {"mqtt", 1883}};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (strcmp(known[i].scheme, scheme) == 0) return known[i].port;
   return 0;
@@ -268,8 +261,7 @@ static bool is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <=
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
-static void set_error(char *error, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void set_error(char *error, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set_error(char *error, size_t size, const char *fmt, ...) {
   if (!error || size == 0) return;
   va_list args;
@@ -388,8 +380,7 @@ static char *lower_copy(const char *text, size_t length) {
   return copy;
 }
 
-int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error,
-                             size_t error_size) {
+int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error, size_t error_size) {
   memset(out, 0, sizeof *out);
   url_parts_t url;
   const char *reason = split_url(text, false, &url);
@@ -438,8 +429,8 @@ void wisp_manifest_host_clear(wisp_manifest_host_t *host) {
 }
 
 /* Does one allowed entry admit scheme://host:port (port already defaulted)? */
-static bool host_entry_matches(const wisp_manifest_host_t *allowed, const char *scheme,
-                               const char *host, int port) {
+static bool host_entry_matches(const wisp_manifest_host_t *allowed, const char *scheme, const char *host,
+                               int port) {
   if (strcmp(allowed->scheme, "*") != 0 && strcmp(allowed->scheme, scheme) != 0) return false;
   if (strcmp(allowed->host, "*") != 0) {
     if (strncmp(allowed->host, "*.", 2) == 0) {
@@ -500,8 +491,7 @@ static int parse_hosts(loader_t *l, wisp_manifest_component_t *c, const wisp_tom
   const wisp_toml_node_t *node = wisp_toml_table_get(table, "allowed_outbound_hosts");
   if (!node) return 0;
   if (wisp_toml_type(node) != WISP_TOML_ARRAY)
-    return fail(l, wisp_toml_line(node), name, "expected an array of strings, found %s",
-                type_name(node));
+    return fail(l, wisp_toml_line(node), name, "expected an array of strings, found %s", type_name(node));
   size_t n = wisp_toml_array_count(node);
   c->hosts = alloc_array(l, n, sizeof *c->hosts);
   if (!c->hosts) return -2;
@@ -535,64 +525,66 @@ static char *guest_path_for(loader_t *l, const char *rel) {
   return out;
 }
 
-static int parse_file_entry(loader_t *l, wisp_manifest_file_t *f, const wisp_toml_node_t *entry,
+/* files = ["dir"]: a relative directory shown at the same path in the guest. */
+static int file_from_string(loader_t *l, wisp_manifest_file_t *f, const wisp_toml_node_t *entry,
                             const char *item) {
   unsigned line = wisp_toml_line(entry);
-  if (wisp_toml_type(entry) == WISP_TOML_STRING) {
-    const char *s = as_string(l, entry, item);
-    if (!s) return -1;
-    if (s[0] == 0) return fail(l, line, item, "empty path");
-    if (strpbrk(s, "*?[{"))
-      return fail(l, line, item,
-                  "\"%s\": glob patterns are not supported by wisp; map a directory with "
-                  "{ source = \"dir\", destination = \"/dir\" }",
-                  s);
-    if (s[0] == '/')
-      return fail(l, line, item,
-                  "\"%s\": must be a path relative to the manifest's directory (or use "
-                  "{ source = ..., destination = ... })",
-                  s);
-    if (has_dotdot(s))
-      return fail(l, line, item, "\"%s\": '..' is not allowed in a files entry", s);
-    f->source = resolve(l, s);
-    f->destination = guest_path_for(l, s);
-    return f->source && f->destination ? 0 : -2;
-  }
-  if (wisp_toml_type(entry) != WISP_TOML_TABLE)
+  const char *s = as_string(l, entry, item);
+  if (!s) return -1;
+  if (s[0] == 0) return fail(l, line, item, "empty path");
+  if (strpbrk(s, "*?[{"))
     return fail(l, line, item,
-                "expected a path string or { source = \"dir\", destination = \"/path\" }, found %s",
-                type_name(entry));
+                "\"%s\": glob patterns are not supported by wisp; map a directory with "
+                "{ source = \"dir\", destination = \"/dir\" }",
+                s);
+  if (s[0] == '/')
+    return fail(l, line, item,
+                "\"%s\": must be a path relative to the manifest's directory (or use "
+                "{ source = ..., destination = ... })",
+                s);
+  if (has_dotdot(s)) return fail(l, line, item, "\"%s\": '..' is not allowed in a files entry", s);
+  f->source = resolve(l, s);
+  f->destination = guest_path_for(l, s);
+  return f->source && f->destination ? 0 : -2;
+}
+
+/* files = [{ source = "dir", destination = "/guest", read_write = true }]. */
+static int file_from_table(loader_t *l, wisp_manifest_file_t *f, const wisp_toml_node_t *entry,
+                           const char *item) {
   static const char *const allowed[] = {"source", "destination", "read_write", NULL};
   static const unsupported_key_t unsupported[] = {{"exclude", NULL}, {NULL, NULL}};
   if (check_keys(l, entry, item, allowed, unsupported)) return -1;
-  char *source, *destination;
+  char *source;
   if (get_string(l, entry, "source", item, true, &source)) return -1;
-  f->source = source; /* owned by f from here, resolved below */
-  if (get_string(l, entry, "destination", item, true, &destination)) return -1;
-  f->destination = destination;
+  f->source = source; /* owned by f until replaced by its resolved form */
+  if (get_string(l, entry, "destination", item, true, &f->destination)) return -1;
   char name[300];
   if (source[0] == 0)
     return fail(l, wisp_toml_line(wisp_toml_table_get(entry, "source")),
                 join_key(name, sizeof name, item, "source"), "empty path");
-  if (destination[0] != '/')
-    return fail(l, wisp_toml_line(wisp_toml_table_get(entry, "destination")),
-                join_key(name, sizeof name, item, "destination"),
-                "\"%s\": must be an absolute guest path (start with '/')", destination);
-  if (has_dotdot(destination))
-    return fail(l, wisp_toml_line(wisp_toml_table_get(entry, "destination")),
-                join_key(name, sizeof name, item, "destination"),
-                "\"%s\": '..' is not allowed", destination);
+  unsigned line = wisp_toml_line(wisp_toml_table_get(entry, "destination"));
+  join_key(name, sizeof name, item, "destination");
+  if (f->destination[0] != '/')
+    return fail(l, line, name, "\"%s\": must be an absolute guest path (start with '/')", f->destination);
+  if (has_dotdot(f->destination)) return fail(l, line, name, "\"%s\": '..' is not allowed", f->destination);
   f->source = resolve(l, source);
   free(source);
   if (!f->source) return -2;
   const wisp_toml_node_t *rw = wisp_toml_table_get(entry, "read_write");
-  if (rw) {
-    if (wisp_toml_type(rw) != WISP_TOML_BOOL)
-      return fail(l, wisp_toml_line(rw), join_key(name, sizeof name, item, "read_write"),
-                  "expected a boolean, found %s", type_name(rw));
-    f->read_write = wisp_toml_bool(rw);
-  }
+  if (rw && wisp_toml_type(rw) != WISP_TOML_BOOL)
+    return fail(l, wisp_toml_line(rw), join_key(name, sizeof name, item, "read_write"),
+                "expected a boolean, found %s", type_name(rw));
+  f->read_write = rw && wisp_toml_bool(rw);
   return 0;
+}
+
+static int parse_file_entry(loader_t *l, wisp_manifest_file_t *f, const wisp_toml_node_t *entry,
+                            const char *item) {
+  if (wisp_toml_type(entry) == WISP_TOML_STRING) return file_from_string(l, f, entry, item);
+  if (wisp_toml_type(entry) == WISP_TOML_TABLE) return file_from_table(l, f, entry, item);
+  return fail(l, wisp_toml_line(entry), item,
+              "expected a path string or { source = \"dir\", destination = \"/path\" }, found %s",
+              type_name(entry));
 }
 
 static int parse_files(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table,
@@ -619,8 +611,8 @@ static int parse_files(loader_t *l, wisp_manifest_component_t *c, const wisp_tom
   return 0;
 }
 
-static int parse_environment(loader_t *l, wisp_manifest_component_t *c,
-                             const wisp_toml_node_t *table, const char *where) {
+static int parse_environment(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table,
+                             const char *where) {
   char name[256], item[400];
   join_key(name, sizeof name, where, "environment");
   const wisp_toml_node_t *node = get_table(l, table, "environment", where);
@@ -668,11 +660,10 @@ static int parse_build(loader_t *l, wisp_manifest_component_t *c, const wisp_tom
     if (!c->build.commands[0]) return -2;
     c->build.command_count = 1;
   } else if (wisp_toml_type(command) == WISP_TOML_ARRAY) {
-    if (get_string_array(l, build, "command", name, &c->build.commands, &c->build.command_count))
-      return -1;
+    if (get_string_array(l, build, "command", name, &c->build.commands, &c->build.command_count)) return -1;
   } else {
-    return fail(l, wisp_toml_line(command), item,
-                "expected a string or an array of strings, found %s", type_name(command));
+    return fail(l, wisp_toml_line(command), item, "expected a string or an array of strings, found %s",
+                type_name(command));
   }
   char *workdir;
   if (get_string(l, build, "workdir", name, false, &workdir)) return -1;
@@ -697,10 +688,8 @@ static int parse_limits(loader_t *l, wisp_manifest_component_t *c, const wisp_to
   join_key(name, sizeof name, where, "limits");
   const wisp_toml_node_t *limits = get_table(l, table, "limits", where);
   if (!limits) return l->failed;
-  static const char *const allowed[] = {"memory_mib",         "cpu_ms",
-                                        "wall_ms",            "max_request_bytes",
-                                        "max_response_bytes", "max_concurrency",
-                                        NULL};
+  static const char *const allowed[] = {
+      "memory_mib", "cpu_ms", "wall_ms", "max_request_bytes", "max_response_bytes", "max_concurrency", NULL};
   if (check_keys(l, limits, name, allowed, NULL)) return -1;
   uint64_t v;
   if (get_uint(l, limits, "memory_mib", name, 1, WISP_MANIFEST_MAX_MEMORY_MIB, lim->memory_mib, &v))
@@ -708,33 +697,31 @@ static int parse_limits(loader_t *l, wisp_manifest_component_t *c, const wisp_to
   lim->memory_mib = (uint32_t)v;
   if (get_uint(l, limits, "cpu_ms", name, 1, WISP_MANIFEST_MAX_CPU_MS, lim->cpu_ms, &v)) return -1;
   lim->cpu_ms = (uint32_t)v;
-  if (get_uint(l, limits, "wall_ms", name, 1, WISP_MANIFEST_MAX_WALL_MS, lim->wall_ms, &v))
-    return -1;
+  if (get_uint(l, limits, "wall_ms", name, 1, WISP_MANIFEST_MAX_WALL_MS, lim->wall_ms, &v)) return -1;
   lim->wall_ms = (uint32_t)v;
-  if (get_uint(l, limits, "max_request_bytes", name, 0, WISP_MANIFEST_MAX_BODY_BYTES,
-               lim->max_request_bytes, &lim->max_request_bytes))
+  if (get_uint(l, limits, "max_request_bytes", name, 0, WISP_MANIFEST_MAX_BODY_BYTES, lim->max_request_bytes,
+               &lim->max_request_bytes))
     return -1;
   if (get_uint(l, limits, "max_response_bytes", name, 0, WISP_MANIFEST_MAX_BODY_BYTES,
                lim->max_response_bytes, &lim->max_response_bytes))
     return -1;
-  if (get_uint(l, limits, "max_concurrency", name, 1, WISP_MANIFEST_MAX_CONCURRENCY,
-               lim->max_concurrency, &v))
+  if (get_uint(l, limits, "max_concurrency", name, 1, WISP_MANIFEST_MAX_CONCURRENCY, lim->max_concurrency,
+               &v))
     return -1;
   lim->max_concurrency = (uint32_t)v;
   if (lim->cpu_ms > lim->wall_ms) {
     const wisp_toml_node_t *at = wisp_toml_table_get(limits, "cpu_ms");
     char key[280];
-    return fail(l, wisp_toml_line(at), join_key(key, sizeof key, name, "cpu_ms"),
-                "%u exceeds wall_ms %u%s", lim->cpu_ms, lim->wall_ms,
+    return fail(l, wisp_toml_line(at), join_key(key, sizeof key, name, "cpu_ms"), "%u exceeds wall_ms %u%s",
+                lim->cpu_ms, lim->wall_ms,
                 wisp_toml_table_get(limits, "wall_ms") ? "" : " (the default; raise wall_ms)");
   }
   return 0;
 }
 
-static int parse_key_value_stores(loader_t *l, wisp_manifest_component_t *c,
-                                  const wisp_toml_node_t *table, const char *where) {
-  if (get_string_array(l, table, "key_value_stores", where, &c->key_value_stores,
-                       &c->key_value_store_count))
+static int parse_key_value_stores(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table,
+                                  const char *where) {
+  if (get_string_array(l, table, "key_value_stores", where, &c->key_value_stores, &c->key_value_store_count))
     return -1;
   char name[256], item[280];
   join_key(name, sizeof name, where, "key_value_stores");
@@ -745,8 +732,8 @@ static int parse_key_value_stores(loader_t *l, wisp_manifest_component_t *c,
     if (store[0] == 0) return fail(l, wisp_toml_line(node), item, "empty store name");
     for (size_t k = 0; k < i; k++)
       if (strcmp(c->key_value_stores[k], store) == 0)
-        return fail(l, wisp_toml_line(wisp_toml_array_at(node, i)), item,
-                    "store \"%s\" is listed twice", store);
+        return fail(l, wisp_toml_line(wisp_toml_array_at(node, i)), item, "store \"%s\" is listed twice",
+                    store);
   }
   return 0;
 }
@@ -765,11 +752,11 @@ static const unsupported_key_t component_unsupported[] = {
 
 /* Reads one component table (from [component.ID] or an inline table in a
  * trigger) into c; c->id is already set. */
-static int parse_component(loader_t *l, wisp_manifest_component_t *c,
-                           const wisp_toml_node_t *table, const char *where) {
-  static const char *const allowed[] = {
-      "source", "description", "allowed_outbound_hosts", "files", "environment",
-      "key_value_stores", "build", "limits", NULL};
+static int parse_component(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table,
+                           const char *where) {
+  static const char *const allowed[] = {"source", "description", "allowed_outbound_hosts",
+                                        "files",  "environment", "key_value_stores",
+                                        "build",  "limits",      NULL};
   c->line = wisp_toml_line(table);
   if (check_keys(l, table, where, allowed, component_unsupported)) return -1;
   const wisp_toml_node_t *source = wisp_toml_table_get(table, "source");
@@ -831,13 +818,11 @@ static int parse_route(loader_t *l, wisp_manifest_trigger_t *t, const wisp_toml_
   }
   const char *route = as_string(l, node, where);
   if (!route) return -1;
-  if (route[0] != '/')
-    return fail(l, line, where, "\"%s\": a route must start with '/'", route);
+  if (route[0] != '/') return fail(l, line, where, "\"%s\": a route must start with '/'", route);
   for (const char *p = route; *p; p++) {
     unsigned char ch = (unsigned char)*p;
     if (ch <= 0x20 || ch == 0x7f || ch == '?' || ch == '#')
-      return fail(l, line, where, "\"%s\": spaces, control characters, '?' and '#' are not allowed",
-                  route);
+      return fail(l, line, where, "\"%s\": spaces, control characters, '?' and '#' are not allowed", route);
   }
   size_t n = strlen(route);
   bool wildcard = n >= 4 && strcmp(route + n - 4, "/...") == 0;
@@ -849,8 +834,7 @@ static int parse_route(loader_t *l, wisp_manifest_trigger_t *t, const wisp_toml_
     if (end - seg == 3 && memcmp(route + seg, "...", 3) == 0)
       return fail(l, line, where, "\"%s\": '...' is only allowed at the end, as \"/...\"", route);
     if (end > seg && route[seg] == ':')
-      return fail(l, line, where, "\"%s\": route parameters (':name') are not supported by wisp",
-                  route);
+      return fail(l, line, where, "\"%s\": route parameters (':name') are not supported by wisp", route);
     if (end - seg == 2 && memcmp(route + seg, "..", 2) == 0)
       return fail(l, line, where, "\"%s\": '..' segments are not allowed", route);
     i = end;
@@ -886,8 +870,8 @@ static int parse_executor(loader_t *l, wisp_manifest_trigger_t *t, const wisp_to
   if (http) {
     const char *extra = wisp_toml_table_get(node, "argv") ? "argv" : "entrypoint";
     if (wisp_toml_table_get(node, extra))
-      return fail(l, wisp_toml_line(wisp_toml_table_get(node, extra)),
-                  join_key(key, sizeof key, name, extra), "only allowed with type = \"wagi\"");
+      return fail(l, wisp_toml_line(wisp_toml_table_get(node, extra)), join_key(key, sizeof key, name, extra),
+                  "only allowed with type = \"wagi\"");
     return 0;
   }
   t->executor = WISP_EXECUTOR_WAGI;
@@ -909,9 +893,8 @@ static int find_component_index(const wisp_manifest_t *m, const char *id, size_t
 }
 
 /* The trigger's component: a name, or an inline component table. */
-static int parse_trigger_component(loader_t *l, wisp_manifest_trigger_t *t,
-                                   const wisp_toml_node_t *trigger, size_t index,
-                                   const char *where) {
+static int parse_trigger_component(loader_t *l, wisp_manifest_trigger_t *t, const wisp_toml_node_t *trigger,
+                                   size_t index, const char *where) {
   wisp_manifest_t *m = l->manifest;
   char name[256];
   join_key(name, sizeof name, where, "component");
@@ -951,6 +934,30 @@ static int parse_trigger_component(loader_t *l, wisp_manifest_trigger_t *t,
               m->component_count ? known : "none");
 }
 
+/* The index-th [[trigger.http]] table into t (already counted in the
+ * manifest, so the triggers before it are complete). */
+static int parse_trigger(loader_t *l, wisp_manifest_trigger_t *t, const wisp_toml_node_t *trigger,
+                         size_t index, const char *where) {
+  static const char *const allowed[] = {"route", "component", "executor", "id", NULL};
+  static const unsupported_key_t unsupported[] = {{"components", NULL}, {NULL, NULL}};
+  wisp_manifest_t *m = l->manifest;
+  t->line = wisp_toml_line(trigger);
+  if (check_keys(l, trigger, where, allowed, unsupported)) return -1;
+  if (get_string(l, trigger, "id", where, false, &t->id)) return -1;
+  const wisp_toml_node_t *route = wisp_toml_table_get(trigger, "route");
+  char name[280];
+  if (!route) return fail(l, t->line, where, "missing required key 'route'");
+  if (parse_route(l, t, route, join_key(name, sizeof name, where, "route"))) return -1;
+  for (size_t k = 0; k < index; k++) {
+    const wisp_manifest_trigger_t *other = &m->triggers[k];
+    if (other->wildcard == t->wildcard && strcmp(other->prefix, t->prefix) == 0)
+      return fail(l, wisp_toml_line(route), name, "duplicate route \"%s\" (also on line %u)", t->route,
+                  other->line);
+  }
+  if (parse_trigger_component(l, t, trigger, index, where)) return -1;
+  return parse_executor(l, t, trigger, where);
+}
+
 static int parse_triggers(loader_t *l, const wisp_toml_node_t *root) {
   wisp_manifest_t *m = l->manifest;
   const wisp_toml_node_t *triggers = get_table(l, root, "trigger", NULL);
@@ -976,30 +983,13 @@ static int parse_triggers(loader_t *l, const wisp_toml_node_t *root) {
   if (n == 0) return fail(l, wisp_toml_line(http), "trigger.http", "no triggers");
   m->triggers = alloc_array(l, n, sizeof *m->triggers);
   if (!m->triggers) return -2;
-  static const char *const allowed[] = {"route", "component", "executor", "id", NULL};
-  static const unsupported_key_t unsupported[] = {{"components", NULL}, {NULL, NULL}};
   for (size_t i = 0; i < n; i++) {
     const wisp_toml_node_t *trigger = wisp_toml_array_at(http, i);
     format(where, sizeof where, "trigger.http[%zu]", i);
     if (wisp_toml_type(trigger) != WISP_TOML_TABLE)
-      return fail(l, wisp_toml_line(trigger), where, "expected a table, found %s",
-                  type_name(trigger));
+      return fail(l, wisp_toml_line(trigger), where, "expected a table, found %s", type_name(trigger));
     wisp_manifest_trigger_t *t = &m->triggers[m->trigger_count++];
-    t->line = wisp_toml_line(trigger);
-    if (check_keys(l, trigger, where, allowed, unsupported)) return -1;
-    if (get_string(l, trigger, "id", where, false, &t->id)) return -1;
-    const wisp_toml_node_t *route = wisp_toml_table_get(trigger, "route");
-    char name[280];
-    if (!route) return fail(l, t->line, where, "missing required key 'route'");
-    if (parse_route(l, t, route, join_key(name, sizeof name, where, "route"))) return -1;
-    for (size_t k = 0; k < i; k++) {
-      const wisp_manifest_trigger_t *other = &m->triggers[k];
-      if (other->wildcard == t->wildcard && strcmp(other->prefix, t->prefix) == 0)
-        return fail(l, wisp_toml_line(route), name, "duplicate route \"%s\" (also on line %u)",
-                    t->route, other->line);
-    }
-    if (parse_trigger_component(l, t, trigger, i, where)) return -1;
-    if (parse_executor(l, t, trigger, where)) return -1;
+    if (parse_trigger(l, t, trigger, i, where)) return -1;
   }
   return 0;
 }
@@ -1014,8 +1004,7 @@ static int parse_version(loader_t *l, const wisp_toml_node_t *root) {
                 "give either spin_manifest_version or wisp_manifest_version, not both");
   const wisp_toml_node_t *node = spin ? spin : wisp;
   const char *key = spin ? "spin_manifest_version" : "wisp_manifest_version";
-  if (!node)
-    return fail(l, 1, NULL, "missing spin_manifest_version = 2 (or wisp_manifest_version = 2)");
+  if (!node) return fail(l, 1, NULL, "missing spin_manifest_version = 2 (or wisp_manifest_version = 2)");
   if (wisp_toml_type(node) == WISP_TOML_INTEGER && wisp_toml_integer(node) == 2) {
     l->manifest->version = 2;
     return 0;
@@ -1042,8 +1031,7 @@ static int parse_application(loader_t *l, const wisp_toml_node_t *root) {
   if (check_keys(l, app, "application", allowed, unsupported)) return -1;
   if (get_string(l, app, "name", "application", true, &m->name)) return -1;
   if (m->name[0] == 0)
-    return fail(l, wisp_toml_line(wisp_toml_table_get(app, "name")), "application.name",
-                "must not be empty");
+    return fail(l, wisp_toml_line(wisp_toml_table_get(app, "name")), "application.name", "must not be empty");
   if (get_string(l, app, "version", "application", false, &m->version_string)) return -1;
   if (get_string(l, app, "description", "application", false, &m->description)) return -1;
   return get_string_array(l, app, "authors", "application", &m->authors, &m->author_count);
@@ -1059,21 +1047,20 @@ static size_t component_capacity(const wisp_toml_node_t *root) {
 }
 
 static int parse_root(loader_t *l, const wisp_toml_node_t *root) {
-  static const char *const allowed[] = {"spin_manifest_version", "wisp_manifest_version",
-                                        "application", "trigger", "component", NULL};
+  static const char *const allowed[] = {
+      "spin_manifest_version", "wisp_manifest_version", "application", "trigger", "component", NULL};
   static const unsupported_key_t unsupported[] = {{"variables", NULL}, {NULL, NULL}};
   if (parse_version(l, root)) return -1;
   if (check_keys(l, root, NULL, allowed, unsupported)) return -1;
   if (parse_application(l, root)) return -1;
-  l->manifest->components =
-      alloc_array(l, component_capacity(root), sizeof *l->manifest->components);
+  l->manifest->components = alloc_array(l, component_capacity(root), sizeof *l->manifest->components);
   if (!l->manifest->components) return -2;
   if (parse_components(l, root)) return -1;
   return parse_triggers(l, root);
 }
 
-int wisp_manifest_parse(const char *text, size_t length, const char *path, wisp_manifest_t **out,
-                        char *error, size_t error_size) {
+int wisp_manifest_parse(const char *text, size_t length, const char *path, wisp_manifest_t **out, char *error,
+                        size_t error_size) {
   *out = NULL;
   if (error && error_size) error[0] = 0;
   loader_t l = {.path = path, .error = error, .error_size = error_size};
@@ -1195,15 +1182,13 @@ void wisp_manifest_free(wisp_manifest_t *m) {
   free(m);
 }
 
-const wisp_manifest_component_t *wisp_manifest_find_component(const wisp_manifest_t *m,
-                                                              const char *id) {
+const wisp_manifest_component_t *wisp_manifest_find_component(const wisp_manifest_t *m, const char *id) {
   size_t i;
   if (!m || !id || find_component_index(m, id, &i)) return NULL;
   return &m->components[i];
 }
 
-const wisp_manifest_trigger_t *wisp_manifest_match_route(const wisp_manifest_t *m,
-                                                         const char *path) {
+const wisp_manifest_trigger_t *wisp_manifest_match_route(const wisp_manifest_t *m, const char *path) {
   if (!m || !path) return NULL;
   size_t n = strcspn(path, "?");
   const wisp_manifest_trigger_t *best = NULL;

@@ -36,17 +36,17 @@ extern "C" {
 #endif
 
 /* Defaults for [component.NAME.limits] and the accepted ranges. */
-#define WISP_MANIFEST_DEFAULT_MEMORY_MIB 128
-#define WISP_MANIFEST_DEFAULT_CPU_MS 1000
-#define WISP_MANIFEST_DEFAULT_WALL_MS 30000
-#define WISP_MANIFEST_DEFAULT_MAX_REQUEST_BYTES (10u * 1024 * 1024)
+#define WISP_MANIFEST_DEFAULT_MEMORY_MIB         128
+#define WISP_MANIFEST_DEFAULT_CPU_MS             1000
+#define WISP_MANIFEST_DEFAULT_WALL_MS            30000
+#define WISP_MANIFEST_DEFAULT_MAX_REQUEST_BYTES  (10u * 1024 * 1024)
 #define WISP_MANIFEST_DEFAULT_MAX_RESPONSE_BYTES (32u * 1024 * 1024)
-#define WISP_MANIFEST_DEFAULT_MAX_CONCURRENCY 64
+#define WISP_MANIFEST_DEFAULT_MAX_CONCURRENCY    64
 
-#define WISP_MANIFEST_MAX_MEMORY_MIB 4096            /* all of wasm32 */
-#define WISP_MANIFEST_MAX_CPU_MS 3600000             /* one hour */
-#define WISP_MANIFEST_MAX_WALL_MS 3600000            /* one hour */
-#define WISP_MANIFEST_MAX_BODY_BYTES (1024u * 1024 * 1024) /* 1 GiB */
+#define WISP_MANIFEST_MAX_MEMORY_MIB  4096                  /* all of wasm32 */
+#define WISP_MANIFEST_MAX_CPU_MS      3600000               /* one hour */
+#define WISP_MANIFEST_MAX_WALL_MS     3600000               /* one hour */
+#define WISP_MANIFEST_MAX_BODY_BYTES  (1024u * 1024 * 1024) /* 1 GiB */
 #define WISP_MANIFEST_MAX_CONCURRENCY 65536
 
 /* Port value meaning "any port" (written "*"). */
@@ -114,11 +114,10 @@ typedef enum wisp_manifest_executor {
 } wisp_manifest_executor_t;
 
 typedef struct wisp_manifest_trigger {
-  char *route;     /* as written: "/hello" or "/api/..." */
-  char *prefix;    /* the path to compare: "/hello", or "/api" for "/api/..."
-                      ("" for "/...") */
-  bool wildcard;   /* the route ends in "/..." */
-  char *id;        /* optional trigger id, NULL when absent */
+  char *route;      /* as written: "/hello" or "/api/..." */
+  char *prefix;     /* compared with the path: "/hello"; "/api" for "/api/..."; "" for "/..." */
+  bool wildcard;    /* the route ends in "/..." */
+  char *id;         /* optional trigger id, NULL when absent */
   size_t component; /* index into wisp_manifest_t.components */
   wisp_manifest_executor_t executor;
   char *wagi_argv;       /* WAGI only: default "${SCRIPT_NAME} ${ARGS}" */
@@ -127,8 +126,8 @@ typedef struct wisp_manifest_trigger {
 } wisp_manifest_trigger_t;
 
 typedef struct wisp_manifest {
-  char *path; /* the manifest file, as given */
-  char *dir;  /* its directory: relative paths are resolved against it */
+  char *path;  /* the manifest file, as given */
+  char *dir;   /* its directory: relative paths are resolved against it */
   int version; /* 2 */
   char *name;
   char *version_string; /* [application] version, NULL when absent */
@@ -148,20 +147,19 @@ typedef struct wisp_manifest {
  * message such as "wisp.toml:12: component.hello.limits.memory_mib: expected
  * an integer, found string" into error (error_size bytes, may be 0).
  */
-int wisp_manifest_load(const char *path, wisp_manifest_t **out, char *error,
-                       size_t error_size);
+int wisp_manifest_load(const char *path, wisp_manifest_t **out, char *error, size_t error_size);
 
 /* The same, from text already in memory; path names the file in messages
  * and its directory is used to resolve relative paths. */
-int wisp_manifest_parse(const char *text, size_t length, const char *path,
-                        wisp_manifest_t **out, char *error, size_t error_size);
+int wisp_manifest_parse(const char *text, size_t length, const char *path, wisp_manifest_t **out, char *error,
+                        size_t error_size);
 
 /* Frees a manifest and everything in it. NULL is allowed. */
 void wisp_manifest_free(wisp_manifest_t *manifest);
 
 /* The component named id, or NULL. */
-const wisp_manifest_component_t *
-wisp_manifest_find_component(const wisp_manifest_t *manifest, const char *id);
+const wisp_manifest_component_t *wisp_manifest_find_component(const wisp_manifest_t *manifest,
+                                                              const char *id);
 
 /*
  * The trigger that serves a request path (a query string, if present, is
@@ -169,15 +167,13 @@ wisp_manifest_find_component(const wisp_manifest_t *manifest, const char *id);
  * the longest prefix that matches whole path segments ("/api/..." matches
  * "/api" and "/api/x", not "/apix"); "/..." matches every path.
  */
-const wisp_manifest_trigger_t *
-wisp_manifest_match_route(const wisp_manifest_t *manifest, const char *path);
+const wisp_manifest_trigger_t *wisp_manifest_match_route(const wisp_manifest_t *manifest, const char *path);
 
 /*
  * Parses one allowed_outbound_hosts entry into *out (OUT; free its strings
  * with wisp_manifest_host_clear). Returns 0, or -1 with a reason in error.
  */
-int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out,
-                             char *error, size_t error_size);
+int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error, size_t error_size);
 void wisp_manifest_host_clear(wisp_manifest_host_t *host);
 
 /*
@@ -186,8 +182,7 @@ void wisp_manifest_host_clear(wisp_manifest_host_t *host);
  * matches its scheme, host and port (the scheme's default port when none is
  * written). A malformed url never matches.
  */
-bool wisp_manifest_host_allowed(const wisp_manifest_component_t *component,
-                                const char *url);
+bool wisp_manifest_host_allowed(const wisp_manifest_component_t *component, const char *url);
 
 /* The default port of a scheme (http 80, https 443, ws 80, wss 443, ...), or
  * 0 when wisp knows none. */

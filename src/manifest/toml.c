@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 64     /* arrays and inline tables nested in each other */
+#define MAX_DEPTH     64 /* arrays and inline tables nested in each other */
 #define MAX_KEY_PARTS 64 /* parts in one dotted key */
 
 /* ---- arena -------------------------------------------------------------- */
@@ -127,8 +127,7 @@ static uint32_t hash_key(const char *key, size_t length) {
   return h;
 }
 
-static entry_t *table_find(const wisp_toml_node_t *table, const char *key,
-                           size_t length) {
+static entry_t *table_find(const wisp_toml_node_t *table, const char *key, size_t length) {
   if (table->as.table.index) {
     size_t mask = table->as.table.index_cap - 1;
     size_t slot = hash_key(key, length) & mask;
@@ -136,8 +135,7 @@ static entry_t *table_find(const wisp_toml_node_t *table, const char *key,
       uint32_t at = table->as.table.index[slot];
       if (at == 0) return NULL;
       entry_t *e = &table->as.table.entries[at - 1];
-      if (e->key_length == length && memcmp(e->key, key, length) == 0)
-        return e;
+      if (e->key_length == length && memcmp(e->key, key, length) == 0) return e;
       slot = (slot + 1) & mask;
     }
   }
@@ -158,15 +156,14 @@ static void index_put(wisp_toml_node_t *table, size_t entry_number) {
 
 /* Adds key (copied into the arena) -> value. The caller checked that key is
  * absent. Returns 0, or -2 when out of memory. */
-static int table_add(arena_t *arena, wisp_toml_node_t *table, const char *key,
-                     size_t length, wisp_toml_node_t *value) {
+static int table_add(arena_t *arena, wisp_toml_node_t *table, const char *key, size_t length,
+                     wisp_toml_node_t *value) {
   if (table->as.table.count == table->as.table.cap) {
     size_t cap = table->as.table.cap ? table->as.table.cap * 2 : 4;
     entry_t *entries = arena_alloc(arena, cap * sizeof *entries);
     if (!entries) return -2;
     if (table->as.table.count)
-      memcpy(entries, table->as.table.entries,
-             table->as.table.count * sizeof *entries);
+      memcpy(entries, table->as.table.entries, table->as.table.count * sizeof *entries);
     table->as.table.entries = entries;
     table->as.table.cap = cap;
   }
@@ -192,15 +189,12 @@ static int table_add(arena_t *arena, wisp_toml_node_t *table, const char *key,
   return 0;
 }
 
-static int array_push(arena_t *arena, wisp_toml_node_t *array,
-                      wisp_toml_node_t *item) {
+static int array_push(arena_t *arena, wisp_toml_node_t *array, wisp_toml_node_t *item) {
   if (array->as.array.count == array->as.array.cap) {
     size_t cap = array->as.array.cap ? array->as.array.cap * 2 : 4;
     wisp_toml_node_t **items = arena_alloc(arena, cap * sizeof *items);
     if (!items) return -2;
-    if (array->as.array.count)
-      memcpy(items, array->as.array.items,
-             array->as.array.count * sizeof *items);
+    if (array->as.array.count) memcpy(items, array->as.array.items, array->as.array.count * sizeof *items);
     array->as.array.items = items;
     array->as.array.cap = cap;
   }
@@ -238,8 +232,7 @@ typedef struct parser {
   size_t buf_length, buf_cap;
 } parser_t;
 
-static void locate(parser_t *p, size_t offset, unsigned *line,
-                   unsigned *column) {
+static void locate(parser_t *p, size_t offset, unsigned *line, unsigned *column) {
   if (offset < p->at) {
     p->at = 0;
     p->line = 1;
@@ -256,8 +249,7 @@ static void locate(parser_t *p, size_t offset, unsigned *line,
 }
 
 /* Records an error at input offset `at` and returns -1. */
-__attribute__((format(printf, 3, 4))) static int fail(parser_t *p, size_t at,
-                                                       const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static int fail(parser_t *p, size_t at, const char *fmt, ...) {
   if (p->failed) return p->failed;
   p->failed = -1;
   if (!p->error) return -1;
@@ -270,8 +262,7 @@ __attribute__((format(printf, 3, 4))) static int fail(parser_t *p, size_t at,
   va_end(args);
   p->error->line = line;
   p->error->column = column;
-  snprintf(p->error->message, sizeof p->error->message,
-           "line %u, column %u: %s", line, column, message);
+  snprintf(p->error->message, sizeof p->error->message, "line %u, column %u: %s", line, column, message);
   return -1;
 }
 
@@ -286,8 +277,7 @@ static int fail_nomem(parser_t *p) {
   return -2;
 }
 
-static wisp_toml_node_t *new_node(parser_t *p, wisp_toml_type_t type,
-                                  size_t offset) {
+static wisp_toml_node_t *new_node(parser_t *p, wisp_toml_type_t type, size_t offset) {
   wisp_toml_node_t *node = arena_alloc(&p->doc->arena, sizeof *node);
   if (!node) {
     fail_nomem(p);
@@ -315,8 +305,7 @@ static const char *describe(parser_t *p, size_t offset, char buf[32]) {
 
 /* Writes a key path (parts [0, count)) for messages, quoting parts that are
  * not bare keys. */
-static const char *key_name(const dotted_key_t *key, size_t count, char *out,
-                            size_t size) {
+static const char *key_name(const dotted_key_t *key, size_t count, char *out, size_t size) {
   size_t used = 0;
   out[0] = 0;
   for (size_t i = 0; i < count && used + 1 < size; i++) {
@@ -324,44 +313,35 @@ static const char *key_name(const dotted_key_t *key, size_t count, char *out,
     bool bare = part->length > 0;
     for (size_t j = 0; j < part->length; j++) {
       unsigned char c = (unsigned char)part->text[j];
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+            c == '-'))
         bare = false;
     }
-    int n = snprintf(out + used, size - used, "%s%s%.*s%s", i ? "." : "",
-                     bare ? "" : "\"", (int)(part->length > 60 ? 60 : part->length),
-                     part->text, bare ? "" : "\"");
+    int n = snprintf(out + used, size - used, "%s%s%.*s%s", i ? "." : "", bare ? "" : "\"",
+                     (int)(part->length > 60 ? 60 : part->length), part->text, bare ? "" : "\"");
     if (n < 0) break;
     used += (size_t)n;
   }
   return out;
 }
 
-static int peek(const parser_t *p) {
-  return p->pos < p->length ? (unsigned char)p->text[p->pos] : -1;
-}
+static int peek(const parser_t *p) { return p->pos < p->length ? (unsigned char)p->text[p->pos] : -1; }
 
 static int peek_at(const parser_t *p, size_t ahead) {
-  return p->pos + ahead < p->length ? (unsigned char)p->text[p->pos + ahead]
-                                    : -1;
+  return p->pos + ahead < p->length ? (unsigned char)p->text[p->pos + ahead] : -1;
 }
 
 static bool is_bare_key_char(int c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 static bool is_digit(int c) { return c >= '0' && c <= '9'; }
 
 /* A control character that may not appear raw in strings or comments. */
-static bool is_forbidden_control(int c) {
-  return (c >= 0 && c < 0x20 && c != '\t') || c == 0x7f;
-}
+static bool is_forbidden_control(int c) { return (c >= 0 && c < 0x20 && c != '\t') || c == 0x7f; }
 
 static void skip_ws(parser_t *p) {
-  while (p->pos < p->length &&
-         (p->text[p->pos] == ' ' || p->text[p->pos] == '\t'))
-    p->pos++;
+  while (p->pos < p->length && (p->text[p->pos] == ' ' || p->text[p->pos] == '\t')) p->pos++;
 }
 
 /* At '#': consumes the comment up to (not including) the end of line. */
@@ -374,8 +354,7 @@ static int skip_comment(parser_t *p) {
       if (peek_at(p, 1) == '\n') return 0;
       return fail(p, p->pos, "carriage return not followed by a newline");
     }
-    if (is_forbidden_control(c))
-      return fail(p, p->pos, "control character U+%04X in a comment", c);
+    if (is_forbidden_control(c)) return fail(p, p->pos, "control character U+%04X in a comment", c);
     p->pos++;
   }
   return 0;
@@ -409,8 +388,8 @@ static int expect_line_end(parser_t *p, const char *after) {
   if (r < 0) return -1;
   if (r == 0) {
     char buf[32];
-    return fail(p, p->pos, "expected the end of the line after %s, found %s",
-                after, describe(p, p->pos, buf));
+    return fail(p, p->pos, "expected the end of the line after %s, found %s", after,
+                describe(p, p->pos, buf));
   }
   return 0;
 }
@@ -456,8 +435,7 @@ static int check_utf8(parser_t *p) {
       return fail(p, i, "invalid UTF-8 byte 0x%02X", c);
     }
     for (size_t k = 1; k <= extra; k++) {
-      if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-        return fail(p, i, "invalid UTF-8 sequence");
+      if (i + k >= n || (s[i + k] & 0xc0) != 0x80) return fail(p, i, "invalid UTF-8 sequence");
       cp = (cp << 6) | (s[i + k] & 0x3f);
     }
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
@@ -674,11 +652,8 @@ static int parse_key(parser_t *p, dotted_key_t *key) {
       part->length = (size_t)(p->text + p->pos - part->text);
     } else {
       char buf[32];
-      if (key->count == 0)
-        return fail(p, p->pos, "expected a key, found %s",
-                    describe(p, p->pos, buf));
-      return fail(p, p->pos, "expected a key after '.', found %s",
-                  describe(p, p->pos, buf));
+      if (key->count == 0) return fail(p, p->pos, "expected a key, found %s", describe(p, p->pos, buf));
+      return fail(p, p->pos, "expected a key after '.', found %s", describe(p, p->pos, buf));
     }
     key->count++;
     skip_ws(p);
@@ -691,10 +666,10 @@ static int parse_key(parser_t *p, dotted_key_t *key) {
 
 static bool is_base_digit(int c, int base) {
   switch (base) {
-  case 2: return c == '0' || c == '1';
-  case 8: return c >= '0' && c <= '7';
-  case 10: return is_digit(c);
-  default: return hex_value(c) >= 0;
+    case 2: return c == '0' || c == '1';
+    case 8: return c >= '0' && c <= '7';
+    case 10: return is_digit(c);
+    default: return hex_value(c) >= 0;
   }
 }
 
@@ -709,8 +684,7 @@ static bool scan_digits(const char *s, size_t n, size_t *i, int base) {
     if (is_base_digit(c, base)) {
       (*i)++;
     } else if (c == '_') {
-      if (*i + 1 >= n || !is_base_digit((unsigned char)s[*i + 1], base))
-        return false;
+      if (*i + 1 >= n || !is_base_digit((unsigned char)s[*i + 1], base)) return false;
       (*i)++;
     } else {
       break;
@@ -719,8 +693,7 @@ static bool scan_digits(const char *s, size_t n, size_t *i, int base) {
   return *i > start;
 }
 
-static int parse_integer_token(parser_t *p, size_t at, const char *s, size_t n,
-                               wisp_toml_node_t *node) {
+static int parse_integer_token(parser_t *p, size_t at, const char *s, size_t n, wisp_toml_node_t *node) {
   size_t i = 0;
   bool negative = false;
   if (s[0] == '+' || s[0] == '-') {
@@ -730,30 +703,26 @@ static int parse_integer_token(parser_t *p, size_t at, const char *s, size_t n,
   int base = 10;
   if (n - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b')) {
     base = s[i + 1] == 'x' ? 16 : s[i + 1] == 'o' ? 8 : 2;
-    if (i > 0)
-      return fail(p, at, "a sign is not allowed on a hexadecimal, octal or binary integer");
+    if (i > 0) return fail(p, at, "a sign is not allowed on a hexadecimal, octal or binary integer");
     i += 2;
   }
   size_t digits_start = i;
   if (!scan_digits(s, n, &i, base) || i != n)
     return fail(p, at, "invalid number '%.*s'", (int)(n > 40 ? 40 : n), s);
   if (base == 10 && s[digits_start] == '0' && n - digits_start > 1)
-    return fail(p, at, "leading zeros are not allowed in '%.*s'",
-                (int)(n > 40 ? 40 : n), s);
+    return fail(p, at, "leading zeros are not allowed in '%.*s'", (int)(n > 40 ? 40 : n), s);
   /* accumulate as a negative number so INT64_MIN fits */
   int64_t value = 0;
   for (size_t k = digits_start; k < n; k++) {
     if (s[k] == '_') continue;
     int d = hex_value((unsigned char)s[k]);
     if (value < (INT64_MIN + d) / base)
-      return fail(p, at, "integer '%.*s' does not fit in 64 bits",
-                  (int)(n > 40 ? 40 : n), s);
+      return fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)(n > 40 ? 40 : n), s);
     value = value * base - d;
   }
   if (!negative) {
     if (value == INT64_MIN)
-      return fail(p, at, "integer '%.*s' does not fit in 64 bits",
-                  (int)(n > 40 ? 40 : n), s);
+      return fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)(n > 40 ? 40 : n), s);
     value = -value;
   }
   node->type = WISP_TOML_INTEGER;
@@ -761,8 +730,7 @@ static int parse_integer_token(parser_t *p, size_t at, const char *s, size_t n,
   return 0;
 }
 
-static int parse_float_token(parser_t *p, size_t at, const char *s, size_t n,
-                             wisp_toml_node_t *node) {
+static int parse_float_token(parser_t *p, size_t at, const char *s, size_t n, wisp_toml_node_t *node) {
   size_t i = 0;
   if (s[0] == '+' || s[0] == '-') i++;
   if (n - i == 3 && (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0)) {
@@ -774,8 +742,7 @@ static int parse_float_token(parser_t *p, size_t at, const char *s, size_t n,
   size_t int_start = i;
   bool ok = scan_digits(s, n, &i, 10);
   if (ok && s[int_start] == '0' && i - int_start > 1)
-    return fail(p, at, "leading zeros are not allowed in '%.*s'",
-                (int)(n > 40 ? 40 : n), s);
+    return fail(p, at, "leading zeros are not allowed in '%.*s'", (int)(n > 40 ? 40 : n), s);
   if (ok && i < n && s[i] == '.') {
     i++;
     ok = scan_digits(s, n, &i, 10);
@@ -785,14 +752,12 @@ static int parse_float_token(parser_t *p, size_t at, const char *s, size_t n,
     if (i < n && (s[i] == '+' || s[i] == '-')) i++;
     ok = scan_digits(s, n, &i, 10);
   }
-  if (!ok || i != n)
-    return fail(p, at, "invalid number '%.*s'", (int)(n > 40 ? 40 : n), s);
+  if (!ok || i != n) return fail(p, at, "invalid number '%.*s'", (int)(n > 40 ? 40 : n), s);
   char clean[128];
   size_t used = 0;
   for (size_t k = 0; k < n; k++) {
     if (s[k] == '_') continue;
-    if (used + 1 >= sizeof clean)
-      return fail(p, at, "float '%.40s...' is too long", s);
+    if (used + 1 >= sizeof clean) return fail(p, at, "float '%.40s...' is too long", s);
     clean[used++] = s[k];
   }
   clean[used] = 0;
@@ -813,22 +778,17 @@ static bool digits_at(const char *s, size_t n, size_t i, size_t count) {
   return true;
 }
 
-static int two_digits(const char *s, size_t i) {
-  return (s[i] - '0') * 10 + (s[i + 1] - '0');
-}
+static int two_digits(const char *s, size_t i) { return (s[i] - '0') * 10 + (s[i + 1] - '0'); }
 
 static bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 /* Validates HH:MM:SS(.fraction) at s[*i]. */
 static bool scan_time(const char *s, size_t n, size_t *i) {
   size_t k = *i;
-  if (!digits_at(s, n, k, 2) || k + 2 >= n || s[k + 2] != ':' ||
-      !digits_at(s, n, k + 3, 2) || k + 5 >= n || s[k + 5] != ':' ||
-      !digits_at(s, n, k + 6, 2))
+  if (!digits_at(s, n, k, 2) || k + 2 >= n || s[k + 2] != ':' || !digits_at(s, n, k + 3, 2) || k + 5 >= n ||
+      s[k + 5] != ':' || !digits_at(s, n, k + 6, 2))
     return false;
-  if (two_digits(s, k) > 23 || two_digits(s, k + 3) > 59 ||
-      two_digits(s, k + 6) > 60)
-    return false;
+  if (two_digits(s, k) > 23 || two_digits(s, k + 3) > 59 || two_digits(s, k + 6) > 60) return false;
   k += 8;
   if (k < n && s[k] == '.') {
     k++;
@@ -839,8 +799,7 @@ static bool scan_time(const char *s, size_t n, size_t *i) {
   return true;
 }
 
-static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n,
-                                wisp_toml_node_t *node) {
+static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n, wisp_toml_node_t *node) {
   size_t i = 0;
   wisp_toml_datetime_kind_t kind;
   bool bad = false;
@@ -848,14 +807,13 @@ static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n,
     bad = !scan_time(s, n, &i);
     kind = WISP_TOML_LOCAL_TIME;
   } else {
-    if (!digits_at(s, n, 0, 4) || n < 10 || s[4] != '-' || !digits_at(s, n, 5, 2) ||
-        s[7] != '-' || !digits_at(s, n, 8, 2))
+    if (!digits_at(s, n, 0, 4) || n < 10 || s[4] != '-' || !digits_at(s, n, 5, 2) || s[7] != '-' ||
+        !digits_at(s, n, 8, 2))
       return fail(p, at, "invalid date '%.*s'", (int)(n > 40 ? 40 : n), s);
     int year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + two_digits(s, 2);
     int month = two_digits(s, 5), day = two_digits(s, 8);
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12 || day < 1 ||
-        day > days[month - 1] + (month == 2 && leap_year(year)))
+    if (month < 1 || month > 12 || day < 1 || day > days[month - 1] + (month == 2 && leap_year(year)))
       return fail(p, at, "invalid date '%.*s': no such day", (int)(n > 40 ? 40 : n), s);
     i = 10;
     kind = WISP_TOML_LOCAL_DATE;
@@ -870,9 +828,9 @@ static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n,
           kind = WISP_TOML_OFFSET_DATETIME;
           if (s[i] == 'Z' || s[i] == 'z') {
             i++;
-          } else if ((s[i] == '+' || s[i] == '-') && digits_at(s, n, i + 1, 2) &&
-                     i + 3 < n && s[i + 3] == ':' && digits_at(s, n, i + 4, 2) &&
-                     two_digits(s, i + 1) <= 23 && two_digits(s, i + 4) <= 59) {
+          } else if ((s[i] == '+' || s[i] == '-') && digits_at(s, n, i + 1, 2) && i + 3 < n &&
+                     s[i + 3] == ':' && digits_at(s, n, i + 4, 2) && two_digits(s, i + 1) <= 23 &&
+                     two_digits(s, i + 4) <= 59) {
             i += 6;
           } else {
             bad = true;
@@ -881,8 +839,7 @@ static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n,
       }
     }
   }
-  if (bad || i != n)
-    return fail(p, at, "invalid date-time '%.*s'", (int)(n > 40 ? 40 : n), s);
+  if (bad || i != n) return fail(p, at, "invalid date-time '%.*s'", (int)(n > 40 ? 40 : n), s);
   char *copy = arena_alloc(&p->doc->arena, n + 1);
   if (!copy) return fail_nomem(p);
   memcpy(copy, s, n);
@@ -893,17 +850,15 @@ static int parse_datetime_token(parser_t *p, size_t at, const char *s, size_t n,
   return 0;
 }
 
-static bool is_token_char(int c) {
-  return is_bare_key_char(c) || c == '+' || c == '.' || c == ':';
-}
+static bool is_token_char(int c) { return is_bare_key_char(c) || c == '+' || c == '.' || c == ':'; }
 
 /* A bare value: boolean, number or date-time. */
 static int parse_bare_value(parser_t *p, wisp_toml_node_t *node) {
   size_t at = p->pos;
   while (is_token_char(peek(p))) p->pos++;
   /* a date followed by a space and a time is one date-time */
-  if (p->pos - at == 10 && p->text[at + 4] == '-' && peek(p) == ' ' &&
-      is_digit(peek_at(p, 1)) && is_digit(peek_at(p, 2)) && peek_at(p, 3) == ':') {
+  if (p->pos - at == 10 && p->text[at + 4] == '-' && peek(p) == ' ' && is_digit(peek_at(p, 1)) &&
+      is_digit(peek_at(p, 2)) && peek_at(p, 3) == ':') {
     p->pos++;
     while (is_token_char(peek(p))) p->pos++;
   }
@@ -927,13 +882,11 @@ static int parse_bare_value(parser_t *p, wisp_toml_node_t *node) {
   if (n - i == 3 && (memcmp(s + i, "inf", 3) == 0 || memcmp(s + i, "nan", 3) == 0))
     return parse_float_token(p, at, s, n, node);
   if (i == n || !is_digit((unsigned char)s[i]))
-    return fail(p, at, "invalid value '%.*s' (strings need quotes)",
-                (int)(n > 40 ? 40 : n), s);
+    return fail(p, at, "invalid value '%.*s' (strings need quotes)", (int)(n > 40 ? 40 : n), s);
   if (i == 0 && n >= 3 && (s[2] == ':' || (n >= 5 && s[4] == '-' && digits_at(s, n, 0, 4))))
     return parse_datetime_token(p, at, s, n, node);
   bool is_float = false;
-  bool prefixed = n - i >= 2 && s[i] == '0' &&
-                  (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b');
+  bool prefixed = n - i >= 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'o' || s[i + 1] == 'b');
   for (size_t k = i; k < n && !prefixed; k++)
     if (s[k] == '.' || s[k] == 'e' || s[k] == 'E') is_float = true;
   if (is_float) return parse_float_token(p, at, s, n, node);
@@ -969,8 +922,7 @@ static wisp_toml_node_t *parse_array(parser_t *p) {
     }
     if (peek(p) == ']') break;
     char buf[32];
-    fail(p, p->pos, "expected ',' or ']' in an array, found %s",
-         describe(p, p->pos, buf));
+    fail(p, p->pos, "expected ',' or ']' in an array, found %s", describe(p, p->pos, buf));
     return NULL;
   }
   p->pos++; /* ']' */
@@ -982,8 +934,7 @@ static void seal_table(wisp_toml_node_t *table) {
   table->as.table.flags |= TABLE_INLINE;
   for (size_t i = 0; i < table->as.table.count; i++) {
     wisp_toml_node_t *v = table->as.table.entries[i].value;
-    if (v->type == WISP_TOML_TABLE && !(v->as.table.flags & TABLE_INLINE))
-      seal_table(v);
+    if (v->type == WISP_TOML_TABLE && !(v->as.table.flags & TABLE_INLINE)) seal_table(v);
   }
 }
 
@@ -1033,8 +984,7 @@ static wisp_toml_node_t *parse_inline_table(parser_t *p) {
       return NULL;
     }
     char buf[32];
-    fail(p, p->pos, "expected ',' or '}' in an inline table, found %s",
-         describe(p, p->pos, buf));
+    fail(p, p->pos, "expected ',' or '}' in an inline table, found %s", describe(p, p->pos, buf));
     return NULL;
   }
   p->pos++; /* '}' */
@@ -1085,8 +1035,7 @@ static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_
     wisp_toml_node_t *v = e->value;
     if (v->type != WISP_TOML_TABLE)
       return fail(p, part->offset, "key '%s' is already defined (line %u) as %s %s, not a table",
-                  key_name(key, i + 1, name, sizeof name), v->line, article(v),
-                  wisp_toml_type_name(v->type));
+                  key_name(key, i + 1, name, sizeof name), v->line, article(v), wisp_toml_type_name(v->type));
     if (v->as.table.flags & TABLE_INLINE)
       return fail(p, part->offset, "cannot add keys to inline table '%s' (line %u)",
                   key_name(key, i + 1, name, sizeof name), v->line);
@@ -1104,8 +1053,7 @@ static int insert_dotted(parser_t *p, wisp_toml_node_t *table, const dotted_key_
   if (e)
     return fail(p, last->offset, "duplicate key '%s' (first defined on line %u)",
                 key_name(key, key->count, name, sizeof name), e->value->line);
-  if (table_add(&p->doc->arena, t, last->text, last->length, value))
-    return fail_nomem(p);
+  if (table_add(&p->doc->arena, t, last->text, last->length, value)) return fail_nomem(p);
   return 0;
 }
 
@@ -1176,8 +1124,7 @@ static wisp_toml_node_t *define_table(parser_t *p, wisp_toml_node_t *parent, con
   if (v->type == WISP_TOML_TABLE)
     fail(p, header_offset, "table [%s] is already defined (line %u)", name, v->line);
   else if (v->type == WISP_TOML_ARRAY && v->as.array.of_tables)
-    fail(p, header_offset, "[%s] is already an array of tables (line %u); use [[%s]]", name, v->line,
-         name);
+    fail(p, header_offset, "[%s] is already an array of tables (line %u); use [[%s]]", name, v->line, name);
   else
     fail(p, header_offset, "key '%s' is already defined (line %u) as %s %s", name, v->line, article(v),
          wisp_toml_type_name(v->type));
@@ -1203,12 +1150,12 @@ static wisp_toml_node_t *append_table(parser_t *p, wisp_toml_node_t *parent, con
   } else if (e->value->type == WISP_TOML_ARRAY && e->value->as.array.of_tables) {
     list = e->value;
   } else if (e->value->type == WISP_TOML_ARRAY) {
-    fail(p, header_offset, "cannot append to static array '%s' (line %u) with [[%s]]", name,
-         e->value->line, name);
+    fail(p, header_offset, "cannot append to static array '%s' (line %u) with [[%s]]", name, e->value->line,
+         name);
     return NULL;
   } else {
-    fail(p, header_offset, "key '%s' is already defined (line %u) as a %s, not an array of tables",
-         name, e->value->line, wisp_toml_type_name(e->value->type));
+    fail(p, header_offset, "key '%s' is already defined (line %u) as a %s, not an array of tables", name,
+         e->value->line, wisp_toml_type_name(e->value->type));
     return NULL;
   }
   wisp_toml_node_t *table = new_node(p, WISP_TOML_TABLE, header_offset);
@@ -1227,8 +1174,7 @@ static wisp_toml_node_t *open_section(parser_t *p, const dotted_key_t *key, bool
                                       size_t header_offset) {
   wisp_toml_node_t *parent = walk_header(p, key, header_offset);
   if (!parent) return NULL;
-  return array ? append_table(p, parent, key, header_offset)
-               : define_table(p, parent, key, header_offset);
+  return array ? append_table(p, parent, key, header_offset) : define_table(p, parent, key, header_offset);
 }
 
 /* At '[': a [table] or [[array of tables]] header line. */
@@ -1241,8 +1187,7 @@ static wisp_toml_node_t *parse_header(parser_t *p) {
   if (parse_key(p, &key)) return NULL;
   if (peek(p) != ']') {
     char buf[32];
-    fail(p, p->pos, "expected ']' to close the table header, found %s",
-         describe(p, p->pos, buf));
+    fail(p, p->pos, "expected ']' to close the table header, found %s", describe(p, p->pos, buf));
     return NULL;
   }
   p->pos++;
@@ -1280,8 +1225,7 @@ static int parse_document(parser_t *p) {
     if (parse_key(p, &key)) return -1;
     if (peek(p) != '=') {
       char buf[32];
-      return fail(p, p->pos, "expected '=' after a key, found %s",
-                  describe(p, p->pos, buf));
+      return fail(p, p->pos, "expected '=' after a key, found %s", describe(p, p->pos, buf));
     }
     p->pos++;
     skip_ws(p);
@@ -1295,8 +1239,7 @@ static int parse_document(parser_t *p) {
 
 /* ---- public API --------------------------------------------------------- */
 
-int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out,
-                    wisp_toml_error_t *error) {
+int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out, wisp_toml_error_t *error) {
   *out = NULL;
   if (error) {
     error->line = 0;
@@ -1327,9 +1270,7 @@ void wisp_toml_free(wisp_toml_doc_t *doc) {
   free(doc);
 }
 
-const wisp_toml_node_t *wisp_toml_root(const wisp_toml_doc_t *doc) {
-  return doc ? doc->root : NULL;
-}
+const wisp_toml_node_t *wisp_toml_root(const wisp_toml_doc_t *doc) { return doc ? doc->root : NULL; }
 
 wisp_toml_type_t wisp_toml_type(const wisp_toml_node_t *node) { return node->type; }
 unsigned wisp_toml_line(const wisp_toml_node_t *node) { return node ? node->line : 0; }
@@ -1337,13 +1278,13 @@ unsigned wisp_toml_column(const wisp_toml_node_t *node) { return node ? node->co
 
 const char *wisp_toml_type_name(wisp_toml_type_t type) {
   switch (type) {
-  case WISP_TOML_TABLE: return "table";
-  case WISP_TOML_ARRAY: return "array";
-  case WISP_TOML_STRING: return "string";
-  case WISP_TOML_INTEGER: return "integer";
-  case WISP_TOML_FLOAT: return "float";
-  case WISP_TOML_BOOL: return "boolean";
-  case WISP_TOML_DATETIME: return "datetime";
+    case WISP_TOML_TABLE: return "table";
+    case WISP_TOML_ARRAY: return "array";
+    case WISP_TOML_STRING: return "string";
+    case WISP_TOML_INTEGER: return "integer";
+    case WISP_TOML_FLOAT: return "float";
+    case WISP_TOML_BOOL: return "boolean";
+    case WISP_TOML_DATETIME: return "datetime";
   }
   return "value";
 }
@@ -1352,37 +1293,32 @@ size_t wisp_toml_table_count(const wisp_toml_node_t *table) {
   return table && table->type == WISP_TOML_TABLE ? table->as.table.count : 0;
 }
 
-const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i,
-                                size_t *length) {
+const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i, size_t *length) {
   if (i >= wisp_toml_table_count(table)) return NULL;
   if (length) *length = table->as.table.entries[i].key_length;
   return table->as.table.entries[i].key;
 }
 
-const wisp_toml_node_t *wisp_toml_table_value(const wisp_toml_node_t *table,
-                                              size_t i) {
+const wisp_toml_node_t *wisp_toml_table_value(const wisp_toml_node_t *table, size_t i) {
   if (i >= wisp_toml_table_count(table)) return NULL;
   return table->as.table.entries[i].value;
 }
 
-const wisp_toml_node_t *wisp_toml_table_get(const wisp_toml_node_t *table,
-                                            const char *key) {
+const wisp_toml_node_t *wisp_toml_table_get(const wisp_toml_node_t *table, const char *key) {
   if (!table || table->type != WISP_TOML_TABLE) return NULL;
   entry_t *e = table_find(table, key, strlen(key));
   return e ? e->value : NULL;
 }
 
 bool wisp_toml_table_is_inline(const wisp_toml_node_t *table) {
-  return table && table->type == WISP_TOML_TABLE &&
-         (table->as.table.flags & TABLE_INLINE) != 0;
+  return table && table->type == WISP_TOML_TABLE && (table->as.table.flags & TABLE_INLINE) != 0;
 }
 
 size_t wisp_toml_array_count(const wisp_toml_node_t *array) {
   return array && array->type == WISP_TOML_ARRAY ? array->as.array.count : 0;
 }
 
-const wisp_toml_node_t *wisp_toml_array_at(const wisp_toml_node_t *array,
-                                           size_t i) {
+const wisp_toml_node_t *wisp_toml_array_at(const wisp_toml_node_t *array, size_t i) {
   if (i >= wisp_toml_array_count(array)) return NULL;
   return array->as.array.items[i];
 }
@@ -1413,6 +1349,5 @@ bool wisp_toml_bool(const wisp_toml_node_t *node) {
 }
 
 wisp_toml_datetime_kind_t wisp_toml_datetime_kind(const wisp_toml_node_t *node) {
-  return node && node->type == WISP_TOML_DATETIME ? node->as.string.kind
-                                                  : WISP_TOML_LOCAL_DATE;
+  return node && node->type == WISP_TOML_DATETIME ? node->as.string.kind : WISP_TOML_LOCAL_DATE;
 }

@@ -68,8 +68,7 @@ typedef struct wisp_toml_error {
  * -2 (out of memory), stores NULL in *out and fills *error when error is not
  * NULL.
  */
-int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out,
-                    wisp_toml_error_t *error);
+int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out, wisp_toml_error_t *error);
 
 /* Frees a document and every node and string in it. NULL is allowed. */
 void wisp_toml_free(wisp_toml_doc_t *doc);
@@ -88,20 +87,16 @@ const char *wisp_toml_type_name(wisp_toml_type_t type);
 size_t wisp_toml_table_count(const wisp_toml_node_t *table);
 /* The i-th key; *length (OUT, may be NULL) gets its byte length, since a
  * quoted key may contain "\u0000". The key is NUL-terminated as well. */
-const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i,
-                                size_t *length);
-const wisp_toml_node_t *wisp_toml_table_value(const wisp_toml_node_t *table,
-                                              size_t i);
+const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i, size_t *length);
+const wisp_toml_node_t *wisp_toml_table_value(const wisp_toml_node_t *table, size_t i);
 /* The value under key (a NUL-terminated string), or NULL. */
-const wisp_toml_node_t *wisp_toml_table_get(const wisp_toml_node_t *table,
-                                            const char *key);
+const wisp_toml_node_t *wisp_toml_table_get(const wisp_toml_node_t *table, const char *key);
 /* True for a table written inline ({ ... }). */
 bool wisp_toml_table_is_inline(const wisp_toml_node_t *table);
 
 /* ---- arrays ---- */
 size_t wisp_toml_array_count(const wisp_toml_node_t *array);
-const wisp_toml_node_t *wisp_toml_array_at(const wisp_toml_node_t *array,
-                                           size_t i);
+const wisp_toml_node_t *wisp_toml_array_at(const wisp_toml_node_t *array, size_t i);
 /* True for an array made by [[header]] sections. */
 bool wisp_toml_array_is_tables(const wisp_toml_node_t *array);
 

@@ -110,17 +110,16 @@ static void test_full(void) {
     CHECK(streq(api->files[2].source, "/etc/ssl") && streq(api->files[2].destination, "/ssl") &&
           !api->files[2].read_write);
     CHECK(streq(api->files[3].destination, "/assets/img"));
-    CHECK(api->env_count == 2 && streq(api->env[0].name, "GREETING") &&
-          streq(api->env[0].value, "hi") && streq(api->env[1].name, "EMPTY") &&
-          streq(api->env[1].value, ""));
+    CHECK(api->env_count == 2 && streq(api->env[0].name, "GREETING") && streq(api->env[0].value, "hi") &&
+          streq(api->env[1].name, "EMPTY") && streq(api->env[1].value, ""));
     CHECK(api->key_value_store_count == 2 && streq(api->key_value_stores[1], "cache"));
     CHECK(api->has_build && api->build.command_count == 1 &&
           streq(api->build.commands[0], "cargo build --release"));
     CHECK(streq(api->build.workdir, data_path(want, sizeof want, "api")));
     CHECK(api->build.watch_count == 2 && streq(api->build.watch[0], "src/**/*.rs"));
-    CHECK(api->limits.memory_mib == 256 && api->limits.cpu_ms == 500 &&
-          api->limits.wall_ms == 10000 && api->limits.max_request_bytes == 1048576 &&
-          api->limits.max_response_bytes == 0 && api->limits.max_concurrency == 8);
+    CHECK(api->limits.memory_mib == 256 && api->limits.cpu_ms == 500 && api->limits.wall_ms == 10000 &&
+          api->limits.max_request_bytes == 1048576 && api->limits.max_response_bytes == 0 &&
+          api->limits.max_concurrency == 8);
   }
   const wisp_manifest_component_t *cgi = wisp_manifest_find_component(m, "cgi");
   CHECK(cgi && cgi->build.command_count == 2 && streq(cgi->build.commands[1], "make install") &&
@@ -160,8 +159,8 @@ static void test_defaults(void) {
   CHECK(c->limits.max_request_bytes == 10u * 1024 * 1024);
   CHECK(c->limits.max_response_bytes == 32u * 1024 * 1024);
   CHECK(c->limits.max_concurrency == 64);
-  CHECK(c->description == NULL && c->host_count == 0 && c->file_count == 0 &&
-        c->env_count == 0 && !c->has_build);
+  CHECK(c->description == NULL && c->host_count == 0 && c->file_count == 0 && c->env_count == 0 &&
+        !c->has_build);
   CHECK(m->triggers[0].executor == WISP_EXECUTOR_HTTP && m->triggers[0].wagi_argv == NULL);
   wisp_manifest_free(m);
 
@@ -179,9 +178,10 @@ static void test_defaults(void) {
   wisp_manifest_free(m);
 
   /* relative paths next to a manifest given without a directory stay as written */
-  const char *text = "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
-                     "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
-                     "[component.c]\nsource = \"c.wasm\"\nfiles = [\".\"]\n";
+  const char *text =
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
+      "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
+      "[component.c]\nsource = \"c.wasm\"\nfiles = [\".\"]\n";
   char error[512];
   CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
   if (m) {
@@ -243,18 +243,21 @@ static void test_invalid_files(void) {
 static void test_errors_inline(void) {
   parse_bad("", "1: missing spin_manifest_version = 2 (or wisp_manifest_version = 2)", __LINE__);
   parse_bad("a = [\n", "2:1: expected a value, found end of file", __LINE__);
-  parse_bad("spin_manifest_version = 2\n[application]\nname = \"x\"\n"
-            "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
-            "[component.c]\nsource = \"c.wasm\"\n[component.c.limits]\nmemory_mib = 1.5\n",
-            "10: component.c.limits.memory_mib: expected an integer, found float", __LINE__);
-  parse_bad("spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\n"
-            "route = \"/\"\ncomponent = \"c\"\n",
-            "6: trigger.http[0].component: no component named \"c\" (defined: none)", __LINE__);
+  parse_bad(
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
+      "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
+      "[component.c]\nsource = \"c.wasm\"\n[component.c.limits]\nmemory_mib = 1.5\n",
+      "10: component.c.limits.memory_mib: expected an integer, found float", __LINE__);
+  parse_bad(
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\n"
+      "route = \"/\"\ncomponent = \"c\"\n",
+      "6: trigger.http[0].component: no component named \"c\" (defined: none)", __LINE__);
   /* the unsupported notice wins over "unknown" even for tables */
-  parse_bad("spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\n"
-            "route = \"/\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n"
-            "[component.c.dependencies]\n\"a:b/c\" = \"1.0\"\n",
-            "9: component.c.dependencies: not supported by wisp", __LINE__);
+  parse_bad(
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\n"
+      "route = \"/\"\ncomponent = \"c\"\n[component.c]\nsource = \"c.wasm\"\n"
+      "[component.c.dependencies]\n\"a:b/c\" = \"1.0\"\n",
+      "9: component.c.dependencies: not supported by wisp", __LINE__);
   /* loading a file that is not there names it */
   char error[512];
   wisp_manifest_t *m = (wisp_manifest_t *)1;
@@ -271,14 +274,15 @@ static const char *route_of(const wisp_manifest_t *m, const char *path) {
 }
 
 static void test_routes(void) {
-  const char *text = "spin_manifest_version = 2\n[application]\nname = \"r\"\n"
-                     "[component.c]\nsource = \"c.wasm\"\n"
-                     "[[trigger.http]]\nroute = \"/api/...\"\ncomponent = \"c\"\n"
-                     "[[trigger.http]]\nroute = \"/api/v1/...\"\ncomponent = \"c\"\n"
-                     "[[trigger.http]]\nroute = \"/api/v1/users\"\ncomponent = \"c\"\n"
-                     "[[trigger.http]]\nroute = \"/hello\"\ncomponent = \"c\"\n"
-                     "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
-                     "[[trigger.http]]\nroute = \"/static/\"\ncomponent = \"c\"\n";
+  const char *text =
+      "spin_manifest_version = 2\n[application]\nname = \"r\"\n"
+      "[component.c]\nsource = \"c.wasm\"\n"
+      "[[trigger.http]]\nroute = \"/api/...\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/api/v1/...\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/api/v1/users\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/hello\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/static/\"\ncomponent = \"c\"\n";
   char error[512];
   wisp_manifest_t *m = NULL;
   CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
@@ -310,10 +314,11 @@ static void test_routes(void) {
   wisp_manifest_free(m);
 
   /* "/..." catches everything that nothing longer matches */
-  text = "spin_manifest_version = 2\n[application]\nname = \"r\"\n"
-         "[component.c]\nsource = \"c.wasm\"\n"
-         "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n"
-         "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"c\"\n";
+  text =
+      "spin_manifest_version = 2\n[application]\nname = \"r\"\n"
+      "[component.c]\nsource = \"c.wasm\"\n"
+      "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"c\"\n"
+      "[[trigger.http]]\nroute = \"/x/...\"\ncomponent = \"c\"\n";
   CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
   if (!m) return;
   CHECK(streq(route_of(m, "/"), "/..."));
@@ -340,12 +345,30 @@ static void test_parse_host(void) {
   CHECK(streq(h.host, "[fe80::1]") && h.port == 0);
   wisp_manifest_host_clear(&h);
   static const char *const bad[] = {
-      "",           "example.com",          "://x.com",           "ht tp://x.com",
-      "1http://x",  "https://",             "https://:80",        "https://x.com:",
-      "https://x.com:abc", "https://x.com:65536", "https://x.com/a", "https://u@x.com",
-      "https://-x.com", "https://x-.com",   "https://x..com",     "https://.x.com",
-      "https://*x.com", "https://x.*",      "https://[::1",       "https://[::1]x",
-      "https://[zz]", "tcp://x.com",        "https://x.com:*:1",  "https://10.0.0.0/8",
+      "",
+      "example.com",
+      "://x.com",
+      "ht tp://x.com",
+      "1http://x",
+      "https://",
+      "https://:80",
+      "https://x.com:",
+      "https://x.com:abc",
+      "https://x.com:65536",
+      "https://x.com/a",
+      "https://u@x.com",
+      "https://-x.com",
+      "https://x-.com",
+      "https://x..com",
+      "https://.x.com",
+      "https://*x.com",
+      "https://x.*",
+      "https://[::1",
+      "https://[::1]x",
+      "https://[zz]",
+      "tcp://x.com",
+      "https://x.com:*:1",
+      "https://10.0.0.0/8",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     error[0] = 0;
@@ -363,14 +386,15 @@ static void test_parse_host(void) {
 }
 
 static void test_host_allowed(void) {
-  const char *text = "spin_manifest_version = 2\n[application]\nname = \"h\"\n"
-                     "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
-                     "[component.c]\nsource = \"c.wasm\"\n"
-                     "allowed_outbound_hosts = [\"https://api.example.com\", "
-                     "\"http://127.0.0.1:8080\", \"https://*.example.org\", "
-                     "\"*://any-scheme.net\", \"http://anyport.io:*\", \"https://[::1]:8443\"]\n"
-                     "[component.none]\nsource = \"n.wasm\"\n"
-                     "[component.all]\nsource = \"a.wasm\"\nallowed_outbound_hosts = [\"*://*:*\"]\n";
+  const char *text =
+      "spin_manifest_version = 2\n[application]\nname = \"h\"\n"
+      "[[trigger.http]]\nroute = \"/\"\ncomponent = \"c\"\n"
+      "[component.c]\nsource = \"c.wasm\"\n"
+      "allowed_outbound_hosts = [\"https://api.example.com\", "
+      "\"http://127.0.0.1:8080\", \"https://*.example.org\", "
+      "\"*://any-scheme.net\", \"http://anyport.io:*\", \"https://[::1]:8443\"]\n"
+      "[component.none]\nsource = \"n.wasm\"\n"
+      "[component.all]\nsource = \"a.wasm\"\nallowed_outbound_hosts = [\"*://*:*\"]\n";
   char error[512];
   wisp_manifest_t *m = NULL;
   CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
@@ -383,7 +407,7 @@ static void test_host_allowed(void) {
   CHECK(wisp_manifest_host_allowed(c, "https://api.example.com:443"));
   CHECK(wisp_manifest_host_allowed(c, "https://api.example.com/v1/items?x=1"));
   CHECK(wisp_manifest_host_allowed(c, "HTTPS://API.Example.com/"));
-  CHECK(!wisp_manifest_host_allowed(c, "http://api.example.com"));      /* scheme */
+  CHECK(!wisp_manifest_host_allowed(c, "http://api.example.com"));       /* scheme */
   CHECK(!wisp_manifest_host_allowed(c, "https://api.example.com:8443")); /* port */
   CHECK(!wisp_manifest_host_allowed(c, "https://example.com"));
   CHECK(!wisp_manifest_host_allowed(c, "https://api.example.com.evil.net"));

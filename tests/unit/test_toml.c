@@ -27,8 +27,7 @@ static wisp_toml_doc_t *parse_ok(const char *text, int line) {
   wisp_toml_error_t error;
   if (wisp_toml_parse(text, strlen(text), &doc, &error) != 0) {
     failed++;
-    fprintf(stderr, "%s:%d: unexpected parse error: %s\n", __FILE__, line,
-            error.message);
+    fprintf(stderr, "%s:%d: unexpected parse error: %s\n", __FILE__, line, error.message);
     return NULL;
   }
   passed++;
@@ -37,8 +36,8 @@ static wisp_toml_doc_t *parse_ok(const char *text, int line) {
 
 /* text must fail to parse, with the error on want_line (and want_column when
  * it is not 0) and a message containing want_text. */
-static void bad_at(const char *text, size_t length, unsigned want_line,
-                   unsigned want_column, const char *want_text, int line) {
+static void bad_at(const char *text, size_t length, unsigned want_line, unsigned want_column,
+                   const char *want_text, int line) {
   wisp_toml_doc_t *doc = (wisp_toml_doc_t *)1;
   wisp_toml_error_t error;
   int r = wisp_toml_parse(text, length, &doc, &error);
@@ -49,24 +48,21 @@ static void bad_at(const char *text, size_t length, unsigned want_line,
     return;
   }
   char expect_prefix[64];
-  snprintf(expect_prefix, sizeof expect_prefix, "line %u, column %u: ", error.line,
-           error.column);
+  snprintf(expect_prefix, sizeof expect_prefix, "line %u, column %u: ", error.line, error.column);
   if (error.line != want_line || (want_column && error.column != want_column) ||
       strncmp(error.message, expect_prefix, strlen(expect_prefix)) != 0 ||
       (want_text && !strstr(error.message, want_text))) {
     failed++;
-    fprintf(stderr, "%s:%d: wanted an error on line %u col %u with '%s', got '%s'\n",
-            __FILE__, line, want_line, want_column, want_text ? want_text : "",
-            error.message);
+    fprintf(stderr, "%s:%d: wanted an error on line %u col %u with '%s', got '%s'\n", __FILE__, line,
+            want_line, want_column, want_text ? want_text : "", error.message);
     return;
   }
   passed++;
 }
 
-#define OK(text) parse_ok(text, __LINE__)
-#define BAD(text, want_line, want_text)                                        \
-  bad_at(text, strlen(text), want_line, 0, want_text, __LINE__)
-#define BAD_COL(text, want_line, want_col, want_text)                          \
+#define OK(text)                        parse_ok(text, __LINE__)
+#define BAD(text, want_line, want_text) bad_at(text, strlen(text), want_line, 0, want_text, __LINE__)
+#define BAD_COL(text, want_line, want_col, want_text) \
   bad_at(text, strlen(text), want_line, want_col, want_text, __LINE__)
 
 /* Follows a path of keys separated by '/' (so keys may hold dots). */
@@ -98,29 +94,28 @@ static bool is_string(const wisp_toml_doc_t *doc, const char *path, const char *
 
 static bool is_int(const wisp_toml_doc_t *doc, const char *path, int64_t want) {
   const wisp_toml_node_t *node = get(doc, path);
-  return node && wisp_toml_type(node) == WISP_TOML_INTEGER &&
-         wisp_toml_integer(node) == want;
+  return node && wisp_toml_type(node) == WISP_TOML_INTEGER && wisp_toml_integer(node) == want;
 }
 
 static bool is_float(const wisp_toml_doc_t *doc, const char *path, double want) {
   const wisp_toml_node_t *node = get(doc, path);
-  return node && wisp_toml_type(node) == WISP_TOML_FLOAT &&
-         wisp_toml_float(node) == want;
+  return node && wisp_toml_type(node) == WISP_TOML_FLOAT && wisp_toml_float(node) == want;
 }
 
 static void test_scalars(void) {
-  wisp_toml_doc_t *doc = OK("# a comment\n"
-                            "int1 = +99\nint2 = 42\nint3 = 0\nint4 = -17\n"
-                            "int5 = 1_000\nint6 = 5_349_221\nint7 = -0\nint8 = +0\n"
-                            "hex1 = 0xDEADBEEF\nhex2 = 0xdead_beef\noct = 0o755\n"
-                            "bin = 0b1101_0110\nmax = 9223372036854775807\n"
-                            "min = -9223372036854775808\nhexmax = 0x7FFFFFFFFFFFFFFF\n"
-                            "hexzero = 0x0000_00ff\n"
-                            "flt1 = +1.0\nflt2 = 3.1415\nflt3 = -0.01\nflt4 = 5e+22\n"
-                            "flt5 = 1e06\nflt6 = -2E-2\nflt7 = 6.626e-34\n"
-                            "flt8 = 224_617.445_991_228\nflt9 = 1e1_0\n"
-                            "sf1 = inf\nsf2 = +inf\nsf3 = -inf\nsf4 = nan\nsf5 = +nan\nsf6 = -nan\n"
-                            "t = true\nf = false # trailing comment\n");
+  wisp_toml_doc_t *doc =
+      OK("# a comment\n"
+         "int1 = +99\nint2 = 42\nint3 = 0\nint4 = -17\n"
+         "int5 = 1_000\nint6 = 5_349_221\nint7 = -0\nint8 = +0\n"
+         "hex1 = 0xDEADBEEF\nhex2 = 0xdead_beef\noct = 0o755\n"
+         "bin = 0b1101_0110\nmax = 9223372036854775807\n"
+         "min = -9223372036854775808\nhexmax = 0x7FFFFFFFFFFFFFFF\n"
+         "hexzero = 0x0000_00ff\n"
+         "flt1 = +1.0\nflt2 = 3.1415\nflt3 = -0.01\nflt4 = 5e+22\n"
+         "flt5 = 1e06\nflt6 = -2E-2\nflt7 = 6.626e-34\n"
+         "flt8 = 224_617.445_991_228\nflt9 = 1e1_0\n"
+         "sf1 = inf\nsf2 = +inf\nsf3 = -inf\nsf4 = nan\nsf5 = +nan\nsf6 = -nan\n"
+         "t = true\nf = false # trailing comment\n");
   if (!doc) return;
   CHECK(is_int(doc, "int1", 99));
   CHECK(is_int(doc, "int2", 42));
@@ -164,18 +159,19 @@ static void test_scalars(void) {
 }
 
 static void test_datetimes(void) {
-  wisp_toml_doc_t *doc = OK("odt1 = 1979-05-27T07:32:00Z\n"
-                            "odt2 = 1979-05-27T00:32:00-07:00\n"
-                            "odt3 = 1979-05-27T00:32:00.999999+07:30\n"
-                            "odt4 = 1979-05-27 07:32:00z\n"
-                            "ldt1 = 1979-05-27T07:32:00\n"
-                            "ldt2 = 1979-05-27t00:32:00.999999\n"
-                            "ld1 = 1979-05-27\n"
-                            "lt1 = 07:32:00\n"
-                            "lt2 = 00:32:00.999999\n"
-                            "leap = 2024-02-29\n"
-                            "leapsec = 1990-12-31T23:59:60Z\n"
-                            "arr = [1979-05-27, 1979-05-27 07:32:00]\n");
+  wisp_toml_doc_t *doc =
+      OK("odt1 = 1979-05-27T07:32:00Z\n"
+         "odt2 = 1979-05-27T00:32:00-07:00\n"
+         "odt3 = 1979-05-27T00:32:00.999999+07:30\n"
+         "odt4 = 1979-05-27 07:32:00z\n"
+         "ldt1 = 1979-05-27T07:32:00\n"
+         "ldt2 = 1979-05-27t00:32:00.999999\n"
+         "ld1 = 1979-05-27\n"
+         "lt1 = 07:32:00\n"
+         "lt2 = 00:32:00.999999\n"
+         "leap = 2024-02-29\n"
+         "leapsec = 1990-12-31T23:59:60Z\n"
+         "arr = [1979-05-27, 1979-05-27 07:32:00]\n");
   if (!doc) return;
   const wisp_toml_node_t *n = get(doc, "odt2");
   CHECK(wisp_toml_type(n) == WISP_TOML_DATETIME);
@@ -197,31 +193,32 @@ static void test_datetimes(void) {
 }
 
 static void test_strings(void) {
-  wisp_toml_doc_t *doc = OK(
-      "basic = \"I'm a string. \\\"You can quote me\\\". Name\\tJos\\u00E9\\nLocation\\tSF.\"\n"
-      "esc = \"\\b\\t\\n\\f\\r\\\"\\\\\"\n"
-      "u4 = \"\\u00e9\\u20AC\"\n"
-      "u8 = \"\\U0001F600\\U0010FFFF\"\n"
-      "nul = \"a\\u0000b\"\n"
-      "utf8 = \"h\xC3\xA9llo \xE2\x82\xAC\"\n"
-      "tab = \"a\tb\"\n"
-      "ml1 = \"\"\"\nRoses are red\nViolets are blue\"\"\"\n"
-      "ml2 = \"\"\"\nThe quick brown \\\n\n\n  fox jumps over \\\n    the lazy dog.\"\"\"\n"
-      "ml3 = \"\"\"\\\n       The quick brown \\\n       fox.\\\n       \"\"\"\n"
-      "ml4 = \"\"\"Here are two quotation marks: \"\". Simple enough.\"\"\"\n"
-      "ml5 = \"\"\"Here are fifteen quotation marks: \"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"\n"
-      "ml6 = \"\"\"\"This,\" she said, \"is just a pointless statement.\"\"\"\"\n"
-      "ml7 = \"\"\"a\"\"\"\"\"\n"
-      "ml8 = \"\"\"line-end backslash with spaces \\   \n  next\"\"\"\n"
-      "lit1 = 'C:\\Users\\nodejs\\templates'\n"
-      "lit2 = '<\\i\\c*\\s*>'\n"
-      "lit3 = 'Tom \"Dubs\" Preston-Werner'\n"
-      "mll1 = '''I [dw]on't need \\d{2} apples'''\n"
-      "mll2 = '''\nThe first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n'''\n"
-      "mll3 = '''Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"'''\n"
-      "mll4 = ''''That,' she said, 'is still pointless.''''\n"
-      "empty = \"\"\n"
-      "empty2 = ''\n");
+  wisp_toml_doc_t *doc =
+      OK("basic = \"I'm a string. \\\"You can quote me\\\". Name\\tJos\\u00E9\\nLocation\\tSF.\"\n"
+         "esc = \"\\b\\t\\n\\f\\r\\\"\\\\\"\n"
+         "u4 = \"\\u00e9\\u20AC\"\n"
+         "u8 = \"\\U0001F600\\U0010FFFF\"\n"
+         "nul = \"a\\u0000b\"\n"
+         "utf8 = \"h\xC3\xA9llo \xE2\x82\xAC\"\n"
+         "tab = \"a\tb\"\n"
+         "ml1 = \"\"\"\nRoses are red\nViolets are blue\"\"\"\n"
+         "ml2 = \"\"\"\nThe quick brown \\\n\n\n  fox jumps over \\\n    the lazy dog.\"\"\"\n"
+         "ml3 = \"\"\"\\\n       The quick brown \\\n       fox.\\\n       \"\"\"\n"
+         "ml4 = \"\"\"Here are two quotation marks: \"\". Simple enough.\"\"\"\n"
+         "ml5 = \"\"\"Here are fifteen quotation marks: \"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"\n"
+         "ml6 = \"\"\"\"This,\" she said, \"is just a pointless statement.\"\"\"\"\n"
+         "ml7 = \"\"\"a\"\"\"\"\"\n"
+         "ml8 = \"\"\"line-end backslash with spaces \\   \n  next\"\"\"\n"
+         "lit1 = 'C:\\Users\\nodejs\\templates'\n"
+         "lit2 = '<\\i\\c*\\s*>'\n"
+         "lit3 = 'Tom \"Dubs\" Preston-Werner'\n"
+         "mll1 = '''I [dw]on't need \\d{2} apples'''\n"
+         "mll2 = '''\nThe first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is "
+         "preserved.\n'''\n"
+         "mll3 = '''Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"'''\n"
+         "mll4 = ''''That,' she said, 'is still pointless.''''\n"
+         "empty = \"\"\n"
+         "empty2 = ''\n");
   if (!doc) return;
   CHECK(is_string(doc, "basic", "I'm a string. \"You can quote me\". Name\tJos\xC3\xA9\nLocation\tSF."));
   CHECK(is_string(doc, "esc", "\b\t\n\f\r\"\\"));
@@ -244,7 +241,9 @@ static void test_strings(void) {
   CHECK(is_string(doc, "lit2", "<\\i\\c*\\s*>"));
   CHECK(is_string(doc, "lit3", "Tom \"Dubs\" Preston-Werner"));
   CHECK(is_string(doc, "mll1", "I [dw]on't need \\d{2} apples"));
-  CHECK(is_string(doc, "mll2", "The first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n"));
+  CHECK(is_string(
+      doc, "mll2",
+      "The first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n"));
   CHECK(is_string(doc, "mll3", "Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\""));
   CHECK(is_string(doc, "mll4", "'That,' she said, 'is still pointless.'"));
   CHECK(is_string(doc, "empty", ""));
@@ -263,7 +262,9 @@ static void test_strings(void) {
     wisp_toml_free(doc);
   }
   /* a byte-order mark is skipped */
-  doc = OK("\xEF\xBB\xBF" "a = 1\n");
+  doc =
+      OK("\xEF\xBB\xBF"
+         "a = 1\n");
   if (doc) {
     CHECK(is_int(doc, "a", 1));
     wisp_toml_free(doc);
@@ -271,15 +272,16 @@ static void test_strings(void) {
 }
 
 static void test_keys(void) {
-  wisp_toml_doc_t *doc = OK("key = 1\nbare_key = 2\nbare-key = 3\n1234 = 4\n"
-                            "\"127.0.0.1\" = 5\n\"character encoding\" = 6\n"
-                            "\"\xca\x8e\xc7\x9d\xca\x9e\" = 7\n'key2' = 8\n'quoted \"value\"' = 9\n"
-                            "\"\" = 10\n"
-                            "physical.color = \"orange\"\nphysical.shape = \"round\"\n"
-                            "site.\"google.com\" = true\n"
-                            "fruit . flavor = \"banana\"\n"
-                            "3.14159 = \"pi\"\n"
-                            "\"esc\\u0041\" = 11\n");
+  wisp_toml_doc_t *doc =
+      OK("key = 1\nbare_key = 2\nbare-key = 3\n1234 = 4\n"
+         "\"127.0.0.1\" = 5\n\"character encoding\" = 6\n"
+         "\"\xca\x8e\xc7\x9d\xca\x9e\" = 7\n'key2' = 8\n'quoted \"value\"' = 9\n"
+         "\"\" = 10\n"
+         "physical.color = \"orange\"\nphysical.shape = \"round\"\n"
+         "site.\"google.com\" = true\n"
+         "fruit . flavor = \"banana\"\n"
+         "3.14159 = \"pi\"\n"
+         "\"esc\\u0041\" = 11\n");
   if (!doc) return;
   CHECK(is_int(doc, "key", 1));
   CHECK(is_int(doc, "bare_key", 2));
@@ -312,16 +314,17 @@ static void test_keys(void) {
 }
 
 static void test_tables(void) {
-  wisp_toml_doc_t *doc = OK("top = 0\n"
-                            "[table-1]\nkey1 = \"some string\"\nkey2 = 123\n"
-                            "[table-2]\nkey1 = \"another string\"\n"
-                            "[dog.\"tater.man\"]\ntype.name = \"pug\"\n"
-                            "[ j . \"k\" . 'l' ]\nm = 1\n"
-                            "[x.y.z.w]\n[x]\nv = 2\n"
-                            "[fruit]\napple.color = \"red\"\napple.taste.sweet = true\n"
-                            "[fruit.apple.texture]\nsmooth = true\n"
-                            "[empty]\n"
-                            "[p.q.r]\n[p]\nq.s = 3\n"); /* q exists only as a parent: dotted keys may extend it */
+  wisp_toml_doc_t *doc =
+      OK("top = 0\n"
+         "[table-1]\nkey1 = \"some string\"\nkey2 = 123\n"
+         "[table-2]\nkey1 = \"another string\"\n"
+         "[dog.\"tater.man\"]\ntype.name = \"pug\"\n"
+         "[ j . \"k\" . 'l' ]\nm = 1\n"
+         "[x.y.z.w]\n[x]\nv = 2\n"
+         "[fruit]\napple.color = \"red\"\napple.taste.sweet = true\n"
+         "[fruit.apple.texture]\nsmooth = true\n"
+         "[empty]\n"
+         "[p.q.r]\n[p]\nq.s = 3\n"); /* q exists only as a parent: dotted keys may extend it */
   if (!doc) return;
   CHECK(is_int(doc, "top", 0));
   CHECK(is_string(doc, "table-1/key1", "some string"));
@@ -345,16 +348,17 @@ static void test_tables(void) {
 }
 
 static void test_arrays(void) {
-  wisp_toml_doc_t *doc = OK("integers = [ 1, 2, 3 ]\n"
-                            "colors = [ \"red\", \"yellow\", \"green\" ]\n"
-                            "nested_arrays_of_ints = [ [ 1, 2 ], [3, 4, 5] ]\n"
-                            "nested_mixed_array = [ [ 1, 2 ], [\"a\", \"b\", \"c\"] ]\n"
-                            "numbers = [ 0.1, 0.2, 0.5, 1, 2, 5 ]\n"
-                            "contributors = [\n  \"Foo Bar <foo@example.com>\",\n"
-                            "  { name = \"Baz Qux\", email = \"bazqux@example.com\", url = \"https://example.com/bazqux\" }\n]\n"
-                            "integers2 = [\n  1, 2, 3\n]\n"
-                            "integers3 = [\n  1,\n  2, # this is ok\n]\n"
-                            "empty = []\nempty2 = [ # c\n\n]\n");
+  wisp_toml_doc_t *doc =
+      OK("integers = [ 1, 2, 3 ]\n"
+         "colors = [ \"red\", \"yellow\", \"green\" ]\n"
+         "nested_arrays_of_ints = [ [ 1, 2 ], [3, 4, 5] ]\n"
+         "nested_mixed_array = [ [ 1, 2 ], [\"a\", \"b\", \"c\"] ]\n"
+         "numbers = [ 0.1, 0.2, 0.5, 1, 2, 5 ]\n"
+         "contributors = [\n  \"Foo Bar <foo@example.com>\",\n"
+         "  { name = \"Baz Qux\", email = \"bazqux@example.com\", url = \"https://example.com/bazqux\" }\n]\n"
+         "integers2 = [\n  1, 2, 3\n]\n"
+         "integers3 = [\n  1,\n  2, # this is ok\n]\n"
+         "empty = []\nempty2 = [ # c\n\n]\n");
   if (!doc) return;
   CHECK(wisp_toml_array_count(get(doc, "integers")) == 3);
   CHECK(is_int(doc, "integers/2", 3));
@@ -376,11 +380,12 @@ static void test_arrays(void) {
 }
 
 static void test_inline_tables(void) {
-  wisp_toml_doc_t *doc = OK("name = { first = \"Tom\", last = \"Preston-Werner\" }\n"
-                            "point = { x = 1, y = 2 }\n"
-                            "animal = { type.name = \"pug\", type.size = 3 }\n"
-                            "nested = { a = { b = { c = [1, { d = true }] } } }\n"
-                            "empty = {}\nempty2 = { }\n");
+  wisp_toml_doc_t *doc =
+      OK("name = { first = \"Tom\", last = \"Preston-Werner\" }\n"
+         "point = { x = 1, y = 2 }\n"
+         "animal = { type.name = \"pug\", type.size = 3 }\n"
+         "nested = { a = { b = { c = [1, { d = true }] } } }\n"
+         "empty = {}\nempty2 = { }\n");
   if (!doc) return;
   CHECK(is_string(doc, "name/last", "Preston-Werner"));
   CHECK(is_int(doc, "point/y", 2));
@@ -393,16 +398,17 @@ static void test_inline_tables(void) {
 }
 
 static void test_array_of_tables(void) {
-  wisp_toml_doc_t *doc = OK("[[products]]\nname = \"Hammer\"\nsku = 738594937\n\n"
-                            "[[products]]  # empty table within the array\n\n"
-                            "[[products]]\nname = \"Nail\"\nsku = 284758393\ncolor = \"gray\"\n"
-                            "[[fruits]]\nname = \"apple\"\n"
-                            "[fruits.physical]\ncolor = \"red\"\nshape = \"round\"\n"
-                            "[[fruits.varieties]]\nname = \"red delicious\"\n"
-                            "[[fruits.varieties]]\nname = \"granny smith\"\n"
-                            "[[fruits]]\nname = \"banana\"\n"
-                            "[[fruits.varieties]]\nname = \"plantain\"\n"
-                            "[[ spaced ]]\n");
+  wisp_toml_doc_t *doc =
+      OK("[[products]]\nname = \"Hammer\"\nsku = 738594937\n\n"
+         "[[products]]  # empty table within the array\n\n"
+         "[[products]]\nname = \"Nail\"\nsku = 284758393\ncolor = \"gray\"\n"
+         "[[fruits]]\nname = \"apple\"\n"
+         "[fruits.physical]\ncolor = \"red\"\nshape = \"round\"\n"
+         "[[fruits.varieties]]\nname = \"red delicious\"\n"
+         "[[fruits.varieties]]\nname = \"granny smith\"\n"
+         "[[fruits]]\nname = \"banana\"\n"
+         "[[fruits.varieties]]\nname = \"plantain\"\n"
+         "[[ spaced ]]\n");
   if (!doc) return;
   const wisp_toml_node_t *products = get(doc, "products");
   CHECK(wisp_toml_array_is_tables(products));
@@ -424,8 +430,7 @@ static void test_many_keys(void) {
   size_t cap = 64 * 1024, used = 0;
   char *text = malloc(cap);
   if (!text) return;
-  for (int i = 0; i < 2000; i++)
-    used += (size_t)snprintf(text + used, cap - used, "k%d = %d\n", i, i);
+  for (int i = 0; i < 2000; i++) used += (size_t)snprintf(text + used, cap - used, "k%d = %d\n", i, i);
   wisp_toml_doc_t *doc = OK(text);
   if (doc) {
     int bad = 0;
