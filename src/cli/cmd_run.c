@@ -5,8 +5,9 @@
  *
  * Without --invoke the module is a WASI command: its `_start` export runs with
  * ARGS as its arguments (argv[0] is the module path), the process's stdin,
- * stdout and stderr as fds 0-2, the directories given with --dir preopened,
- * and only the --env variables in its environment. With --invoke NAME the
+ * stdout and stderr as fds 0-2, the directories given with --dir preopened
+ * (fds 3, 4, ...), the TCP sockets of --listen after them, and only the --env
+ * variables in its environment. With --invoke NAME the
  * export NAME is called with ARGS parsed per its parameter types (i32/i64 as
  * decimal integers, f32/f64 as decimal floats, "nan"/"inf" accepted), after
  * `_initialize` if the module exports it (a reactor), and each result is
@@ -28,6 +29,9 @@
  * until that call returns.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +64,8 @@ typedef struct run_opts {
   int64_t fuel;           /* -1: unlimited */
   uint64_t max_memory;    /* bytes; 0: module's own limit */
   int64_t timeout_ms;     /* -1: none */
+  const char **listen;    /* --listen HOST:PORT specs */
+  size_t nlisten;
 } run_opts_t;
 
 static void usage(FILE *out) {
@@ -77,6 +83,8 @@ static void usage(FILE *out) {
         "  --fuel N                stop with \"fuel exhausted\" after about N instructions\n"
         "  --max-memory MIB        limit each linear memory to MIB mebibytes\n"
         "  --timeout MS            stop with \"timeout\" after MS milliseconds of wall time\n"
+        "  --listen HOST:PORT      hand the guest a TCP socket listening there (sock_accept);\n"
+        "                          sockets are numbered after the preopened directories\n"
         "  --help                  show this help\n"
         "\n"
         "exit status: the guest's exit code; 1 load/link error; 2 usage error;\n"
@@ -148,6 +156,8 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
     } else if (strcmp(a, "--max-memory") == 0) {
       if (parse_u64(v, &n) < 0 || n == 0 || n > (1u << 20)) goto bad_number;
       o->max_memory = n << 20;
+    } else if (strcmp(a, "--listen") == 0) {
+      o->listen[o->nlisten++] = v;
     } else if (strcmp(a, "--timeout") == 0) {
       if (parse_u64(v, &n) < 0 || n > INT64_MAX / 1000000) goto bad_number;
       o->timeout_ms = (int64_t)n;
@@ -191,6 +201,46 @@ static uint8_t *read_file(const char *path, size_t *len) {
   if (failed) { free(buf); errno = EIO; return NULL; }
   *len = n;
   return buf;
+}
+
+/* Opens a listening TCP socket for "HOST:PORT" ("[V6]:PORT" too); -1 with a message. */
+static int listen_on(const char *spec) {
+  char host[256];
+  const char *colon = strrchr(spec, ':');
+  if (!colon || (size_t)(colon - spec) >= sizeof host || !colon[1]) {
+    fprintf(stderr, "wisp run: bad --listen '%s' (want HOST:PORT)\n", spec);
+    return -1;
+  }
+  memcpy(host, spec, (size_t)(colon - spec));
+  host[colon - spec] = '\0';
+  char *h = host;
+  size_t hl = strlen(h);
+  if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+    h[hl - 1] = '\0';
+    h++;
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+  struct addrinfo *res = NULL;
+  int rc = getaddrinfo(*h ? h : NULL, colon + 1, &hints, &res);
+  if (rc != 0) {
+    fprintf(stderr, "wisp run: --listen %s: %s\n", spec, gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1, err = 0;
+  for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+      err = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(res);
+  if (fd < 0) fprintf(stderr, "wisp run: --listen %s: %s\n", spec, strerror(err ? err : EINVAL));
+  return fd;
 }
 
 static int64_t now_ms(void) {
@@ -392,6 +442,8 @@ static int run_module(const run_opts_t *o) {
   wisp_exec_t *exec = NULL;
   wisp_wasi_t *wasi = NULL;
   const char **wargv = NULL;
+  int *sockets = NULL;
+  size_t nsockets = 0;
   wisp_error_t err = {0};
 
   bytes = read_file(o->module_path, &len);
@@ -422,6 +474,14 @@ static int run_module(const run_opts_t *o) {
   cfg.preopens = o->dirs;
   cfg.npreopens = o->ndirs;
   for (int fd = 0; fd < 3; fd++) cfg.stdio[fd].host_fd = fd;
+  sockets = calloc(o->nlisten + 1, sizeof *sockets);
+  if (!sockets) goto nomem;
+  for (; nsockets < o->nlisten; nsockets++) {
+    sockets[nsockets] = listen_on(o->listen[nsockets]);
+    if (sockets[nsockets] < 0) goto done;
+  }
+  cfg.sockets = sockets;
+  cfg.nsockets = nsockets;
   if (wisp_wasi_new(&cfg, &wasi, &err) < 0) {
     fprintf(stderr, "wisp run: %s\n", err.message);
     goto done;
@@ -488,6 +548,8 @@ done:
   wisp_wasi_delete(wasi);
   wisp_module_delete(module);
   wisp_engine_delete(engine);
+  for (size_t i = 0; i < nsockets; i++) close(sockets[i]);
+  free(sockets);
   free(wargv);
   free(bytes);
   return code;
@@ -498,8 +560,9 @@ int wisp_cli_run(int argc, char **argv) {
   /* Upper bounds: every option takes one argv slot for its value. */
   o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
   o.env = calloc((size_t)argc + 1, sizeof *o.env);
+  o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
   int code = EXIT_USAGE;
-  if (!o.dirs || !o.env) {
+  if (!o.dirs || !o.env || !o.listen) {
     fprintf(stderr, "wisp run: out of memory\n");
     goto done;
   }
@@ -508,5 +571,6 @@ int wisp_cli_run(int argc, char **argv) {
 done:
   free(o.dirs);
   free(o.env);
+  free(o.listen);
   return code;
 }
