@@ -7,12 +7,43 @@
  *   # expect: LINE: KEY: message
  * and must fail to load with exactly "PATH:" followed by that text.
  */
-#include "manifest/manifest.h"
-
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The manifest source is included (as h2o's unit tests do) with its
+ * allocator replaced, so that every allocation can be made to fail in turn.
+ * Allocations left before the next one fails; -1 means never fail. */
+static long alloc_budget = -1;
+static long alloc_calls;
+
+static bool take_allocation(void) {
+  alloc_calls++;
+  if (alloc_budget == 0) return false;
+  if (alloc_budget > 0) alloc_budget--;
+  return true;
+}
+static void *test_malloc(size_t size) { return take_allocation() ? malloc(size) : NULL; }
+static void *test_calloc(size_t count, size_t size) { return take_allocation() ? calloc(count, size) : NULL; }
+static void *test_realloc(void *p, size_t size) { return take_allocation() ? realloc(p, size) : NULL; }
+static char *test_strdup(const char *s) { return take_allocation() ? strdup(s) : NULL; }
+static char *test_strndup(const char *s, size_t n) { return take_allocation() ? strndup(s, n) : NULL; }
+
+#undef strdup
+#undef strndup
+#define malloc  test_malloc
+#define calloc  test_calloc
+#define realloc test_realloc
+#define strdup  test_strdup
+#define strndup test_strndup
+#include "manifest/manifest.c"
+#undef malloc
+#undef calloc
+#undef realloc
+#undef strdup
+#undef strndup
 
 static int passed, failed;
 static char data_dir[1024]; /* ".../tests/manifest" */
@@ -446,6 +477,36 @@ static void test_host_allowed(void) {
   wisp_manifest_free(m);
 }
 
+/* Every allocation the manifest loader makes, made to fail in turn: each is
+ * reported as -2 with no manifest and nothing leaked (the sanitizer build
+ * checks leaks). */
+static void test_out_of_memory(void) {
+  char path[1200], error[512];
+  data_path(path, sizeof path, "full.toml");
+  wisp_manifest_t *m = NULL;
+  alloc_budget = -1;
+  alloc_calls = 0;
+  CHECK(wisp_manifest_load(path, &m, error, sizeof error) == 0);
+  wisp_manifest_free(m);
+  long needed = alloc_calls;
+  CHECK(needed > 50);
+  int wrong = 0;
+  for (long budget = 0; budget < needed; budget++) {
+    alloc_budget = budget;
+    m = (wisp_manifest_t *)1;
+    int r = wisp_manifest_load(path, &m, error, sizeof error);
+    if (r != -2 || m != NULL || !strstr(error, "out of memory")) {
+      if (wrong++ < 3) fprintf(stderr, "allocation %ld failing: got %d '%s'\n", budget, r, error);
+      if (r == 0) wisp_manifest_free(m);
+    }
+  }
+  CHECK(wrong == 0);
+  alloc_budget = needed;
+  CHECK(wisp_manifest_load(path, &m, error, sizeof error) == 0);
+  wisp_manifest_free(m);
+  alloc_budget = -1;
+}
+
 int main(void) {
   /* this file is tests/unit/test_manifest.c; the data is tests/manifest/ */
   const char *file = __FILE__;
@@ -466,6 +527,7 @@ int main(void) {
   test_routes();
   test_parse_host();
   test_host_allowed();
+  test_out_of_memory();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,13 +1,37 @@
 /*
  * test_toml.c: the TOML reader accepts every TOML 1.0 feature with the right
  * values and line numbers, and rejects what TOML forbids, naming the line.
+ *
+ * The reader's source is included here (as h2o's unit tests do) with its
+ * allocator replaced, so that every allocation can be made to fail in turn.
  */
-#include "manifest/toml.h"
-
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Allocations left before the next one fails; -1 means never fail. */
+static long alloc_budget = -1;
+static long alloc_calls;
+
+static bool take_allocation(void) {
+  alloc_calls++;
+  if (alloc_budget == 0) return false;
+  if (alloc_budget > 0) alloc_budget--;
+  return true;
+}
+static void *test_malloc(size_t size) { return take_allocation() ? malloc(size) : NULL; }
+static void *test_calloc(size_t count, size_t size) { return take_allocation() ? calloc(count, size) : NULL; }
+static void *test_realloc(void *p, size_t size) { return take_allocation() ? realloc(p, size) : NULL; }
+
+#define malloc  test_malloc
+#define calloc  test_calloc
+#define realloc test_realloc
+#include "manifest/toml.c"
+#undef malloc
+#undef calloc
+#undef realloc
 
 static int passed, failed;
 
@@ -626,6 +650,45 @@ static void test_error_is_optional(void) {
   wisp_toml_free(doc);
 }
 
+/* Every allocation the reader makes, made to fail in turn: each failure is
+ * reported as -2 "out of memory" with no document and nothing leaked (the
+ * sanitizer build checks leaks). */
+static void test_out_of_memory(void) {
+  size_t cap = 64 * 1024, used = 0;
+  char *text = malloc(cap);
+  if (!text) return;
+  used += (size_t)snprintf(text + used, cap - used,
+                           "s = \"esc\\u00e9\"\nm = \"\"\"\nmulti\"\"\"\n[t.u]\nv.w = [1, [2], {x = 3}]\n"
+                           "[[a]]\n[[a]]\nb = 1979-05-27\n");
+  for (int i = 0; i < 200; i++) /* enough for several arena blocks and index growths */
+    used += (size_t)snprintf(text + used, cap - used, "key%d = \"%0200d\"\n", i, i);
+  alloc_budget = -1;
+  alloc_calls = 0;
+  wisp_toml_doc_t *doc = NULL;
+  CHECK(wisp_toml_parse(text, used, &doc, NULL) == 0);
+  wisp_toml_free(doc);
+  long needed = alloc_calls;
+  CHECK(needed >= 8);
+  int wrong = 0;
+  for (long budget = 0; budget < needed; budget++) {
+    alloc_budget = budget;
+    wisp_toml_error_t error;
+    doc = (wisp_toml_doc_t *)1;
+    int r = wisp_toml_parse(text, used, &doc, &error);
+    if (r != -2 || doc != NULL || strcmp(error.message, "out of memory") != 0) {
+      if (wrong++ < 3)
+        fprintf(stderr, "allocation %ld failing: got %d '%s'\n", budget, r, r ? error.message : "");
+      if (r == 0) wisp_toml_free(doc);
+    }
+  }
+  CHECK(wrong == 0);
+  alloc_budget = needed;
+  CHECK(wisp_toml_parse(text, used, &doc, NULL) == 0);
+  wisp_toml_free(doc);
+  alloc_budget = -1;
+  free(text);
+}
+
 int main(void) {
   test_scalars();
   test_datetimes();
@@ -639,6 +702,7 @@ int main(void) {
   test_invalid_structure();
   test_invalid_values();
   test_error_is_optional();
+  test_out_of_memory();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
