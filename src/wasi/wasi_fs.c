@@ -61,6 +61,26 @@ static int resolve(wasi_ctx_t *c, wasi_fd_t *dir, uint32_t ptr, uint32_t len, bo
   return wasi__resolve(dir->host, (const char *)c->mem + ptr, len, follow, out);
 }
 
+/* Resolves a path naming the entry itself (rmdir, unlink): trailing slashes
+ * are stripped before the walk so a final symlink is never followed, and
+ * reported in out->trailing_slash. */
+static int resolve_entry(wasi_ctx_t *c, wasi_fd_t *dir, uint32_t ptr, uint32_t len,
+                         wasi_resolved_t *out) {
+  out->dirfd = -1;
+  if (!wasi_mem_ok(c, ptr, len)) return E_FAULT;
+  const char *path = (const char *)c->mem + ptr;
+  uint32_t n = len;
+  while (n > 1 && path[n - 1] == '/') n--;
+  int rc = wasi__resolve(dir->host, path, n, false, out);
+  if (rc == 0) out->trailing_slash = n < len;
+  return rc;
+}
+
+static bool is_link_at(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 static void put_filestat(wasi_ctx_t *c, uint32_t p, const struct stat *st) {
   memset(c->mem + p, 0, FILESTAT_SIZE);
   wasi_put_u64(c, p, (uint64_t)st->st_dev);
@@ -640,8 +660,9 @@ static int f_path_remove_directory(wasi_ctx_t *c, const wisp_val_t *args, wisp_v
   wasi_resolved_t r;
   int rc = get_dir(c, ARG_U32(0), R_PATH_REMOVE_DIRECTORY, &d);
   if (rc) return rc;
-  if ((rc = resolve(c, d, ARG_U32(1), ARG_U32(2), false, &r))) return rc;
+  if ((rc = resolve_entry(c, d, ARG_U32(1), ARG_U32(2), &r))) return rc;
   if (d->read_only) rc = E_ROFS;
+  else if (r.trailing_slash && is_link_at(r.dirfd, r.name)) rc = E_NOTDIR; /* as rmdir(2) */
   else if (unlinkat(r.dirfd, r.name, AT_REMOVEDIR) < 0) rc = wasi__errno(errno);
   wasi__resolved_close(&r);
   return rc;
@@ -694,7 +715,7 @@ static int f_path_unlink_file(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t 
   wasi_resolved_t r;
   int rc = get_dir(c, ARG_U32(0), R_PATH_UNLINK_FILE, &d);
   if (rc) return rc;
-  if ((rc = resolve(c, d, ARG_U32(1), ARG_U32(2), false, &r))) return rc;
+  if ((rc = resolve_entry(c, d, ARG_U32(1), ARG_U32(2), &r))) return rc;
   if (d->read_only) rc = E_ROFS;
   else if (r.trailing_slash) rc = is_dir_at(r.dirfd, r.name, false) ? E_ISDIR : (exists_at(r.dirfd, r.name) ? E_NOTDIR : E_NOENT);
   else if (unlinkat(r.dirfd, r.name, 0) < 0) rc = wasi__errno(errno);

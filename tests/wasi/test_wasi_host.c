@@ -453,6 +453,9 @@ static void other_checks(void) {
   check_errno("unlink made/h2", call("path_unlink_file", 3u, S("made/h2")), 0);
   check_errno("rmdir made/ (trailing slash)", call("path_remove_directory", 3u, S("made/")), 0);
   check_errno("unlink file/ (trailing slash on a file)", call("path_unlink_file", 3u, S("file/")), E_NOTDIR);
+  check_errno("unlink link_in_dir/ (a link to a directory)", call("path_unlink_file", 3u, S("link_in_dir/")), E_NOTDIR);
+  check_errno("rmdir link_in_dir/ (a link to a directory)", call("path_remove_directory", 3u, S("link_in_dir/")), E_NOTDIR);
+  check_errno("rmdir sub/ (non-empty)", call("path_remove_directory", 3u, S("sub/")), E_NOTEMPTY);
   check_errno("open missing", open_at(3, "nope", 0, 0, RIGHTS_READ), E_NOENT);
   check_errno("open file/ as dir", open_at(3, "file/", 0, 0, RIGHTS_READ), E_NOTDIR);
   check_errno("open empty path", open_at(3, "", 0, 0, RIGHTS_READ), E_NOENT);
