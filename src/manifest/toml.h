@@ -76,6 +76,7 @@ void wisp_toml_free(wisp_toml_doc_t *doc);
 /* The root table of a document; borrowed from doc. */
 const wisp_toml_node_t *wisp_toml_root(const wisp_toml_doc_t *doc);
 
+/* node must not be NULL here; the other accessors accept NULL. */
 wisp_toml_type_t wisp_toml_type(const wisp_toml_node_t *node);
 unsigned wisp_toml_line(const wisp_toml_node_t *node);
 unsigned wisp_toml_column(const wisp_toml_node_t *node);

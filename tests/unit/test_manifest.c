@@ -93,6 +93,8 @@ static void parse_bad(const char *text, const char *message, int line) {
   passed++;
 }
 
+static const char *route_of(const wisp_manifest_t *m, const char *path);
+
 static const char *component_source(const wisp_manifest_t *m, const char *id) {
   const wisp_manifest_component_t *c = wisp_manifest_find_component(m, id);
   return c ? c->source : NULL;
@@ -230,6 +232,29 @@ static void test_defaults(void) {
     CHECK(streq(m->components[0].source, "/c.wasm"));
     wisp_manifest_free(m);
   }
+}
+
+/* A spin.toml written the way Spin's templates and docs write them. */
+static void test_spin_compat(void) {
+  wisp_manifest_t *m = load_ok("spin_compat.toml");
+  if (!m) return;
+  CHECK(m->component_count == 3 && m->trigger_count == 3);
+  const wisp_manifest_component_t *c = wisp_manifest_find_component(m, "spin-manifest-example");
+  CHECK(c && c->host_count == 0 && c->has_build && c->build.watch_count == 2);
+  CHECK(c && c->limits.memory_mib == WISP_MANIFEST_DEFAULT_MEMORY_MIB);
+  const wisp_manifest_component_t *fs = wisp_manifest_find_component(m, "fileserver");
+  CHECK(fs && fs->file_count == 1 && streq(fs->files[0].destination, "/") && !fs->files[0].read_write);
+  const wisp_manifest_component_t *env = wisp_manifest_find_component(m, "env");
+  CHECK(env && env->host_count == 3 && streq(env->hosts[0].scheme, "mysql") && env->hosts[0].port == 0);
+  CHECK(env && wisp_manifest_host_allowed(env, "mysql://db.example.com:3306"));
+  CHECK(env && wisp_manifest_host_allowed(env, "https://example.com:4567"));
+  CHECK(env && !wisp_manifest_host_allowed(env, "https://example.com"));
+  CHECK(env && wisp_manifest_host_allowed(env, "http://127.0.0.1:3000"));
+  CHECK(streq(route_of(m, "/static/css/site.css"), "/static/..."));
+  CHECK(streq(route_of(m, "/env"), "/env"));
+  CHECK(streq(route_of(m, "/other"), "/..."));
+  CHECK(m->triggers[2].executor == WISP_EXECUTOR_WAGI);
+  wisp_manifest_free(m);
 }
 
 /* Every file in tests/manifest/invalid must fail with its expected message. */
@@ -522,6 +547,7 @@ int main(void) {
 
   test_full();
   test_defaults();
+  test_spin_compat();
   test_invalid_files();
   test_errors_inline();
   test_routes();
