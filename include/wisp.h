@@ -80,6 +80,7 @@ typedef struct wisp_table wisp_table_t;
 typedef struct wisp_global wisp_global_t;
 typedef struct wisp_instance wisp_instance_t;
 typedef struct wisp_exec wisp_exec_t;
+typedef struct wisp_pool wisp_pool_t;
 
 typedef struct wisp_val {
   uint8_t kind; /* a wisp_valkind_t */
@@ -331,6 +332,50 @@ int wisp_instance_export(wisp_instance_t *instance, const char *name, size_t nam
                          wisp_extern_t *out);
 /* Export by index (module export order). */
 void wisp_instance_export_at(wisp_instance_t *instance, uint32_t i, wisp_extern_t *out);
+
+/* ---- snapshots and pooled instances ------------------------------------- */
+
+/* A snapshot is an instance's state after initialisation (globals, tables,
+ * dropped segments, memory contents), from which new instances are made in
+ * microseconds: memory is mapped copy-on-write from the snapshot, not copied.
+ * A snapshot borrows its module (the module must outlive it) and is immutable:
+ * several threads may instantiate from one snapshot at once. */
+typedef struct wisp_snapshot wisp_snapshot_t;
+
+/* Captures `instance`. Fails (WISP_ERR_ARG, with a message) if the module
+ * imports its memory or tables, or if a table or global holds a host
+ * reference or a function of another instance. */
+int wisp_snapshot_new(wisp_instance_t *instance, WISP_OWN wisp_snapshot_t **out, wisp_error_t *err);
+/* Instances made from the snapshot may outlive it: their mappings keep the image. */
+void wisp_snapshot_delete(WISP_OWN wisp_snapshot_t *snapshot);
+/* Memory bytes in the image (0 if the module has no memory). */
+uint64_t wisp_snapshot_memory_size(const wisp_snapshot_t *snapshot);
+/* Writes the snapshot to `path` atomically (temporary file + rename). The file
+ * is versioned, names its module by hash, and ends with a checksum. */
+int wisp_snapshot_save(const wisp_snapshot_t *snapshot, const char *path, wisp_error_t *err);
+/* Reads a snapshot of `module` from `path`. A corrupt file, a file of another
+ * module or another format version is refused (WISP_ERR_MALFORMED, message
+ * says which): the caller then rebuilds it from a fresh instance. */
+int wisp_snapshot_load(const wisp_module_t *module, const char *path, WISP_OWN wisp_snapshot_t **out,
+                       wisp_error_t *err);
+/* Instantiates from a snapshot: imports are resolved and checked as for
+ * wisp_instance_new (new host functions per instance are fine), but no
+ * segment is applied and no start function runs. The instance is owned by
+ * the store. */
+int wisp_instance_from_snapshot(wisp_store_t *store, const wisp_snapshot_t *snapshot, const wisp_extern_t *imports,
+                                size_t nimports, wisp_instance_t **out, wisp_error_t *err);
+
+/* A pool of memory slots (address-space reservations) reused by instances
+ * made from snapshots in stores that use the pool. When the store is deleted
+ * its memory is reset (private pages dropped, growth undone) and the slot
+ * returns to the pool, still mapping the same snapshot, so the next instance
+ * of that snapshot maps nothing. An idle slot holds no private memory. With no
+ * free slot, an instance gets an ordinary reservation. Thread-safe. Each slot
+ * reserves 8 GiB of virtual address space. The pool must outlive its stores. */
+
+WISP_OWN wisp_pool_t *wisp_pool_new(uint32_t slots);
+void wisp_pool_delete(WISP_OWN wisp_pool_t *pool);
+void wisp_store_set_pool(wisp_store_t *store, wisp_pool_t *pool);
 
 /* ---- execution: explicit stacks, fuel, suspend/resume --------------------- */
 

@@ -38,6 +38,8 @@ struct wisp_memory {
   uint64_t size;        /* bytes, a multiple of WISP__PAGE */
   uint64_t max_pages;   /* effective maximum: module max, 65536, store limit */
   wisp__limits_t type;  /* declared limits, for import matching */
+  struct pool_slot *slot; /* the pool slot it occupies (snapshot.c), or NULL */
+  wisp_pool_t *pool;
   struct wisp_memory *next_in_store;
 };
 
@@ -92,6 +94,7 @@ struct wisp_store {
   wisp_table_t *tables;
   wisp_global_t *globals;
   wisp_instance_t *instances;
+  wisp_pool_t *pool;      /* memory slots for instances made from snapshots */
 };
 
 /* Translated code of one function (translate.c). `words` is threaded code:
@@ -173,6 +176,9 @@ void wisp__trap_add_frame(wisp_trap_t *trap, uint32_t func_index, const char *na
 void wisp__trap_set_exit(wisp_trap_t *trap, int code);
 
 /* runtime.c */
+wisp_table_t *wisp__table_create(wisp_store_t *store, uint8_t elem, const wisp__limits_t *type, void *init);
+/* snapshot.c: resets a pooled memory and returns its slot to the pool. */
+void wisp__memory_release_slot(wisp_memory_t *mem);
 int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta_pages, uint64_t *old_pages);
 int wisp__table_grow(wisp_table_t *table, uint64_t delta, void *init, uint32_t *old_size);
 int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp_extern_t *imports,

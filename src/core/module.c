@@ -2,6 +2,7 @@
  * module.c: wisp_module_t's public functions: creation (copy, decode,
  * validate, refuse what the interpreter cannot run) and introspection.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -44,7 +44,8 @@ void wisp_store_delete(wisp_store_t *s) {
   }
   for (wisp_memory_t *m = s->memories, *next; m; m = next) {
     next = m->next_in_store;
-    if (m->base) munmap(m->base, WISP__MEM_RESERVE);
+    if (m->slot) wisp__memory_release_slot(m);
+    else if (m->base) munmap(m->base, WISP__MEM_RESERVE);
     free(m);
   }
   for (wisp_table_t *t = s->tables, *next; t; t = next) {
@@ -121,7 +122,7 @@ int64_t wisp_memory_grow(wisp_memory_t *memory, uint64_t delta) {
 
 #define WISP__TABLE_DEFAULT_MAX 10000000u /* elements, when neither module nor store sets one */
 
-static wisp_table_t *table_create(wisp_store_t *store, uint8_t elem, const wisp__limits_t *type, void *init) {
+wisp_table_t *wisp__table_create(wisp_store_t *store, uint8_t elem, const wisp__limits_t *type, void *init) {
   uint64_t max = type->has_max ? type->max : UINT32_MAX;
   uint64_t cap = store->limits.max_table_elems ? store->limits.max_table_elems : WISP__TABLE_DEFAULT_MAX;
   if (max > cap) max = cap;
@@ -152,7 +153,7 @@ wisp_table_t *wisp_table_new(wisp_store_t *store, uint8_t elem_kind, const wisp_
                              const wisp_val_t *init) {
   wisp__limits_t t = {limits->min, limits->max, limits->has_max};
   if (t.min > UINT32_MAX || (t.has_max && (t.max > UINT32_MAX || t.max < t.min))) return NULL;
-  return table_create(store, elem_kind, &t, val_ref(init));
+  return wisp__table_create(store, elem_kind, &t, val_ref(init));
 }
 
 uint32_t wisp_table_size(const wisp_table_t *table) { return table->size; }
@@ -461,7 +462,7 @@ static int create_tables_and_memories(wisp_instance_t *inst, wisp_error_t *err) 
   const wisp_module_t *m = inst->module;
   wisp_store_t *store = inst->store;
   for (uint32_t ti = m->ntable_imports; ti < m->ntables; ti++)
-    if (!(inst->tables[ti] = table_create(store, m->tables[ti].elem, &m->tables[ti].limits, NULL)))
+    if (!(inst->tables[ti] = wisp__table_create(store, m->tables[ti].elem, &m->tables[ti].limits, NULL)))
       return wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %llu elements (limit %llu)", ti,
                          (unsigned long long)m->tables[ti].limits.min,
                          (unsigned long long)(store->limits.max_table_elems ? store->limits.max_table_elems

@@ -1,0 +1,636 @@
+/*
+ * snapshot.c: instance snapshots and pooled memory slots.
+ *
+ * A snapshot is the state of an instance after its initialisation (start
+ * function, pre-init export): defined globals, defined tables (as function
+ * indices), dropped-segment flags and the contents of its memory. The memory
+ * lives in a memfd; an instance made from the snapshot maps it copy-on-write
+ * (MAP_PRIVATE), so instantiation copies nothing and only pages a request
+ * writes ever get private copies.
+ *
+ * A pool keeps memory reservations ("slots") for reuse. A slot remembers which
+ * snapshot is mapped in it; releasing it (when the store is deleted) drops the
+ * private pages with MADV_DONTNEED, which makes the mapping show the
+ * snapshot's contents again, and returns pages grown beyond the snapshot to
+ * PROT_NONE. An idle slot thus holds no private memory, whatever the module's
+ * memory size, and the next request cannot see what the previous one wrote.
+ *
+ * File format (little-endian), version 1:
+ *   "WISPSNAP" u32 version u32 flags u64 module_hash u64 module_len
+ *   u32 nglobals, nglobals x u64
+ *   u32 ntables, per table: u32 size, size x u32 (function index + 1, 0 = null)
+ *   u32 nelems, nelems x u8 dropped; u32 ndatas, ndatas x u8 dropped
+ *   u8 has_memory, u64 bytes, u32 npages, npages x (u32 page index, 4096 bytes)
+ *   u64 checksum (FNV-1a 64 over everything before it)
+ * Only non-zero 4 KiB pages are stored.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define SNAP_MAGIC "WISPSNAP"
+#define SNAP_VERSION 1u
+#define SNAP_PAGE 4096u
+
+typedef struct snap_table {
+  uint32_t size;
+  uint32_t *elems; /* function index + 1, 0 = null */
+} snap_table_t;
+
+struct wisp_snapshot {
+  const wisp_module_t *module;
+  uint64_t module_hash;
+  uint32_t id;               /* process-unique, for slot reuse */
+  uint32_t nglobals;         /* defined globals */
+  wisp__cell_t *globals;
+  uint32_t ntables;          /* defined tables */
+  snap_table_t *tables;
+  uint8_t *elem_dropped, *data_dropped;
+  bool has_memory;
+  uint64_t mem_bytes;
+  int memfd;
+};
+
+typedef struct pool_slot {
+  uint8_t *base;             /* a WISP__MEM_RESERVE reservation, or NULL until first use */
+  uint32_t snap_id;          /* snapshot mapped at base (0 = none) */
+  uint64_t mapped;           /* bytes of the snapshot mapping */
+  struct pool_slot *next_free;
+} pool_slot_t;
+
+struct wisp_pool {
+  pthread_mutex_t lock;
+  uint32_t nslots;
+  pool_slot_t *slots;
+  pool_slot_t *free;
+};
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
+  const uint8_t *p = data;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+#define FNV_INIT 0xcbf29ce484222325ull
+
+static uint32_t next_snapshot_id(void) {
+  static _Atomic uint32_t counter;
+  return ++counter;
+}
+
+/* ---- capture ------------------------------------------------------------ */
+
+/* A function reference as "index + 1" in inst's function space, 0 for null. */
+static int encode_funcref(const wisp_instance_t *inst, const wisp_func_t *f, uint32_t *out) {
+  if (!f) {
+    *out = 0;
+    return 0;
+  }
+  if (f->inst == inst) {
+    *out = f->index + 1;
+    return 0;
+  }
+  for (uint32_t i = 0; i < inst->module->nfunc_imports; i++)
+    if (inst->funcs[i] == f) {
+      *out = i + 1;
+      return 0;
+    }
+  return -1;
+}
+
+static bool page_is_zero(const uint8_t *p) {
+  static const uint8_t zero[SNAP_PAGE];
+  return memcmp(p, zero, SNAP_PAGE) == 0;
+}
+
+static int capture_memory(wisp_snapshot_t *snap, const wisp_memory_t *mem, wisp_error_t *err) {
+  snap->has_memory = true;
+  snap->mem_bytes = mem->size;
+  snap->memfd = memfd_create("wisp-snapshot", MFD_CLOEXEC);
+  if (snap->memfd < 0) return wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot: memfd_create: %s", strerror(errno));
+  if (ftruncate(snap->memfd, (off_t)mem->size) != 0)
+    return wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot: sizing the memory image: %s", strerror(errno));
+  for (uint64_t off = 0; off < mem->size; off += SNAP_PAGE) {
+    if (page_is_zero(mem->base + off)) continue;
+    if (pwrite(snap->memfd, mem->base + off, SNAP_PAGE, (off_t)off) != SNAP_PAGE)
+      return wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot: writing the memory image: %s", strerror(errno));
+  }
+  return 0;
+}
+
+int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t *err) {
+  const wisp_module_t *m = inst->module;
+  *out = NULL;
+  if (m->nmemory_imports || m->ntable_imports)
+    return wisp__error(err, WISP_ERR_ARG, 0,
+                       "snapshot: the module imports a %s; only module-defined memories and tables can be captured",
+                       m->nmemory_imports ? "memory" : "table");
+  wisp_snapshot_t *snap = calloc(1, sizeof *snap);
+  if (!snap) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+  snap->memfd = -1;
+  snap->module = m;
+  snap->module_hash = fnv1a(FNV_INIT, m->bytes, m->len);
+  snap->id = next_snapshot_id();
+  snap->nglobals = m->nglobals - m->nglobal_imports;
+  snap->ntables = m->ntables;
+  snap->globals = calloc(snap->nglobals + 1, sizeof(wisp__cell_t));
+  snap->tables = calloc(snap->ntables + 1, sizeof(snap_table_t));
+  snap->elem_dropped = calloc(m->nelems + 1, 1);
+  snap->data_dropped = calloc(m->ndatas + 1, 1);
+  int rc = 0;
+  if (!snap->globals || !snap->tables || !snap->elem_dropped || !snap->data_dropped) {
+    rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+    goto fail;
+  }
+  for (uint32_t g = 0; g < snap->nglobals; g++) {
+    const wisp_global_t *gl = inst->globals[m->nglobal_imports + g];
+    snap->globals[g] = gl->val;
+    if (gl->type == WISP_FUNCREF) {
+      uint32_t idx;
+      if (encode_funcref(inst, gl->val.ref, &idx) != 0) {
+        rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: global %u holds a function of another instance",
+                         m->nglobal_imports + g);
+        goto fail;
+      }
+      snap->globals[g].u64 = idx;
+    } else if (gl->type == WISP_EXTERNREF && gl->val.ref) {
+      rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: global %u holds a host reference", m->nglobal_imports + g);
+      goto fail;
+    }
+  }
+  for (uint32_t t = 0; t < snap->ntables; t++) {
+    const wisp_table_t *table = inst->tables[t];
+    snap->tables[t].size = table->size;
+    snap->tables[t].elems = calloc(table->size + 1, sizeof(uint32_t));
+    if (!snap->tables[t].elems) {
+      rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+      goto fail;
+    }
+    for (uint32_t i = 0; i < table->size; i++) {
+      bool bad = table->elem == WISP_EXTERNREF ? table->elems[i] != NULL
+                                               : encode_funcref(inst, table->elems[i], &snap->tables[t].elems[i]) != 0;
+      if (bad) {
+        rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: table %u element %u cannot be captured (%s)", t, i,
+                         table->elem == WISP_EXTERNREF ? "a host reference" : "a function of another instance");
+        goto fail;
+      }
+    }
+  }
+  memcpy(snap->elem_dropped, inst->elem_dropped, m->nelems);
+  memcpy(snap->data_dropped, inst->data_dropped, m->ndatas);
+  if (m->nmemories && (rc = capture_memory(snap, inst->memories[0], err)) != 0) goto fail;
+  *out = snap;
+  return 0;
+fail:
+  wisp_snapshot_delete(snap);
+  return rc;
+}
+
+void wisp_snapshot_delete(wisp_snapshot_t *snap) {
+  if (!snap) return;
+  for (uint32_t t = 0; snap->tables && t < snap->ntables; t++) free(snap->tables[t].elems);
+  free(snap->tables);
+  free(snap->globals);
+  free(snap->elem_dropped);
+  free(snap->data_dropped);
+  if (snap->memfd >= 0) close(snap->memfd);
+  free(snap);
+}
+
+uint64_t wisp_snapshot_memory_size(const wisp_snapshot_t *snap) { return snap->has_memory ? snap->mem_bytes : 0; }
+
+/* ---- pools -------------------------------------------------------------- */
+
+wisp_pool_t *wisp_pool_new(uint32_t slots) {
+  wisp_pool_t *pool = calloc(1, sizeof *pool);
+  if (!pool) return NULL;
+  pool->slots = calloc(slots ? slots : 1, sizeof(pool_slot_t));
+  if (!pool->slots) {
+    free(pool);
+    return NULL;
+  }
+  pthread_mutex_init(&pool->lock, NULL);
+  pool->nslots = slots;
+  for (uint32_t i = slots; i-- > 0;) {
+    pool->slots[i].next_free = pool->free;
+    pool->free = &pool->slots[i];
+  }
+  return pool;
+}
+
+void wisp_pool_delete(wisp_pool_t *pool) {
+  if (!pool) return;
+  for (uint32_t i = 0; i < pool->nslots; i++)
+    if (pool->slots[i].base) munmap(pool->slots[i].base, WISP__MEM_RESERVE);
+  pthread_mutex_destroy(&pool->lock);
+  free(pool->slots);
+  free(pool);
+}
+
+void wisp_store_set_pool(wisp_store_t *store, wisp_pool_t *pool) { store->pool = pool; }
+
+static pool_slot_t *pool_take(wisp_pool_t *pool) {
+  pthread_mutex_lock(&pool->lock);
+  pool_slot_t *slot = pool->free;
+  if (slot) pool->free = slot->next_free;
+  pthread_mutex_unlock(&pool->lock);
+  return slot;
+}
+
+static void pool_put(wisp_pool_t *pool, pool_slot_t *slot) {
+  pthread_mutex_lock(&pool->lock);
+  slot->next_free = pool->free;
+  pool->free = slot;
+  pthread_mutex_unlock(&pool->lock);
+}
+
+/* Maps the snapshot's memory copy-on-write at base (replacing what was there). */
+static int map_image(uint8_t *base, uint64_t old_mapped, const wisp_snapshot_t *snap) {
+  if (old_mapped > snap->mem_bytes &&
+      mmap(base + snap->mem_bytes, old_mapped - snap->mem_bytes, PROT_NONE,
+           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+    return -1;
+  if (snap->mem_bytes &&
+      mmap(base, snap->mem_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, snap->memfd, 0) == MAP_FAILED)
+    return -1;
+  return 0;
+}
+
+/* Called by wisp_store_delete for a memory that came from a pool slot:
+ * forget the request's writes and growth, keep the mapping for reuse. */
+void wisp__memory_release_slot(wisp_memory_t *mem) {
+  pool_slot_t *slot = mem->slot;
+  bool ok = true;
+  if (slot->mapped) ok = madvise(mem->base, slot->mapped, MADV_DONTNEED) == 0;
+  if (mem->size > slot->mapped) {
+    uint64_t grown = mem->size - slot->mapped;
+    ok = ok && madvise(mem->base + slot->mapped, grown, MADV_DONTNEED) == 0 &&
+         mprotect(mem->base + slot->mapped, grown, PROT_NONE) == 0;
+  }
+  if (!ok) {
+    /* cannot prove the slot clean: drop it rather than reuse it */
+    munmap(slot->base, WISP__MEM_RESERVE);
+    slot->base = NULL;
+    slot->snap_id = 0;
+    slot->mapped = 0;
+  }
+  pool_put(mem->pool, slot);
+}
+
+static wisp_memory_t *memory_from_snapshot(wisp_store_t *store, const wisp_snapshot_t *snap, const wisp__limits_t *type,
+                                           wisp_error_t *err) {
+  uint64_t max = type->has_max ? type->max : 65536;
+  if (store->limits.max_memory_bytes && max > store->limits.max_memory_bytes / WISP__PAGE)
+    max = store->limits.max_memory_bytes / WISP__PAGE;
+  if (snap->mem_bytes / WISP__PAGE > max) {
+    wisp__error(err, WISP_ERR_LIMIT, 0, "memory: the snapshot's %llu pages exceed the limit of %llu pages",
+                (unsigned long long)(snap->mem_bytes / WISP__PAGE), (unsigned long long)max);
+    return NULL;
+  }
+  wisp_memory_t *mem = calloc(1, sizeof *mem);
+  if (!mem) {
+    wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+    return NULL;
+  }
+  pool_slot_t *slot = store->pool ? pool_take(store->pool) : NULL;
+  uint8_t *base = slot ? slot->base : NULL;
+  if (!base) {
+    base = mmap(NULL, WISP__MEM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+      if (slot) pool_put(store->pool, slot);
+      free(mem);
+      wisp__error(err, WISP_ERR_NOMEM, 0, "memory: cannot reserve address space: %s", strerror(errno));
+      return NULL;
+    }
+    if (slot) {
+      slot->base = base;
+      slot->snap_id = 0;
+      slot->mapped = 0;
+    }
+  }
+  if (!slot || slot->snap_id != snap->id) {
+    if (map_image(base, slot ? slot->mapped : 0, snap) != 0) {
+      if (slot) {
+        munmap(base, WISP__MEM_RESERVE);
+        slot->base = NULL;
+        slot->snap_id = 0;
+        pool_put(store->pool, slot);
+      } else {
+        munmap(base, WISP__MEM_RESERVE);
+      }
+      free(mem);
+      wisp__error(err, WISP_ERR_NOMEM, 0, "memory: cannot map the snapshot: %s", strerror(errno));
+      return NULL;
+    }
+    if (slot) {
+      slot->snap_id = snap->id;
+      slot->mapped = snap->mem_bytes;
+    }
+  }
+  mem->base = base;
+  mem->size = snap->mem_bytes;
+  mem->max_pages = max;
+  mem->type = *type;
+  mem->slot = slot;
+  mem->pool = slot ? store->pool : NULL;
+  mem->next_in_store = store->memories;
+  store->memories = mem;
+  return mem;
+}
+
+/* ---- instantiation from a snapshot -------------------------------------- */
+
+int wisp_instance_from_snapshot(wisp_store_t *store, const wisp_snapshot_t *snap, const wisp_extern_t *imports,
+                                size_t nimports, wisp_instance_t **out, wisp_error_t *err) {
+  const wisp_module_t *m = snap->module;
+  wisp_instance_t *inst;
+  *out = NULL;
+  int rc = wisp__instance_alloc(store, m, imports, nimports, &inst, err);
+  if (rc) return rc;
+  for (uint32_t t = 0; t < snap->ntables; t++) {
+    wisp__limits_t limits = m->tables[t].limits;
+    limits.min = snap->tables[t].size;
+    wisp_table_t *table = wisp__table_create(store, m->tables[t].elem, &limits, NULL);
+    if (!table) return wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %u elements", t,
+                                   snap->tables[t].size);
+    table->type = m->tables[t].limits;
+    for (uint32_t i = 0; i < table->size; i++) {
+      uint32_t e = snap->tables[t].elems[i];
+      table->elems[i] = e ? inst->funcs[e - 1] : NULL;
+    }
+    inst->tables[t] = table;
+  }
+  if (snap->has_memory && !(inst->memories[0] = memory_from_snapshot(store, snap, &m->memories[0], err)))
+    return err ? err->code : WISP_ERR_NOMEM;
+  for (uint32_t g = 0; g < snap->nglobals; g++) {
+    wisp_global_t *gl = inst->globals[m->nglobal_imports + g];
+    gl->val = snap->globals[g];
+    if (gl->type == WISP_FUNCREF) gl->val.ref = snap->globals[g].u64 ? inst->funcs[snap->globals[g].u64 - 1] : NULL;
+  }
+  memcpy(inst->elem_dropped, snap->elem_dropped, m->nelems);
+  memcpy(inst->data_dropped, snap->data_dropped, m->ndatas);
+  *out = inst;
+  return 0;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+typedef struct buf {
+  uint8_t *data;
+  size_t len, cap;
+  bool oom;
+} buf_t;
+
+static void put(buf_t *b, const void *p, size_t n) {
+  if (b->oom) return;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n) cap *= 2;
+    uint8_t *grown = realloc(b->data, cap);
+    if (!grown) {
+      b->oom = true;
+      return;
+    }
+    b->data = grown;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+static void put32(buf_t *b, uint32_t v) { put(b, &v, 4); }
+static void put64(buf_t *b, uint64_t v) { put(b, &v, 8); }
+
+int wisp_snapshot_save(const wisp_snapshot_t *snap, const char *path, wisp_error_t *err) {
+  buf_t b = {0};
+  const wisp_module_t *m = snap->module;
+  put(&b, SNAP_MAGIC, 8);
+  put32(&b, SNAP_VERSION);
+  put32(&b, 0);
+  put64(&b, snap->module_hash);
+  put64(&b, m->len);
+  put32(&b, snap->nglobals);
+  for (uint32_t g = 0; g < snap->nglobals; g++) put64(&b, snap->globals[g].u64);
+  put32(&b, snap->ntables);
+  for (uint32_t t = 0; t < snap->ntables; t++) {
+    put32(&b, snap->tables[t].size);
+    put(&b, snap->tables[t].elems, (size_t)snap->tables[t].size * 4);
+  }
+  put32(&b, m->nelems);
+  put(&b, snap->elem_dropped, m->nelems);
+  put32(&b, m->ndatas);
+  put(&b, snap->data_dropped, m->ndatas);
+  uint8_t has_memory = snap->has_memory;
+  put(&b, &has_memory, 1);
+  put64(&b, snap->mem_bytes);
+  uint8_t *image = NULL;
+  if (snap->has_memory && snap->mem_bytes) {
+    image = mmap(NULL, snap->mem_bytes, PROT_READ, MAP_SHARED, snap->memfd, 0);
+    if (image == MAP_FAILED) {
+      free(b.data);
+      return wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot: reading the memory image: %s", strerror(errno));
+    }
+  }
+  uint32_t npages = 0;
+  for (uint64_t off = 0; image && off < snap->mem_bytes; off += SNAP_PAGE) npages += !page_is_zero(image + off);
+  put32(&b, npages);
+  for (uint64_t off = 0; image && off < snap->mem_bytes; off += SNAP_PAGE) {
+    if (page_is_zero(image + off)) continue;
+    put32(&b, (uint32_t)(off / SNAP_PAGE));
+    put(&b, image + off, SNAP_PAGE);
+  }
+  if (image) munmap(image, snap->mem_bytes);
+  put64(&b, fnv1a(FNV_INIT, b.data, b.len));
+  if (b.oom) {
+    free(b.data);
+    return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory writing a snapshot");
+  }
+  /* write to a temporary name and rename, so a crash never leaves half a file */
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = 0;
+  if (fd < 0) {
+    rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: cannot create %s: %s", tmp, strerror(errno));
+  } else {
+    size_t done = 0;
+    while (done < b.len) {
+      ssize_t n = write(fd, b.data + done, b.len - done);
+      if (n <= 0) break;
+      done += (size_t)n;
+    }
+    if (done != b.len || fsync(fd) != 0)
+      rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: writing %s: %s", tmp, strerror(errno ? errno : EIO));
+    close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+      rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: renaming to %s: %s", path, strerror(errno));
+    if (rc) unlink(tmp);
+  }
+  free(b.data);
+  return rc;
+}
+
+typedef struct reader {
+  const uint8_t *p, *end;
+  bool bad;
+} reader_t;
+
+static const uint8_t *take(reader_t *r, size_t n) {
+  if (r->bad || (size_t)(r->end - r->p) < n) {
+    r->bad = true;
+    return NULL;
+  }
+  const uint8_t *p = r->p;
+  r->p += n;
+  return p;
+}
+static uint32_t get32(reader_t *r) {
+  const uint8_t *p = take(r, 4);
+  uint32_t v = 0;
+  if (p) memcpy(&v, p, 4);
+  return v;
+}
+static uint64_t get64(reader_t *r) {
+  const uint8_t *p = take(r, 8);
+  uint64_t v = 0;
+  if (p) memcpy(&v, p, 8);
+  return v;
+}
+
+static int load_error(wisp_error_t *err, const char *path, const char *what) {
+  return wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot %s: %s", path, what);
+}
+
+int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t **out, wisp_error_t *err) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) return wisp__error(err, WISP_ERR_ARG, 0, "snapshot %s: %s", path, strerror(errno));
+  uint8_t *data = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 65536;
+      uint8_t *grown = realloc(data, cap);
+      if (!grown) {
+        free(data);
+        fclose(f);
+        return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory reading %s", path);
+      }
+      data = grown;
+    }
+    size_t n = fread(data + len, 1, cap - len, f);
+    if (n == 0) break;
+    len += n;
+  }
+  fclose(f);
+  int rc = 0;
+  wisp_snapshot_t *snap = NULL;
+  if (len < 8 + 8 + 8 || memcmp(data, SNAP_MAGIC, 8) != 0) {
+    rc = load_error(err, path, "not a wisp snapshot (bad magic)");
+    goto done;
+  }
+  uint64_t sum;
+  memcpy(&sum, data + len - 8, 8);
+  if (fnv1a(FNV_INIT, data, len - 8) != sum) {
+    rc = load_error(err, path, "checksum mismatch: the file is corrupt");
+    goto done;
+  }
+  reader_t r = {data + 8, data + len - 8, false};
+  uint32_t version = get32(&r);
+  get32(&r);
+  if (version != SNAP_VERSION) {
+    rc = load_error(err, path, "unsupported snapshot version");
+    goto done;
+  }
+  uint64_t hash = get64(&r), mlen = get64(&r);
+  if (hash != fnv1a(FNV_INIT, m->bytes, m->len) || mlen != m->len) {
+    rc = load_error(err, path, "made from a different module");
+    goto done;
+  }
+  snap = calloc(1, sizeof *snap);
+  if (!snap) {
+    rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+    goto done;
+  }
+  snap->memfd = -1;
+  snap->module = m;
+  snap->module_hash = hash;
+  snap->id = next_snapshot_id();
+  snap->nglobals = get32(&r);
+  if (snap->nglobals != m->nglobals - m->nglobal_imports) r.bad = true;
+  snap->globals = calloc(snap->nglobals + 1, sizeof(wisp__cell_t));
+  for (uint32_t g = 0; !r.bad && snap->globals && g < snap->nglobals; g++) snap->globals[g].u64 = get64(&r);
+  snap->ntables = get32(&r);
+  if (snap->ntables != m->ntables) r.bad = true;
+  snap->tables = calloc((r.bad ? 0 : snap->ntables) + 1, sizeof(snap_table_t));
+  for (uint32_t t = 0; !r.bad && snap->tables && t < snap->ntables; t++) {
+    uint32_t size = get32(&r);
+    const uint8_t *elems = take(&r, (size_t)size * 4);
+    snap->tables[t].size = size;
+    snap->tables[t].elems = calloc((size_t)size + 1, 4);
+    if (!elems || !snap->tables[t].elems) {
+      r.bad = true;
+      break;
+    }
+    memcpy(snap->tables[t].elems, elems, (size_t)size * 4);
+    for (uint32_t i = 0; i < size; i++)
+      if (snap->tables[t].elems[i] > m->nfuncs) r.bad = true;
+  }
+  for (uint32_t g = 0; !r.bad && g < snap->nglobals; g++)
+    if (m->globals[m->nglobal_imports + g].type.type == WISP_FUNCREF && snap->globals[g].u64 > m->nfuncs) r.bad = true;
+  uint32_t nelems = get32(&r);
+  const uint8_t *ed = take(&r, nelems);
+  uint32_t ndatas = get32(&r);
+  const uint8_t *dd = take(&r, ndatas);
+  snap->elem_dropped = calloc(m->nelems + 1, 1);
+  snap->data_dropped = calloc(m->ndatas + 1, 1);
+  if (r.bad || nelems != m->nelems || ndatas != m->ndatas || !snap->elem_dropped || !snap->data_dropped) {
+    rc = load_error(err, path, "does not match the module's layout");
+    goto done;
+  }
+  memcpy(snap->elem_dropped, ed, nelems);
+  memcpy(snap->data_dropped, dd, ndatas);
+  const uint8_t *hm = take(&r, 1);
+  snap->has_memory = hm && *hm;
+  snap->mem_bytes = get64(&r);
+  if (snap->has_memory != (m->nmemories > 0) || snap->mem_bytes % WISP__PAGE ||
+      snap->mem_bytes > (uint64_t)65536 * WISP__PAGE) {
+    rc = load_error(err, path, "memory image does not match the module");
+    goto done;
+  }
+  if (snap->has_memory) {
+    snap->memfd = memfd_create("wisp-snapshot", MFD_CLOEXEC);
+    if (snap->memfd < 0 || ftruncate(snap->memfd, (off_t)snap->mem_bytes) != 0) {
+      rc = wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot %s: memory image: %s", path, strerror(errno));
+      goto done;
+    }
+    uint32_t npages = get32(&r);
+    for (uint32_t i = 0; i < npages && !r.bad; i++) {
+      uint32_t page = get32(&r);
+      const uint8_t *bytes = take(&r, SNAP_PAGE);
+      if (!bytes || (uint64_t)page * SNAP_PAGE >= snap->mem_bytes) {
+        r.bad = true;
+        break;
+      }
+      if (pwrite(snap->memfd, bytes, SNAP_PAGE, (off_t)page * SNAP_PAGE) != SNAP_PAGE) r.bad = true;
+    }
+  }
+  if (r.bad || r.p != r.end) {
+    rc = load_error(err, path, "truncated or inconsistent contents");
+    goto done;
+  }
+done:
+  free(data);
+  if (rc) wisp_snapshot_delete(snap);
+  else *out = snap;
+  return rc;
+}
