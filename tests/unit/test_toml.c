@@ -478,6 +478,7 @@ static void test_invalid_structure(void) {
   BAD_COL("a = 1\nb = 2\na = 3\n", 3, 1, "duplicate key 'a'");
   BAD("a = 1\n\"a\" = 2\n", 2, "duplicate key");
   BAD("a = 1\n'a' = 2\n", 2, "duplicate key");
+  BAD("a = 1\n\"\\u0061\" = 2\n", 2, "duplicate key 'a'"); /* keys compare after unescaping */
   BAD("[t]\nx = 1\nx = 2\n", 3, "duplicate key 'x'");
   BAD("[a]\n[a]\n", 2, "table [a] is already defined (line 1)");
   BAD("[a]\nb = 1\n[a.b]\n", 3, "already defined");
@@ -644,6 +645,11 @@ static void test_error_is_optional(void) {
   /* length, not NUL, ends the input */
   CHECK(wisp_toml_parse("a = 1\nb = ", 5, &doc, NULL) == 0);
   CHECK(doc && wisp_toml_table_count(wisp_toml_root(doc)) == 1);
+  wisp_toml_free(doc);
+  CHECK(wisp_toml_parse("# only a comment", 16, &doc, NULL) == 0);
+  wisp_toml_free(doc);
+  CHECK(wisp_toml_parse("a = 1 # no newline", 18, &doc, NULL) == 0);
+  CHECK(doc && wisp_toml_integer(wisp_toml_table_get(wisp_toml_root(doc), "a")) == 1);
   wisp_toml_free(doc);
   CHECK(wisp_toml_parse("", 0, &doc, NULL) == 0);
   CHECK(doc && wisp_toml_table_count(wisp_toml_root(doc)) == 0);
