@@ -1210,3 +1210,10 @@ const wisp_manifest_trigger_t *wisp_manifest_match_route(const wisp_manifest_t *
   }
   return best;
 }
+
+size_t wisp_manifest_script_name_length(const wisp_manifest_trigger_t *trigger, const char *path) {
+  size_t n = strcspn(path, "?");
+  if (!trigger->wildcard) return n;
+  size_t prefix = strlen(trigger->prefix);
+  return prefix < n ? prefix : n;
+}

@@ -170,6 +170,15 @@ const wisp_manifest_component_t *wisp_manifest_find_component(const wisp_manifes
 const wisp_manifest_trigger_t *wisp_manifest_match_route(const wisp_manifest_t *manifest, const char *path);
 
 /*
+ * How a path that trigger matched splits into the part the route names and
+ * the rest, as CGI's SCRIPT_NAME and PATH_INFO (and Spin's spin-path-info)
+ * want it: returns the length of the SCRIPT_NAME part; PATH_INFO is the
+ * text from there up to any '?'. For "/api/..." and "/api/users/7" that is 4
+ * ("/api", then "/users/7"); for an exact route, the whole path (no '?').
+ */
+size_t wisp_manifest_script_name_length(const wisp_manifest_trigger_t *trigger, const char *path);
+
+/*
  * Parses one allowed_outbound_hosts entry into *out (OUT; free its strings
  * with wisp_manifest_host_clear). Returns 0, or -1 with a reason in error.
  */

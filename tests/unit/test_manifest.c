@@ -367,6 +367,16 @@ static void test_routes(void) {
   CHECK(route_of(m, "/nothing") == NULL);
   CHECK(route_of(m, "") == NULL);
   CHECK(wisp_manifest_match_route(m, NULL) == NULL);
+  /* SCRIPT_NAME / PATH_INFO split */
+  const char *path = "/api/v1/users/7?x=1";
+  const wisp_manifest_trigger_t *t = wisp_manifest_match_route(m, path);
+  CHECK(t && wisp_manifest_script_name_length(t, path) == 7); /* "/api/v1" + "/users/7" */
+  path = "/api/v1/users?x";
+  t = wisp_manifest_match_route(m, path);
+  CHECK(t && wisp_manifest_script_name_length(t, path) == 13); /* exact: all of "/api/v1/users" */
+  path = "/api";
+  t = wisp_manifest_match_route(m, path);
+  CHECK(t && wisp_manifest_script_name_length(t, path) == 4); /* PATH_INFO empty */
   wisp_manifest_free(m);
 
   /* "/..." catches everything that nothing longer matches */
@@ -382,6 +392,8 @@ static void test_routes(void) {
   CHECK(streq(route_of(m, "/x"), "/x/..."));
   CHECK(streq(route_of(m, "/x/1"), "/x/..."));
   CHECK(streq(route_of(m, "/xy"), "/..."));
+  const wisp_manifest_trigger_t *all = wisp_manifest_match_route(m, "/xy/z");
+  CHECK(all && wisp_manifest_script_name_length(all, "/xy/z") == 0); /* "" + "/xy/z" */
   wisp_manifest_free(m);
 }
 
