@@ -120,6 +120,14 @@ void wisp_wasi_delete(WISP_OWN wisp_wasi_t *wasi);
  * `wasi`. Returns 0 or a negative wisp_err_t. */
 int wisp_wasi_define(wisp_wasi_t *wasi, wisp_linker_t *linker);
 
+/* Bounds how long the guest may stay blocked inside a WASI call: poll_oneoff,
+ * and reads, writes and accepts on pipes, terminals and sockets wait at most
+ * until `monotonic_ns` (CLOCK_MONOTONIC nanoseconds); a call still blocked
+ * then ends the guest with a WISP_TRAP_HOST trap "wasi: deadline exceeded
+ * ...". Negative: no deadline (the default). Descriptors the guest set to
+ * non-blocking are not waited on. Pair it with fuel slices to bound wall time. */
+void wisp_wasi_set_deadline(wisp_wasi_t *wasi, int64_t monotonic_ns);
+
 /* The module name the functions are defined under. */
 #define WISP_WASI_MODULE "wasi_snapshot_preview1"
 

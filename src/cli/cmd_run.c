@@ -24,9 +24,9 @@
  *   142   the --timeout wall-clock limit passed ("timeout" on stderr; 128 + SIGALRM)
  *
  * Fuel and timeout: the guest runs in slices of fuel (WISP_RUN_SLICE units);
- * between slices the wall clock is checked against --timeout. A guest blocked
- * inside a host call (reading stdin, poll_oneoff sleeping) is not interrupted
- * until that call returns.
+ * between slices the wall clock is checked against --timeout, and the same
+ * deadline is given to the WASI host (wisp_wasi_set_deadline) so a guest
+ * blocked in poll_oneoff or on a pipe or socket is stopped at it too.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -310,6 +310,13 @@ static int run_call(runner_t *r, wisp_func_t *func, const wisp_val_t *args, size
           fprintf(stderr, "wisp: trap: (no trap information)\n");
           return EXIT_TRAP;
         }
+        if (wisp_trap_kind(trap) == WISP_TRAP_HOST && r->deadline >= 0 && now_ms() >= r->deadline) {
+          /* a WASI call was still blocked at the deadline (wisp_wasi_set_deadline) */
+          fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit (%s)\n",
+                  wisp_trap_message(trap));
+          wisp_trap_delete(trap);
+          return EXIT_TIMEOUT;
+        }
         return trap_exit(trap);
       }
       case WISP_SUSPENDED:
@@ -499,7 +506,10 @@ static int run_module(const run_opts_t *o) {
   if (wisp_wasi_define(wasi, linker) < 0) goto nomem;
 
   runner_t r = {exec, o->fuel, -1, -1};
-  if (o->timeout_ms >= 0) r.deadline = now_ms() + o->timeout_ms;
+  if (o->timeout_ms >= 0) {
+    r.deadline = now_ms() + o->timeout_ms;
+    wisp_wasi_set_deadline(wasi, r.deadline * 1000000); /* blocked WASI calls end then too */
+  }
   if (o->timeout_ms >= 0 || o->fuel >= 0) r.slice = WISP_RUN_SLICE;
   /* The start function (if any) runs with the whole budget; it cannot be sliced. */
   wisp_exec_set_fuel(exec, o->fuel);

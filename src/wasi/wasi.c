@@ -255,6 +255,7 @@ int wisp_wasi_new(const wisp_wasi_config_t *config, wisp_wasi_t **out, wisp_erro
                    .rights_base = R_SOCK_BASE};
     if (wasi__fd_add(w, &e, &fd)) goto nomem;
   }
+  w->deadline_ns = -1;
   *out = w;
   return 0;
 nomem:
@@ -275,6 +276,30 @@ void wisp_wasi_delete(wisp_wasi_t *w) {
   free_strings(w->env, w->envc);
   free(w->bindings);
   free(w);
+}
+
+void wisp_wasi_set_deadline(wisp_wasi_t *w, int64_t monotonic_ns) { w->deadline_ns = monotonic_ns; }
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int wasi__wait_ready(wisp_wasi_t *w, const wasi_fd_t *e, short events) {
+  if (w->deadline_ns < 0 || e->host < 0 || e->filetype == FT_REGULAR_FILE || e->kind == WASI_FD_DIR ||
+      (e->fdflags & FDFLAG_NONBLOCK))
+    return E_SUCCESS;
+  for (;;) {
+    int64_t left = w->deadline_ns - mono_ns();
+    if (left <= 0) left = 0;
+    struct timespec ts = {left / 1000000000, left % 1000000000};
+    struct pollfd p = {.fd = e->host, .events = events};
+    int n = ppoll(&p, 1, &ts, NULL);
+    if (n > 0) return E_SUCCESS; /* ready, hung up or in error: the call itself reports */
+    if (n < 0 && errno != EINTR) return wasi__errno(errno);
+    if (n == 0 && left == 0) return WASI_DEADLINE;
+  }
 }
 
 /* ---- args and environ --------------------------------------------------- */
@@ -472,6 +497,12 @@ static int poll_wait(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t nsub
     int64_t elapsed = (int64_t)(now - ps->start), left = -1;
     if (ps->nev > 0) left = 0;
     else if (ps->first_due >= 0) left = elapsed >= ps->first_due ? 0 : ps->first_due - elapsed;
+    int64_t to_deadline = -1;
+    if (c->wasi->deadline_ns >= 0) {
+      to_deadline = c->wasi->deadline_ns - (int64_t)now;
+      if (to_deadline < 0) to_deadline = 0;
+      if (left < 0 || to_deadline < left) left = to_deadline;
+    }
     struct timespec ts = {left / 1000000000, left % 1000000000};
     int n = ppoll(ps->pfds, ps->npfds, left >= 0 ? &ts : NULL, NULL);
     if (n < 0 && errno == EINTR) continue;
@@ -487,6 +518,11 @@ static int poll_wait(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t nsub
     }
     if (ps->nev > 0) return E_SUCCESS;
     if (left != 0) continue; /* woken early: wait for the rest */
+    if (to_deadline == 0) {
+      /* the deadline came first, unless a clock is due at the same moment */
+      bool clock_due = ps->first_due >= 0 && (int64_t)(now - ps->start) >= ps->first_due;
+      if (!clock_due) return WASI_DEADLINE;
+    }
     clock_now(1, &now);
     elapsed = (int64_t)(now - ps->start);
     for (uint32_t i = 0; i < nsubs; i++)
@@ -550,6 +586,7 @@ static int f_sock_accept(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res)
   if (rc) return rc;
   if (flags & ~(uint32_t)FDFLAG_NONBLOCK) return E_INVAL;
   if (!wasi_mem_ok(c, fdp, 4)) return E_FAULT;
+  if ((rc = wasi__wait_ready(c->wasi, e, POLLIN))) return rc;
   int s = accept4(e->host, NULL, NULL, SOCK_CLOEXEC | ((flags & FDFLAG_NONBLOCK) ? SOCK_NONBLOCK : 0));
   if (s < 0) return wasi__errno(errno);
   wasi_fd_t ne = {.kind = WASI_FD_SOCKET, .filetype = FT_SOCKET_STREAM, .owned = true, .host = s,
@@ -576,6 +613,7 @@ static int f_sock_recv(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   if ((rc = wasi__iovecs(c, ARG_U32(1), ARG_U32(2), iov, &n))) return rc;
   struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
   int hf = ((riflags & 1) ? MSG_PEEK : 0) | ((riflags & 2) ? MSG_WAITALL : 0);
+  if ((rc = wasi__wait_ready(c->wasi, e, POLLIN))) return rc;
   ssize_t got = recvmsg(e->host, &mh, hf);
   if (got < 0) return wasi__errno(errno);
   wasi_put_u32(c, lenp, (uint32_t)got);
@@ -594,6 +632,7 @@ static int f_sock_send(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   int n;
   if ((rc = wasi__iovecs(c, ARG_U32(1), ARG_U32(2), iov, &n))) return rc;
   struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  if ((rc = wasi__wait_ready(c->wasi, e, POLLOUT))) return rc;
   ssize_t put = sendmsg(e->host, &mh, MSG_NOSIGNAL);
   if (put < 0) return wasi__errno(errno);
   wasi_put_u32(c, lenp, (uint32_t)put);
@@ -648,6 +687,11 @@ static wisp_host_status_t trampoline(wisp_call_t *call, void *env, const wisp_va
   }
   int rc = b->def->impl(&c, args, results);
   if (rc == WASI_EXIT) return wisp_call_exit(call, c.exit_code);
+  if (rc == WASI_DEADLINE) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "wasi: deadline exceeded while blocked in %s", b->def->name);
+    return wisp_call_trap(call, msg);
+  }
   if (b->def->results[0]) {
     results[0].kind = WISP_I32;
     results[0].of.i32 = rc;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,7 @@ static int do_rw(wasi_ctx_t *c, const wisp_val_t *args, bool write, bool positio
     if (rc) return rc;
   } else {
     ssize_t got;
+    if ((rc = wasi__wait_ready(c->wasi, e, write ? POLLOUT : POLLIN))) return rc;
     do {
       if (write && positional)
         /* POSIX pwrite writes at the offset even in append mode; Linux needs the flag. */

@@ -130,6 +130,7 @@ struct wisp_wasi {
   uint32_t nfds; /* slots in use or free below this */
   uint32_t cap;
   struct wasi_binding *bindings; /* one per function, env of its host function */
+  int64_t deadline_ns; /* CLOCK_MONOTONIC; blocking waits end here; < 0: none */
 };
 
 /* The per-call view a WASI function works with. */
@@ -143,6 +144,7 @@ typedef struct wasi_ctx {
 
 /* Each WASI function: returns a preview1 errno, or WASI_EXIT for proc_exit. */
 #define WASI_EXIT (-1)
+#define WASI_DEADLINE (-2) /* a blocking wait reached wisp_wasi_set_deadline's time: trap */
 typedef int (*wasi_impl_t)(wasi_ctx_t *ctx, const wisp_val_t *args, wisp_val_t *results);
 
 /* ---- memory access (wasi.c) ---- */
@@ -168,6 +170,10 @@ int wasi__fd_get(wisp_wasi_t *w, uint32_t fd, uint64_t rights, wasi_fd_t **out);
 int wasi__fd_add(wisp_wasi_t *w, const wasi_fd_t *entry, uint32_t *out_fd);
 void wasi__fd_release(wasi_fd_t *entry); /* closes if owned, frees names, marks free */
 uint8_t wasi__filetype_of_mode(unsigned mode);
+/* Before a call that may block on host descriptor `host` (a pipe, tty or
+ * socket): with a deadline set, waits for `events` (POLLIN/POLLOUT) until it.
+ * Returns 0 (go ahead), WASI_DEADLINE, or a preview1 errno. */
+int wasi__wait_ready(wisp_wasi_t *w, const wasi_fd_t *e, short events);
 /* Guest iovec array -> host iovecs (at most 1024; a short transfer is allowed). */
 int wasi__iovecs(wasi_ctx_t *c, uint32_t iovs, uint32_t n, struct iovec *out, int *count);
 

@@ -28,7 +28,7 @@
 
 #define MEM_SIZE (1u << 20)
 static uint8_t mem[MEM_SIZE];
-struct wisp_call { int exited, code; };
+struct wisp_call { int exited, code, trapped; char message[128]; };
 struct wisp_memory { int unused; };
 static struct wisp_memory the_memory;
 
@@ -38,6 +38,12 @@ uint64_t wisp_memory_size(const wisp_memory_t *m) { return MEM_SIZE; }
 wisp_host_status_t wisp_call_exit(wisp_call_t *call, int code) {
   call->exited = 1;
   call->code = code;
+  return WISP_HOST_TRAP;
+}
+
+wisp_host_status_t wisp_call_trap(wisp_call_t *call, const char *message) {
+  call->trapped = 1;
+  snprintf(call->message, sizeof call->message, "%s", message);
   return WISP_HOST_TRAP;
 }
 
@@ -151,6 +157,7 @@ static int write_str(uint32_t fd, const char *s) {
 /* ---- stdout capture through the callback interface -------------------------- */
 
 static int sock_peer, sock_listener;
+static wisp_wasi_t *c_wasi;
 static char captured[256];
 static size_t ncaptured;
 static int64_t capture_write(void *ctx, const uint8_t *buf, size_t len) {
@@ -514,6 +521,26 @@ static void other_checks(void) {
   check("socket readable with 3 bytes", U32(OUT) == 1 && U64(pout) == 1 && mem[pout + 10] == 1 && U64(pout + 16) == 3);
   wasi_put_u32(&mc, IOV + 4, 16);
   check_errno("drain abc", call("sock_recv", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4), 0);
+  /* a deadline ends blocked calls with a trap */
+  struct timespec d0, d1;
+  clock_gettime(CLOCK_MONOTONIC, &d0);
+  wisp_wasi_set_deadline(c_wasi, (int64_t)d0.tv_sec * 1000000000 + d0.tv_nsec + 30000000);
+  call("sock_recv", 5u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4);
+  clock_gettime(CLOCK_MONOTONIC, &d1);
+  long waited = (d1.tv_sec - d0.tv_sec) * 1000 + (d1.tv_nsec - d0.tv_nsec) / 1000000;
+  check("deadline: blocked sock_recv traps after about 30 ms",
+        last_call.trapped && strstr(last_call.message, "deadline exceeded while blocked in sock_recv") &&
+        waited >= 29 && waited < 1000);
+  call("fd_read", 5u, (uint32_t)IOV, 1u, (uint32_t)OUT);
+  check("deadline passed: fd_read traps at once", last_call.trapped && strstr(last_call.message, "fd_read"));
+  wasi_put_u64(&mc, pin + 48 + 24, 5000000000ull); /* clock 5 s */
+  clock_gettime(CLOCK_MONOTONIC, &d0);
+  wisp_wasi_set_deadline(c_wasi, (int64_t)d0.tv_sec * 1000000000 + d0.tv_nsec + 20000000);
+  call("poll_oneoff", pin, pout, 2u, (uint32_t)OUT);
+  check("deadline: poll_oneoff of 5 s traps after the deadline",
+        last_call.trapped && strstr(last_call.message, "poll_oneoff"));
+  wisp_wasi_set_deadline(c_wasi, -1);
+  check_errno("write to stdout callback ignores the deadline", write_str(1, ""), 0);
   /* two clocks: only the earlier one is reported; an absolute realtime clock */
   wasi_put_u64(&mc, pin, 3);
   mem[pin + 8] = 0;
@@ -600,6 +627,7 @@ int main(void) {
     return 1;
   }
   check("every preview1 function is defined (46)", ndefs == 46);
+  c_wasi = wasi;
 
   sandbox_checks(root);
   race_checks(root);

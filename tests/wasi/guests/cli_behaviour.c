@@ -1,9 +1,10 @@
 /* cli_behaviour.c: a guest for the `wisp run` tests: its first argument picks
- * what it does ("spin" loops forever, "trap" executes unreachable, "exit N"
+ * what it does ("spin" loops forever, "sleep" sleeps 30 s, "trap" executes unreachable, "exit N"
  * calls exit(N), "alloc MIB" tries to allocate, "stdin" counts input bytes). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void __attribute__((noinline)) crash_here(void) { __builtin_trap(); }
 
@@ -12,6 +13,11 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "spin")) {
     volatile unsigned long n = 0;
     for (;;) n++;
+  }
+  if (!strcmp(mode, "sleep")) {
+    sleep(30); /* poll_oneoff with a 30 s clock */
+    printf("woke up\n");
+    return 0;
   }
   if (!strcmp(mode, "trap")) {
     printf("about to trap\n");
@@ -37,6 +43,6 @@ int main(int argc, char **argv) {
     printf("stdin bytes: %zu\n", total);
     return 0;
   }
-  fprintf(stderr, "usage: cli_behaviour spin|trap|exit N|alloc MIB|stdin\n");
+  fprintf(stderr, "usage: cli_behaviour spin|sleep|trap|exit N|alloc MIB|stdin\n");
   return 2;
 }
