@@ -162,7 +162,7 @@ static int read_bytes(validator_t *v, size_t n, const uint8_t **out) {
 }
 
 static int read_zero_byte(validator_t *v) {
-  const uint8_t *b;
+  const uint8_t *b = NULL;
   int rc = read_bytes(v, 1, &b);
   if (rc) return rc;
   if (*b != 0) return body_error(v, WISP_ERR_MALFORMED, cur_offset(v) - 1, "zero byte expected");
@@ -219,7 +219,7 @@ static int read_instr(validator_t *v, instr_t *ins) {
   ins->offset = cur_offset(v);
   if ((rc = read_opcode(v, ins)) != 0) return rc;
   const wisp__opinfo_t *info = ins->info;
-  const uint8_t *bytes;
+  const uint8_t *bytes = NULL;
   int64_t s;
   switch ((wisp__imm_t)info->imm) {
     case WISP_IMM_NONE:
@@ -235,7 +235,7 @@ static int read_instr(validator_t *v, instr_t *ins) {
     case WISP_IMM_BRTABLE: {
       if ((rc = read_u32(v, &ins->count)) != 0) return rc;
       ins->vec = v->p;
-      uint32_t label;
+      uint32_t label = 0;
       for (uint32_t i = 0; i < ins->count; i++)
         if ((rc = read_u32(v, &label)) != 0) return rc;
       return read_u32(v, &ins->idx[0]);
@@ -356,7 +356,7 @@ static int pop_any(validator_t *v, const instr_t *ins, uint8_t expected, uint8_t
 }
 
 static int pop_expect(validator_t *v, const instr_t *ins, uint8_t expected) {
-  uint8_t t;
+  uint8_t t = 0;
   int rc = pop_any(v, ins, expected, &t);
   if (rc) return rc;
   if (t != expected && t != TYPE_UNKNOWN && expected != TYPE_UNKNOWN)
@@ -605,8 +605,8 @@ static int block_sig(validator_t *v, const instr_t *ins, uint32_t *np, const uin
 }
 
 static int check_block(validator_t *v, const instr_t *ins, uint8_t kind) {
-  uint32_t np, nr;
-  const uint8_t *params, *results;
+  uint32_t np = 0, nr = 0;
+  const uint8_t *params = NULL, *results = NULL;
   int rc = block_sig(v, ins, &np, &params, &nr, &results);
   if (rc) return rc;
   if (kind == FRAME_IF && (rc = pop_expect(v, ins, WISP_I32)) != 0) return rc;
@@ -643,7 +643,7 @@ static int check_else(validator_t *v, const instr_t *ins) {
 }
 
 static int check_br_table(validator_t *v, const instr_t *ins) {
-  const frame_t *dflt;
+  const frame_t *dflt = NULL;
   const uint8_t *types, *ltypes;
   uint32_t n, ln;
   int rc = pop_expect(v, ins, WISP_I32);
@@ -652,9 +652,9 @@ static int check_br_table(validator_t *v, const instr_t *ins) {
   label_types(dflt, &types, &n);
   const uint8_t *p = ins->vec;
   for (uint32_t i = 0; i < ins->count; i++) {
-    uint64_t depth;
+    uint64_t depth = 0;
     wisp__leb_u(&p, v->end, 32, &depth); /* already checked by read_instr */
-    const frame_t *target;
+    const frame_t *target = NULL;
     if ((rc = get_label(v, ins, (uint32_t)depth, &target)) != 0) return rc;
     label_types(target, &ltypes, &ln);
     if (ln != n)
@@ -707,7 +707,7 @@ static int check_global(validator_t *v, const instr_t *ins) {
 }
 
 static int check_local(validator_t *v, const instr_t *ins) {
-  uint8_t t;
+  uint8_t t = 0;
   int rc = local_type(v, ins, ins->idx[0], &t);
   if (rc) return rc;
   if (ins->code == WISP_OP_LOCAL_GET) return push(v, t);
@@ -740,10 +740,10 @@ static int check_table_op(validator_t *v, const instr_t *ins) {
 /* The instructions that opcodes.h leaves to the validator (sig NULL). */
 static int check_special(validator_t *v, const instr_t *ins, bool *done) {
   struct wisp_module *m = v->m;
-  const frame_t *label;
+  const frame_t *label = NULL;
   const uint8_t *types;
   uint32_t n;
-  uint8_t t;
+  uint8_t t = 0;
   int rc;
   switch (ins->code) {
     case WISP_OP_UNREACHABLE:
@@ -918,7 +918,7 @@ static int prefer_malformed(validator_t *v, uint32_t from, int invalid_rc) {
  * expression can see). `where` names the section and entry for the message. */
 static int check_const(struct wisp_module *m, const wisp__constexpr_t *ce, uint8_t expected, const char *where,
                        wisp_error_t *err) {
-  uint8_t t;
+  uint8_t t = 0;
   switch (ce->op) {
     case WISP_OP_I32_CONST: t = WISP_I32; break;
     case WISP_OP_I64_CONST: t = WISP_I64; break;
