@@ -394,6 +394,9 @@ typedef enum wisp_status {
 /* `config` may be NULL for defaults. */
 WISP_OWN wisp_exec_t *wisp_exec_new(wisp_store_t *store, const wisp_exec_config_t *config);
 void wisp_exec_delete(WISP_OWN wisp_exec_t *exec);
+/* Moves an idle exec to another store (e.g. one exec per thread, reused by
+ * every request's store). WISP_ERR_ARG while a call is in progress. */
+int wisp_exec_set_store(wisp_exec_t *exec, wisp_store_t *store);
 
 /* Fuel is an approximate instruction budget, charged at function entry and loop
  * headers by the static length of the straight-line code that follows. A

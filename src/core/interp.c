@@ -831,6 +831,12 @@ wisp_exec_t *wisp_exec_new(wisp_store_t *store, const wisp_exec_config_t *config
   return exec;
 }
 
+int wisp_exec_set_store(wisp_exec_t *exec, wisp_store_t *store) {
+  if (exec->active) return WISP_ERR_ARG;
+  exec->store = store;
+  return 0;
+}
+
 void wisp_exec_delete(wisp_exec_t *exec) {
   if (!exec) return;
   wisp_trap_delete(exec->trap);

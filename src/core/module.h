@@ -102,7 +102,7 @@ typedef struct wisp__func {
   uint32_t nlocalruns;
   wisp__localrun_t *localruns;
   uint32_t nlocals;      /* declared locals, params not included */
-  uint32_t max_stack;    /* max operand stack height in values (validator fills) */
+  uint32_t max_stack;    /* max operand stack height in 8-byte cells, v128 = 2 (validator fills) */
   struct wisp__code *_Atomic code; /* translated lazily; NULL until first call */
 } wisp__func_t;
 
