@@ -7,5 +7,6 @@
 #define WISP_CLI_H
 
 int wisp_cli_run(int argc, char **argv); /* cmd_run.c: `wisp run` */
+int wisp_cli_up(int argc, char **argv);  /* cmd_up.c: `wisp up` */
 
 #endif

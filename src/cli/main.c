@@ -27,6 +27,7 @@ typedef struct subcommand {
 
 static const subcommand_t subcommands[] = {
     {"run", "run a WebAssembly module (a WASI command, or one exported function)", wisp_cli_run},
+    {"up", "serve an application's HTTP routes (wisp.toml)", wisp_cli_up},
 };
 #define NSUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 

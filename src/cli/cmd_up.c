@@ -1,0 +1,130 @@
+/*
+ * cmd_up.c: `wisp up`, serve an application's HTTP routes (src/server/).
+ *
+ *   wisp up [DIR | path/to/wisp.toml] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+ *           [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
+ *
+ * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
+ * (or DIR/spin.toml when there is no wisp.toml). Exit codes: 0 after a clean
+ * shutdown (SIGTERM/SIGINT), 1 when the application cannot be served, 2 usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "server/server.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out) {
+  fputs("usage: wisp up [DIR | path/to/wisp.toml] [OPTIONS]\n"
+        "\n"
+        "Serves the application's HTTP routes: every request runs in a fresh instance of\n"
+        "its component, with the limits of [component.NAME.limits]. SIGTERM or Ctrl-C\n"
+        "stops accepting, finishes the requests in flight and exits.\n"
+        "\n"
+        "options:\n"
+        "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
+        "  --admin-listen HOST:PORT  /metrics and /healthz (default 127.0.0.1:3001; 'off' for none)\n"
+        "  --threads N               event loop threads (default: one per CPU)\n"
+        "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
+        "  --tls-cert FILE           PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)\n"
+        "  --tls-key FILE            PEM private key for --tls-cert\n"
+        "  --help                    show this help\n",
+        out);
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* DIR -> DIR/wisp.toml (or DIR/spin.toml); a file stays as given. Returns a
+ * malloc'd path. */
+static char *manifest_path(const char *arg) {
+  if (!is_dir(arg)) return strdup(arg);
+  size_t n = strlen(arg) + 16;
+  char *p = malloc(n);
+  if (!p) return NULL;
+  snprintf(p, n, "%s/wisp.toml", arg);
+  if (!file_exists(p)) {
+    snprintf(p, n, "%s/spin.toml", arg);
+    if (!file_exists(p)) snprintf(p, n, "%s/wisp.toml", arg);
+  }
+  return p;
+}
+
+static int parse_args(int argc, char **argv, wisp_server_options_t *o, const char **path) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      exit(0);
+    }
+    if (a[0] != '-') {
+      if (*path) {
+        fprintf(stderr, "wisp up: more than one manifest given ('%s' and '%s')\n", *path, a);
+        return -1;
+      }
+      *path = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "wisp up: option %s needs a value\n", a);
+      return -1;
+    }
+    const char *v = argv[++i];
+    if (strcmp(a, "--listen") == 0) {
+      o->listen = v;
+    } else if (strcmp(a, "--admin-listen") == 0) {
+      o->admin_listen = strcmp(v, "off") == 0 ? NULL : v;
+    } else if (strcmp(a, "--threads") == 0) {
+      char *end;
+      long n = strtol(v, &end, 10);
+      if (*end || n < 1 || n > 256) {
+        fprintf(stderr, "wisp up: bad --threads '%s' (want 1-256)\n", v);
+        return -1;
+      }
+      o->threads = (int)n;
+    } else if (strcmp(a, "--log-format") == 0) {
+      if (strcmp(v, "common") == 0) o->log_format = WISP_LOG_COMMON;
+      else if (strcmp(v, "json") == 0) o->log_format = WISP_LOG_JSON;
+      else if (strcmp(v, "none") == 0) o->log_format = WISP_LOG_NONE;
+      else {
+        fprintf(stderr, "wisp up: bad --log-format '%s' (want common, json or none)\n", v);
+        return -1;
+      }
+    } else if (strcmp(a, "--tls-cert") == 0) {
+      o->tls_cert = v;
+    } else if (strcmp(a, "--tls-key") == 0) {
+      o->tls_key = v;
+    } else {
+      fprintf(stderr, "wisp up: unknown option %s (see wisp up --help)\n", a);
+      return -1;
+    }
+  }
+  if (!o->tls_cert != !o->tls_key) {
+    fprintf(stderr, "wisp up: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
+  return 0;
+}
+
+int wisp_cli_up(int argc, char **argv) {
+  wisp_server_options_t o = {.listen = "127.0.0.1:3000", .admin_listen = "127.0.0.1:3001"};
+  const char *path = NULL;
+  if (parse_args(argc, argv, &o, &path) < 0) return EXIT_USAGE;
+  char *manifest = manifest_path(path ? path : ".");
+  if (!manifest) return 1;
+  o.manifest_path = manifest;
+  int code = wisp_server_run(&o);
+  free(manifest);
+  return code;
+}

@@ -1,0 +1,119 @@
+/*
+ * internal.h: shared state of the server's files (server.c: listeners, loops
+ * and lifecycle; job.c: one request's guest instance and its scheduling;
+ * metrics.c: counters and the Prometheus page; accesslog.c).
+ *
+ * Threads: one event loop per thread (srv_thread_t). A job (one request)
+ * lives and runs on the thread that accepted its connection; nothing of a
+ * job is touched by another thread. What threads share is read-only after
+ * start (srv_t, the manifest, compiled modules) or atomic (metrics,
+ * per-component running/queued counts).
+ */
+#ifndef WISP_SERVER_INTERNAL_H
+#define WISP_SERVER_INTERNAL_H
+
+#define H2O_USE_EPOLL 1 /* Debian's libh2o-evloop is built with epoll */
+#include <h2o.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "manifest/manifest.h"
+#include "server.h"
+#include "wisp.h"
+#include "wisp_wasi.h"
+
+typedef struct srv srv_t;
+typedef struct srv_thread srv_thread_t;
+typedef struct srv_job srv_job_t;
+
+/* A component with its module compiled once at start. */
+typedef struct srv_component {
+  const wisp_manifest_component_t *manifest;
+  wisp_module_t *module; /* NULL when it could not be loaded (HTTP executor) */
+  wisp_wasi_preopen_t *preopens;
+  size_t npreopens;
+  atomic_uint running; /* instances alive now, all threads */
+  atomic_uint queued;  /* requests waiting for a slot, all threads */
+  uint32_t queue_cap;
+} srv_component_t;
+
+/* Latency histogram bucket bounds in microseconds (Prometheus "le"). */
+#define SRV_LATENCY_BUCKETS 14
+extern const uint64_t srv_latency_bounds_us[SRV_LATENCY_BUCKETS];
+
+/* Counters of one route (trigger), or of "no route" (index trigger_count). */
+typedef struct srv_route_metrics {
+  atomic_ulong by_status[600];
+} srv_route_metrics_t;
+
+typedef struct srv_metrics {
+  srv_route_metrics_t *routes; /* trigger_count + 1 */
+  atomic_ulong latency_buckets[SRV_LATENCY_BUCKETS + 1]; /* last one: +Inf */
+  atomic_ulong latency_sum_us, latency_count;
+  atomic_ulong instantiate_sum_us, instantiate_count;
+  atomic_ulong guest_cpu_us;
+  atomic_ulong traps, cpu_limits, wall_limits, bad_responses, rejected_queue_full;
+} srv_metrics_t;
+
+struct srv {
+  const wisp_server_options_t *options;
+  wisp_engine_t *engine;
+  wisp_manifest_t *manifest;
+  srv_component_t *components; /* manifest->component_count */
+  h2o_globalconf_t globalconf;
+  h2o_hostconf_t *app_hosts[2], *admin_hosts[2];
+  SSL_CTX *ssl_ctx;
+  int listen_port, admin_port;
+  struct sockaddr_storage listen_addr, admin_addr;
+  socklen_t listen_addrlen, admin_addrlen;
+  srv_thread_t *threads;
+  int nthreads;
+  srv_metrics_t metrics;
+  atomic_ulong next_request_id;
+  atomic_uint total_inflight;
+};
+
+struct srv_thread {
+  h2o_context_t ctx; /* first: on_req finds its thread from req->conn->ctx */
+  srv_t *srv;
+  int index;
+  pthread_t tid;
+  h2o_accept_ctx_t accept_ctx, admin_accept_ctx;
+  h2o_socket_t *listener, *admin_listener;
+  int64_t slice_fuel;       /* fuel per slice, adapted to ~1 ms of CPU */
+  unsigned inflight;        /* jobs alive on this thread */
+  h2o_linklist_t waiting;   /* jobs queued for a concurrency slot */
+  h2o_linklist_t ready;     /* jobs whose fuel slice ended, to run next round */
+  bool closing;             /* listeners closed, draining */
+};
+
+/* job.c */
+/* Handles one request for route `trigger` (already matched); always answers,
+ * now or later. */
+void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger);
+void srv_thread_jobs_init(srv_thread_t *thread);
+/* Admits waiting jobs and gives every ready job one slice. Returns true if
+ * jobs remain ready or waiting (the loop should poll without sleeping). */
+bool srv_thread_run_jobs(srv_thread_t *thread);
+
+/* metrics.c */
+int srv_metrics_init(srv_t *srv);
+void srv_metrics_free(srv_t *srv);
+void srv_metrics_request(srv_t *srv, size_t route, int status, uint64_t duration_us);
+/* The Prometheus text page; malloc'd, *len set. */
+char *srv_metrics_render(srv_t *srv, size_t *len);
+
+/* accesslog.c */
+typedef struct srv_access {
+  uint64_t id;
+  const char *route; /* NULL: no route */
+  int status;
+  uint64_t bytes, duration_us, instantiate_us, cpu_us;
+} srv_access_t;
+void srv_access_log(srv_t *srv, h2o_req_t *req, const srv_access_t *entry);
+
+uint64_t srv_now_us(void);
+
+#endif

@@ -1,0 +1,410 @@
+/*
+ * server.c: `wisp up`: load the manifest, compile every WAGI component once,
+ * open the listeners and run one h2o event loop per thread until SIGTERM or
+ * SIGINT; then stop accepting, finish in-flight requests and return.
+ *
+ * Each thread owns an h2o context, its own SO_REUSEPORT listener on the
+ * application address (the kernel spreads connections between them) and,
+ * for thread 0 only, the admin listener (/metrics, /healthz). A request is
+ * routed with the manifest's matcher and handed to job.c on the thread that
+ * accepted it. The loop alternates between polling I/O and one round of
+ * guest slices (srv_thread_run_jobs), so a long guest never stalls I/O.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "internal.h"
+
+#define DRAIN_FLUSH_US 300000 /* after the last job: time for responses to flush */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+static uint8_t *read_whole_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  uint8_t *buf = NULL;
+  size_t cap = 0, n = 0;
+  for (;;) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 1 << 16;
+      uint8_t *grown = realloc(buf, cap);
+      if (!grown) {
+        free(buf);
+        fclose(f);
+        errno = ENOMEM;
+        return NULL;
+      }
+      buf = grown;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  int failed = ferror(f);
+  fclose(f);
+  if (failed) {
+    free(buf);
+    errno = EIO;
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
+static bool component_is_wagi(const srv_t *srv, size_t index) {
+  for (size_t i = 0; i < srv->manifest->trigger_count; i++)
+    if (srv->manifest->triggers[i].component == index &&
+        srv->manifest->triggers[i].executor == WISP_EXECUTOR_WAGI)
+      return true;
+  return false;
+}
+
+/* Decodes and validates one component's module; sets up its preopens. */
+static int load_component(srv_t *srv, size_t index) {
+  const wisp_manifest_component_t *mc = &srv->manifest->components[index];
+  srv_component_t *c = &srv->components[index];
+  c->manifest = mc;
+  c->queue_cap = mc->limits.max_concurrency;
+  if (!component_is_wagi(srv, index)) {
+    fprintf(stderr, "wisp: component '%s': the wasi:http executor is not supported yet; its routes "
+            "answer 501 (use executor = { type = \"wagi\" } for a WASI command)\n", mc->id);
+    return 0;
+  }
+  size_t len = 0;
+  uint8_t *bytes = read_whole_file(mc->source, &len);
+  if (!bytes) {
+    fprintf(stderr, "wisp: component '%s': cannot read %s: %s\n", mc->id, mc->source, strerror(errno));
+    return -1;
+  }
+  wisp_error_t err = {0};
+  int rc = wisp_module_new(srv->engine, bytes, len, &c->module, &err);
+  free(bytes);
+  if (rc < 0) {
+    fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc),
+            err.message);
+    return -1;
+  }
+  c->preopens = calloc(mc->file_count + 1, sizeof *c->preopens);
+  if (!c->preopens) return -1;
+  for (size_t i = 0; i < mc->file_count; i++) {
+    c->preopens[i].host_path = mc->files[i].source;
+    c->preopens[i].guest_path = mc->files[i].destination;
+    c->preopens[i].read_only = !mc->files[i].read_write;
+  }
+  c->npreopens = mc->file_count;
+  return 0;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" (all addresses) into *ss. */
+static int parse_address(const char *text, struct sockaddr_storage *ss, socklen_t *len) {
+  char host[256];
+  const char *colon = strrchr(text, ':');
+  if (!colon || !colon[1] || (size_t)(colon - text) >= sizeof host) return -1;
+  size_t hlen = (size_t)(colon - text);
+  memcpy(host, text, hlen);
+  host[hlen] = '\0';
+  if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+    memmove(host, host + 1, hlen - 2);
+    host[hlen - 2] = '\0';
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo *res = NULL;
+  if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0 || !res) return -1;
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int addr_port(const struct sockaddr_storage *ss) {
+  if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+  if (ss->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+  return 0;
+}
+
+/* A non-blocking listening socket. Binding port 0 picks a free port, which is
+ * written back into *ss so later threads bind the same one. */
+static int open_listener(struct sockaddr_storage *ss, socklen_t len) {
+  int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (bind(fd, (struct sockaddr *)ss, len) < 0 || listen(fd, 1024) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  socklen_t sl = len;
+  getsockname(fd, (struct sockaddr *)ss, &sl);
+  return fd;
+}
+
+/* ---- request handlers ------------------------------------------------------- */
+
+static void send_plain(h2o_req_t *req, int status, const char *reason, const char *type,
+                       const char *body, size_t len) {
+  req->res.status = status;
+  req->res.reason = reason;
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
+  req->res.content_length = len;
+  h2o_send_inline(req, body, len);
+}
+
+static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
+  (void)self;
+  srv_thread_t *thread = (srv_thread_t *)req->conn->ctx;
+  srv_t *srv = thread->srv;
+  h2o_iovec_t norm = req->path_normalized;
+  char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
+  memcpy(path, norm.base, norm.len);
+  path[norm.len] = '\0';
+  const wisp_manifest_trigger_t *trig = wisp_manifest_match_route(srv->manifest, path);
+  if (trig) {
+    srv_job_start(thread, req, trig);
+    return 0;
+  }
+  uint64_t start = srv_now_us();
+  uint64_t id = atomic_fetch_add(&srv->next_request_id, 1) + 1;
+  static const char body[] = "404 Not Found: no route matches this path\n";
+  srv_metrics_request(srv, srv->manifest->trigger_count, 404, 0);
+  srv_access_t entry = {id, NULL, 404, sizeof body - 1, srv_now_us() - start, 0, 0};
+  srv_access_log(srv, req, &entry);
+  send_plain(req, 404, "Not Found", "text/plain; charset=utf-8", body, sizeof body - 1);
+  return 0;
+}
+
+static int on_admin_req(h2o_handler_t *self, h2o_req_t *req) {
+  (void)self;
+  srv_thread_t *thread = (srv_thread_t *)req->conn->ctx;
+  if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/metrics"))) {
+    size_t len = 0;
+    char *page = srv_metrics_render(thread->srv, &len);
+    if (!page) {
+      send_plain(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
+      return 0;
+    }
+    send_plain(req, 200, "OK", "text/plain; version=0.0.4", page, len);
+    free(page);
+    return 0;
+  }
+  if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"))) {
+    send_plain(req, 200, "OK", "text/plain", "ok\n", 3);
+    return 0;
+  }
+  send_plain(req, 404, "Not Found", "text/plain", "not found\n", 10);
+  return 0;
+}
+
+static h2o_hostconf_t *make_host(srv_t *srv, const char *name,
+                                 int (*on_req)(h2o_handler_t *, h2o_req_t *)) {
+  h2o_hostconf_t *host =
+      h2o_config_register_host(&srv->globalconf, h2o_iovec_init(name, strlen(name)), 65535);
+  h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+  h2o_handler_t *handler = h2o_create_handler(path, sizeof *handler);
+  handler->on_req = on_req;
+  return host;
+}
+
+/* ---- loop threads ------------------------------------------------------------ */
+
+static void on_accept(h2o_socket_t *listener, const char *err) {
+  if (err) return;
+  for (int i = 0; i < 32; i++) {
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (!sock) break;
+    h2o_accept(listener->data, sock);
+  }
+}
+
+static h2o_socket_t *watch_listener(srv_thread_t *t, int fd, h2o_accept_ctx_t *actx) {
+  h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+  sock->data = actx;
+  h2o_socket_read_start(sock, on_accept);
+  return sock;
+}
+
+static void close_listeners(srv_thread_t *t) {
+  t->closing = true;
+  if (t->listener) {
+    h2o_socket_read_stop(t->listener);
+    h2o_socket_close(t->listener);
+    t->listener = NULL;
+  }
+  if (t->admin_listener) {
+    h2o_socket_read_stop(t->admin_listener);
+    h2o_socket_close(t->admin_listener);
+    t->admin_listener = NULL;
+  }
+  h2o_context_request_shutdown(&t->ctx);
+}
+
+static void *thread_main(void *arg) {
+  srv_thread_t *t = arg;
+  h2o_evloop_t *loop = t->ctx.loop;
+  uint64_t idle_since = 0;
+  for (;;) {
+    bool busy = srv_thread_run_jobs(t);
+    if (stop_requested && !t->closing) close_listeners(t);
+    if (t->closing && t->inflight == 0) {
+      uint64_t now = srv_now_us();
+      if (!idle_since) idle_since = now;
+      if (now - idle_since > DRAIN_FLUSH_US) break;
+    } else {
+      idle_since = 0;
+    }
+    int32_t wait_ms = 50;
+    if (busy) wait_ms = h2o_linklist_is_empty(&t->ready) ? 1 : 0;
+    h2o_evloop_run(loop, wait_ms);
+  }
+  return NULL;
+}
+
+static int init_thread(srv_t *srv, srv_thread_t *t, int index, int admin_fd) {
+  t->srv = srv;
+  t->index = index;
+  srv_thread_jobs_init(t);
+  h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
+  t->accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->app_hosts, .ssl_ctx = srv->ssl_ctx};
+  t->admin_accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->admin_hosts};
+  int fd = open_listener(&srv->listen_addr, srv->listen_addrlen);
+  if (fd < 0) {
+    fprintf(stderr, "wisp: cannot listen on %s: %s\n", srv->options->listen, strerror(errno));
+    return -1;
+  }
+  t->listener = watch_listener(t, fd, &t->accept_ctx);
+  if (admin_fd >= 0) t->admin_listener = watch_listener(t, admin_fd, &t->admin_accept_ctx);
+  return 0;
+}
+
+static SSL_CTX *make_ssl_ctx(const wisp_server_options_t *o) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return NULL;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    fprintf(stderr, "wisp: TLS certificate %s / key %s: %s\n", o->tls_cert, o->tls_key, buf);
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+  return ctx;
+}
+
+/* ---- the whole run ------------------------------------------------------------ */
+
+static int setup(srv_t *srv, int *admin_fd) {
+  const wisp_server_options_t *o = srv->options;
+  char err[1024];
+  if (wisp_manifest_load(o->manifest_path, &srv->manifest, err, sizeof err) < 0) {
+    fprintf(stderr, "wisp up: %s\n", err);
+    return -1;
+  }
+  srv->engine = wisp_engine_new();
+  srv->components = calloc(srv->manifest->component_count + 1, sizeof *srv->components);
+  if (!srv->engine || !srv->components || srv_metrics_init(srv) < 0) return -1;
+  uint64_t max_body = 1;
+  for (size_t i = 0; i < srv->manifest->component_count; i++) {
+    if (load_component(srv, i) < 0) return -1;
+    if (srv->manifest->components[i].limits.max_request_bytes > max_body)
+      max_body = srv->manifest->components[i].limits.max_request_bytes;
+  }
+  if (parse_address(o->listen, &srv->listen_addr, &srv->listen_addrlen) < 0) {
+    fprintf(stderr, "wisp up: bad listen address '%s' (want HOST:PORT)\n", o->listen);
+    return -1;
+  }
+  if (o->admin_listen) {
+    if (parse_address(o->admin_listen, &srv->admin_addr, &srv->admin_addrlen) < 0) {
+      fprintf(stderr, "wisp up: bad admin address '%s' (want HOST:PORT)\n", o->admin_listen);
+      return -1;
+    }
+    *admin_fd = open_listener(&srv->admin_addr, srv->admin_addrlen);
+    if (*admin_fd < 0) {
+      fprintf(stderr, "wisp up: cannot listen on %s: %s\n", o->admin_listen, strerror(errno));
+      return -1;
+    }
+  }
+  if (o->tls_cert && !(srv->ssl_ctx = make_ssl_ctx(o))) return -1;
+  h2o_config_init(&srv->globalconf);
+  srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("wisp"));
+  srv->globalconf.max_request_entity_size = (size_t)max_body;
+  srv->app_hosts[0] = make_host(srv, "default", on_app_req);
+  srv->admin_hosts[0] = make_host(srv, "admin", on_admin_req);
+  return 0;
+}
+
+static void teardown(srv_t *srv) {
+  for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
+    wisp_module_delete(srv->components[i].module);
+    free(srv->components[i].preopens);
+  }
+  free(srv->components);
+  if (srv->manifest) srv_metrics_free(srv);
+  wisp_engine_delete(srv->engine);
+  wisp_manifest_free(srv->manifest);
+  if (srv->ssl_ctx) SSL_CTX_free(srv->ssl_ctx);
+}
+
+int wisp_server_run(const wisp_server_options_t *options) {
+  srv_t *srv = calloc(1, sizeof *srv);
+  if (!srv) return 1;
+  srv->options = options;
+  int admin_fd = -1, code = 1;
+  if (setup(srv, &admin_fd) < 0) goto done;
+  srv->nthreads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (srv->nthreads < 1) srv->nthreads = 1;
+  srv->threads = calloc((size_t)srv->nthreads, sizeof *srv->threads);
+  if (!srv->threads) goto done;
+  for (int i = 0; i < srv->nthreads; i++)
+    if (init_thread(srv, &srv->threads[i], i, i == 0 ? admin_fd : -1) < 0) goto done;
+
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  fprintf(stderr, "wisp: serving '%s' on %s://%s (port %d, %d threads)\n", srv->manifest->name,
+          srv->ssl_ctx ? "https" : "http", options->listen, addr_port(&srv->listen_addr), srv->nthreads);
+  if (admin_fd >= 0)
+    fprintf(stderr, "wisp: metrics on http://%s/metrics (admin port %d)\n", options->admin_listen,
+            addr_port(&srv->admin_addr));
+  for (size_t i = 0; i < srv->manifest->trigger_count; i++)
+    fprintf(stderr, "wisp: route %s -> %s\n", srv->manifest->triggers[i].route,
+            srv->manifest->components[srv->manifest->triggers[i].component].id);
+  for (int i = 1; i < srv->nthreads; i++)
+    pthread_create(&srv->threads[i].tid, NULL, thread_main, &srv->threads[i]);
+  thread_main(&srv->threads[0]);
+  for (int i = 1; i < srv->nthreads; i++) pthread_join(srv->threads[i].tid, NULL);
+  fprintf(stderr, "wisp: stopped after draining in-flight requests\n");
+  code = 0;
+done:
+  teardown(srv);
+  free(srv->threads);
+  free(srv);
+  return code;
+}
