@@ -558,6 +558,50 @@ done:
   return rc;
 }
 
+/* Host open(2) flags for path_open. O_NOFOLLOW always: a final symlink was
+ * already followed by the walk when the guest asked for that. O_NONBLOCK
+ * always, so opening a FIFO cannot hang the thread; open_entry clears it
+ * again unless the guest asked for it. */
+static int open_flags(uint32_t oflags, uint32_t fdflags, bool want_read, bool want_write,
+                      bool trailing_slash) {
+  int hf = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+  if ((oflags & OFLAG_DIRECTORY) || trailing_slash) hf |= O_DIRECTORY;
+  if (oflags & OFLAG_CREAT) hf |= O_CREAT;
+  if (oflags & OFLAG_EXCL) hf |= O_EXCL;
+  if (oflags & OFLAG_TRUNC) hf |= O_TRUNC;
+  if (fdflags & FDFLAG_APPEND) hf |= O_APPEND;
+  if (fdflags & FDFLAG_DSYNC) hf |= O_DSYNC;
+  if (fdflags & FDFLAG_SYNC) hf |= O_SYNC;
+  if (fdflags & FDFLAG_RSYNC) hf |= O_RSYNC;
+  if (want_write) hf |= want_read ? O_RDWR : O_WRONLY;
+  else hf |= O_RDONLY;
+  return hf;
+}
+
+/* Fills the table entry of `fd`, just opened beneath directory `d`: its kind
+ * from fstat, its rights the requested ones within what `d` may hand on. */
+static int open_entry(int fd, const wasi_fd_t *d, uint64_t base, uint64_t inh, uint32_t fdflags,
+                      wasi_fd_t *ne) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return wasi__errno(errno);
+  if (!(fdflags & FDFLAG_NONBLOCK)) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  *ne = (wasi_fd_t){.owned = true, .read_only = d->read_only, .host = fd,
+                    .fdflags = (uint16_t)fdflags, .filetype = wasi__filetype_of_mode(st.st_mode)};
+  if (S_ISDIR(st.st_mode)) {
+    ne->kind = WASI_FD_DIR;
+    ne->rights_base = base & d->rights_inheriting & R_DIR_BASE;
+    ne->rights_inheriting = inh & d->rights_inheriting;
+  } else {
+    ne->kind = WASI_FD_FILE;
+    ne->rights_base = base & d->rights_inheriting & (R_FILE_BASE | R_SOCK_BASE);
+    if (!S_ISREG(st.st_mode)) ne->rights_base &= ~(R_FD_SEEK | R_FD_TELL);
+  }
+  return E_SUCCESS;
+}
+
 static int f_path_open(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   wasi_fd_t *d;
   wasi_resolved_t r;
@@ -568,28 +612,14 @@ static int f_path_open(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   if (oflags & OFLAG_TRUNC) need |= R_PATH_FILESTAT_SET_SIZE;
   int rc = get_dir(c, ARG_U32(0), need, &d);
   if (rc) return rc;
-  if (oflags & ~0xFu) return E_INVAL;
-  if (fdflags & ~0x1Fu) return E_INVAL;
+  if ((oflags & ~0xFu) || (fdflags & ~0x1Fu)) return E_INVAL;
+  if ((oflags & OFLAG_DIRECTORY) && (oflags & OFLAG_TRUNC)) return E_INVAL;
   if (!wasi_mem_ok(c, fdp, 4)) return E_FAULT;
+  /* The access mode follows the rights asked for, as wasi-libc computes them. */
   bool want_write = (base & (R_FD_WRITE | R_FD_DATASYNC | R_FD_ALLOCATE | R_FD_FILESTAT_SET_SIZE)) ||
                     (fdflags & FDFLAG_APPEND);
   bool want_read = (base & (R_FD_READ | R_FD_READDIR)) != 0;
-  if ((oflags & OFLAG_DIRECTORY) && (oflags & OFLAG_TRUNC)) return E_INVAL;
   if ((rc = resolve(c, d, ARG_U32(2), ARG_U32(3), dirflags & LOOKUP_FOLLOW, &r))) return rc;
-
-  int hf = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-  if (oflags & OFLAG_DIRECTORY) hf |= O_DIRECTORY;
-  if (r.trailing_slash) hf |= O_DIRECTORY;
-  if (oflags & OFLAG_CREAT) hf |= O_CREAT;
-  if (oflags & OFLAG_EXCL) hf |= O_EXCL;
-  if (oflags & OFLAG_TRUNC) hf |= O_TRUNC;
-  if (fdflags & FDFLAG_APPEND) hf |= O_APPEND;
-  if (fdflags & FDFLAG_NONBLOCK) hf |= O_NONBLOCK;
-  if (fdflags & FDFLAG_DSYNC) hf |= O_DSYNC;
-  if (fdflags & FDFLAG_SYNC) hf |= O_SYNC;
-  if (fdflags & FDFLAG_RSYNC) hf |= O_RSYNC;
-  if (want_write) hf |= want_read ? O_RDWR : O_WRONLY;
-  else hf |= O_RDONLY;
 
   if (d->read_only && (want_write || (oflags & (OFLAG_CREAT | OFLAG_TRUNC)))) {
     /* Report what a read-only mount would: EEXIST for O_EXCL on an existing name. */
@@ -597,36 +627,17 @@ static int f_path_open(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
     wasi__resolved_close(&r);
     return rc;
   }
+  int hf = open_flags(oflags, fdflags, want_read, want_write, r.trailing_slash);
   int fd;
   do {
     fd = openat(r.dirfd, r.name, hf, 0666);
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) {
-    rc = wasi__errno(errno);
-    wasi__resolved_close(&r);
-    return rc;
-  }
+  rc = fd < 0 ? wasi__errno(errno) : E_SUCCESS;
   wasi__resolved_close(&r);
-  struct stat st;
-  if (fstat(fd, &st) < 0) {
-    rc = wasi__errno(errno);
-    close(fd);
-    return rc;
-  }
-  wasi_fd_t ne = {.owned = true, .read_only = d->read_only, .host = fd, .fdflags = (uint16_t)fdflags,
-                  .filetype = wasi__filetype_of_mode(st.st_mode)};
-  if (S_ISDIR(st.st_mode)) {
-    ne.kind = WASI_FD_DIR;
-    ne.rights_base = base & d->rights_inheriting & R_DIR_BASE;
-    ne.rights_inheriting = inh & d->rights_inheriting;
-  } else {
-    ne.kind = WASI_FD_FILE;
-    ne.rights_base = base & d->rights_inheriting & (R_FILE_BASE | R_SOCK_BASE);
-    ne.rights_inheriting = 0;
-    if (!S_ISREG(st.st_mode)) ne.rights_base &= ~(R_FD_SEEK | R_FD_TELL);
-  }
+  if (rc) return rc;
+  wasi_fd_t ne;
   uint32_t gfd;
-  if ((rc = wasi__fd_add(c->wasi, &ne, &gfd))) {
+  if ((rc = open_entry(fd, d, base, inh, fdflags, &ne)) || (rc = wasi__fd_add(c->wasi, &ne, &gfd))) {
     close(fd);
     return rc;
   }

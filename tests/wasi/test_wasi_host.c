@@ -467,6 +467,12 @@ static void other_checks(void) {
   check_errno("open file/ as dir", open_at(3, "file/", 0, 0, RIGHTS_READ), E_NOTDIR);
   check_errno("open empty path", open_at(3, "", 0, 0, RIGHTS_READ), E_NOENT);
   check_errno("path op on a file fd", call("path_create_directory", 0u, S("x")), E_NOTDIR);
+  char fifo[400];
+  snprintf(fifo, sizeof fifo, "%s/sandbox/fifo", race_root);
+  check("mkfifo", mkfifo(fifo, 0644) == 0);
+  check_errno("open a FIFO without a writer does not hang", open_at(3, "fifo", 0, 0, RIGHTS_READ), 0);
+  check_errno("close FIFO", call("fd_close", U32(OUT)), 0);
+  check_errno("unlink FIFO", call("path_unlink_file", 3u, S("fifo")), 0);
 
   /* poll_oneoff: a 10 ms relative clock */
   uint32_t in = BUF, out = BUF + 256;
