@@ -233,12 +233,23 @@ typedef struct parser {
 } parser_t;
 
 static void locate(parser_t *p, size_t offset, unsigned *line, unsigned *column) {
-  if (offset < p->at) {
-    p->at = 0;
-    p->line = 1;
-    p->line_start = 0;
+  if (offset > p->length) offset = p->length;
+  /* Backwards (a dotted key's tables are made after its value was read):
+   * the distance is short, so walk it rather than rescan from the start,
+   * which would make many dotted keys quadratic. */
+  bool crossed_newline = false;
+  while (p->at > offset) {
+    p->at--;
+    if (p->text[p->at] == '\n') {
+      p->line--;
+      crossed_newline = true;
+    }
   }
-  for (; p->at < offset && p->at < p->length; p->at++) {
+  if (crossed_newline) {
+    p->line_start = p->at;
+    while (p->line_start > 0 && p->text[p->line_start - 1] != '\n') p->line_start--;
+  }
+  for (; p->at < offset; p->at++) {
     if (p->text[p->at] == '\n') {
       p->line++;
       p->line_start = p->at + 1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Allocations left before the next one fails; -1 means never fail. */
 static long alloc_budget = -1;
@@ -656,6 +657,33 @@ static void test_error_is_optional(void) {
   wisp_toml_free(doc);
 }
 
+/* Tables made by dotted keys are located after their value was read; their
+ * line and column must still be right, and finding them must not rescan the
+ * document (which made 100,000 dotted keys take minutes). */
+static void test_dotted_positions(void) {
+  wisp_toml_doc_t *doc = OK("a.b = [\n  1,\n]\n  c.d = 2\ne = { f.g = [\n1] }\n");
+  if (doc) {
+    CHECK(wisp_toml_line(get(doc, "a")) == 1 && wisp_toml_column(get(doc, "a")) == 1);
+    CHECK(wisp_toml_line(get(doc, "a/b")) == 1 && wisp_toml_column(get(doc, "a/b")) == 7);
+    CHECK(wisp_toml_line(get(doc, "c")) == 4 && wisp_toml_column(get(doc, "c")) == 3);
+    CHECK(wisp_toml_line(get(doc, "c/d")) == 4 && wisp_toml_column(get(doc, "c/d")) == 9);
+    CHECK(wisp_toml_line(get(doc, "e/f")) == 5 && wisp_toml_column(get(doc, "e/f")) == 7);
+    CHECK(wisp_toml_line(get(doc, "e/f/g/0")) == 6 && wisp_toml_column(get(doc, "e/f/g/0")) == 1);
+    wisp_toml_free(doc);
+  }
+  size_t cap = 1 << 20, used = 0;
+  char *text = malloc(cap);
+  if (!text) return;
+  for (int i = 0; i < 30000; i++) used += (size_t)snprintf(text + used, cap - used, "k%d.x = %d\n", i, i);
+  clock_t start = clock();
+  CHECK(wisp_toml_parse(text, used, &doc, NULL) == 0);
+  double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+  CHECK(seconds < 3.0); /* linear: well under 0.1 s; quadratic: about 10 s */
+  CHECK(doc && wisp_toml_line(get(doc, "k29999")) == 30000);
+  wisp_toml_free(doc);
+  free(text);
+}
+
 /* Every allocation the reader makes, made to fail in turn: each failure is
  * reported as -2 "out of memory" with no document and nothing leaked (the
  * sanitizer build checks leaks). */
@@ -708,6 +736,7 @@ int main(void) {
   test_invalid_structure();
   test_invalid_values();
   test_error_is_optional();
+  test_dotted_positions();
   test_out_of_memory();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
