@@ -15,6 +15,11 @@
  * guest, which is then resumed with zero results. So the host-call, trap,
  * suspend/resume, fuel and abort paths are all driven by fuzzed code.
  *
+ * Every module is run twice, in two fresh stores, and the outcomes must be
+ * identical (a digest of statuses, trap kinds, results, exported globals and
+ * the start of exported memories): a difference means the engine read state
+ * it never initialised.
+ *
  * Traps are expected outcomes; crashes, sanitizer reports, leaks and hangs are
  * bugs. A broken API invariant calls abort(), which libFuzzer reports.
  */
@@ -36,6 +41,28 @@ typedef struct host_env {
   wisp_functype_t type;        /* its arrays are borrowed from the module */
   uint32_t *rng;               /* shared by all host functions of one input */
 } host_env_t;
+
+/* FNV-1a over everything observable, to compare the two runs of one module. */
+static uint64_t digest;
+
+static void feed(const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) digest = (digest ^ b[i]) * 1099511628211ull;
+}
+
+static void feed_u32(uint32_t v) { feed(&v, sizeof v); }
+
+static void feed_val(const wisp_val_t *v) {
+  feed_u32(v->kind);
+  switch (v->kind) {
+    case WISP_I32: feed(&v->of.i32, 4); break;
+    case WISP_F32: feed(&v->of.f32, 4); break;
+    case WISP_I64: feed(&v->of.i64, 8); break;
+    case WISP_F64: feed(&v->of.f64, 8); break;
+    case WISP_V128: feed(v->of.v128, 16); break;
+    default: feed_u32(v->of.externref != NULL); break; /* references: only null or not */
+  }
+}
 
 static void check(int ok, const char *what) {
   if (!ok) {
@@ -73,6 +100,7 @@ static wisp_host_status_t host_fn(wisp_call_t *call, void *env, const wisp_val_t
 }
 
 static void drop_trap(wisp_trap_t *trap) {
+  feed_u32(trap ? (uint32_t)wisp_trap_kind(trap) : 0xFFFFFFFFu);
   if (!trap) return;
   char buf[256];
   wisp_trap_format(trap, buf, sizeof buf); /* exercises frame formatting */
@@ -107,8 +135,12 @@ static void finish_call(wisp_exec_t *exec, wisp_status_t st, const wisp_functype
       break;
     }
   }
+  feed_u32(st);
   if (st == WISP_DONE) {
-    for (uint32_t i = 0; i < type->nresults; i++) check(results[i].kind == type->results[i], "result kind");
+    for (uint32_t i = 0; i < type->nresults; i++) {
+      check(results[i].kind == type->results[i], "result kind");
+      feed_val(&results[i]);
+    }
   } else {
     drop_trap(wisp_exec_take_trap(exec)); /* a trap, or the abort's WISP_TRAP_ABORTED */
   }
@@ -156,7 +188,26 @@ static int make_import(wisp_store_t *store, const wisp_import_desc_t *d, host_en
   return -1;
 }
 
-static void run_module(wisp_module_t *module, uint32_t seed) {
+/* Feeds exported globals and the first bytes of exported memories to the digest. */
+static void feed_exports(wisp_instance_t *instance, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    wisp_extern_t ext;
+    wisp_instance_export_at(instance, i, &ext);
+    if (ext.kind == WISP_EXTERN_GLOBAL) {
+      wisp_val_t v;
+      wisp_global_get(ext.of.global, &v);
+      feed_val(&v);
+    } else if (ext.kind == WISP_EXTERN_MEMORY) {
+      uint64_t size = wisp_memory_size(ext.of.memory);
+      feed(&size, sizeof size);
+      feed(wisp_memory_data(ext.of.memory), size < 4096 ? (size_t)size : 4096);
+    }
+  }
+}
+
+/* Instantiates and runs `module` once; returns the digest of what it did. */
+static uint64_t run_module(wisp_module_t *module, uint32_t seed) {
+  digest = 14695981039346656037ull;
   uint32_t rng = seed;
   uint32_t nimports = wisp_module_import_count(module);
   host_env_t *envs = calloc(nimports ? nimports : 1, sizeof *envs);
@@ -181,6 +232,7 @@ static void run_module(wisp_module_t *module, uint32_t seed) {
   wisp_trap_t *trap = NULL;
   wisp_error_t err;
   int rc = wisp_instance_new(store, exec, module, imports, nimports, &instance, &trap, &err);
+  feed_u32((uint32_t)rc);
   if (rc != 0) {
     check(rc == WISP_ERR_TRAP || rc == WISP_ERR_LIMIT || rc == WISP_ERR_NOMEM || rc == WISP_ERR_LINK,
           "unexpected wisp_instance_new error");
@@ -197,11 +249,13 @@ static void run_module(wisp_module_t *module, uint32_t seed) {
       if (ext.kind == WISP_EXTERN_FUNC) call_export(exec, ext.of.func, ones);
     }
   }
+  feed_exports(instance, n);
 done:
   wisp_exec_delete(exec);
   wisp_store_delete(store);
   free(imports);
   free(envs);
+  return digest;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -212,7 +266,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (wisp_module_new(engine, data, size, &module, &err) != 0) return 0;
   uint32_t seed = 2166136261u;
   for (size_t i = 0; i < size; i++) seed = (seed ^ data[i]) * 16777619u;
-  run_module(module, seed);
+  uint64_t first = run_module(module, seed);
+  uint64_t second = run_module(module, seed);
+  check(first == second, "two runs of the same module in fresh stores differ");
   wisp_module_delete(module);
   return 0;
 }
