@@ -11,8 +11,9 @@
 #   4. build/fuzz     (clang-19, -DWISP_FUZZ=ON), only if fuzz/CMakeLists.txt exists:
 #      every libFuzzer target the build produces (executables named fuzz_*)
 #      runs for WISP_FUZZ_SECONDS (default 60) seeded from fuzz/corpus/<target>/
-#      (and fuzz/<target>.dict when present), two at a time. The checked-in
-#      corpus is only read; new inputs and crash artifacts go to build/fuzz/runs/.
+#      (dictionary fuzz/<target>.dict, else fuzz/wasm.dict), two at a time. The
+#      checked-in corpus is only read; new inputs and crash artifacts go to
+#      build/fuzz/runs/.
 #
 # Then a summary; its last line is exactly `N passed, N failed` (`, N skipped`
 # when tests were skipped), counting ctest tests of both builds plus fuzz runs.
@@ -107,7 +108,11 @@ fuzz_one() {
   local args=(-max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="$work/artifacts/" "$work/corpus")
   [ -d "fuzz/corpus/$target" ] && args+=("fuzz/corpus/$target")
-  [ -f "fuzz/$target.dict" ] && args=(-dict="fuzz/$target.dict" "${args[@]}")
+  if [ -f "fuzz/$target.dict" ]; then
+    args=(-dict="fuzz/$target.dict" "${args[@]}")
+  elif [ -f fuzz/wasm.dict ]; then
+    args=(-dict=fuzz/wasm.dict "${args[@]}")
+  fi
   "$bin" "${args[@]}" >"$work/log" 2>&1
   echo $? >"$work/rc"
 }
