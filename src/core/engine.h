@@ -105,6 +105,7 @@ typedef struct wisp__code {
   uint32_t frame_cells;   /* params + locals + operand stack */
   uint32_t param_cells;
   uint32_t local_cells;   /* declared locals (zeroed at entry) */
+  uint32_t entry_fuel;    /* fuel charged by each call before the first loop */
   uint32_t noffsets;      /* (word index, wasm byte offset) pairs for backtraces */
   uint32_t *offsets;
 } wisp__code_t;

@@ -732,6 +732,16 @@ do_call:
     if (UNLIKELY(!code)) TRAP(WISP_TRAP_OOM, "out of memory translating a function");
     if (UNLIKELY(frame == exec->frames_end || nfp + code->frame_cells > exec->stack_end))
       TRAP(WISP_TRAP_STACK_EXHAUSTED, "call stack exhausted");
+    fuel -= code->entry_fuel;
+    if (UNLIKELY(fuel < 0)) {
+      /* out of fuel before the call: continuing re-executes the call instruction */
+      fuel += code->entry_fuel;
+      exec->ip = ip;
+      exec->fp = fp;
+      SYNC_CALL_STATE();
+      exec->status = WISP_OUT_OF_FUEL;
+      goto leave;
+    }
     frame->ret_ip = ip + call_len;
     frame->fp = fp;
     frame->func = func;
@@ -954,6 +964,8 @@ wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *f, const wisp_val_t
   if (fp + code->frame_cells > exec->stack_end)
     return finish(exec, fail_call(exec, WISP_TRAP_STACK_EXHAUSTED, "call stack exhausted"));
   memset(fp + code->param_cells, 0, (size_t)code->local_cells * sizeof(wisp__cell_t));
+  /* The entry function's first region; when the budget cannot cover it the
+   * call starts out of fuel (continuing runs it without charging it again). */
   frame->ret_ip = exit_code;
   frame->fp = fp;
   frame->func = NULL;
@@ -961,6 +973,9 @@ wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *f, const wisp_val_t
   exec->fp = fp;
   exec->frame = frame + 1;
   exec->func = f;
+  if (exec->fuel < code->entry_fuel) return exec->status = WISP_OUT_OF_FUEL;
+  exec->fuel -= code->entry_fuel;
+  exec->fuel_used += code->entry_fuel;
   return finish(exec, wisp__interp_run(exec));
 }
 

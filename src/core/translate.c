@@ -71,7 +71,8 @@ typedef struct translator {
   /* peephole state */
   int64_t last_dst;         /* word position of the last single-result instruction's d, or -1 */
   int64_t last_cmp;         /* word position of the last i32 compare instruction, or -1 */
-  uint32_t fuel_pos;        /* imm word of the current FUEL instruction */
+  uint32_t fuel_pos;        /* imm word of the current FUEL instruction; 0 = the entry region */
+  uint32_t entry_fuel;      /* cost of the entry region, charged by the call itself */
   uint32_t fuel_count;      /* wasm instructions since it */
   uint32_t op_offset;       /* wasm offset of the instruction being translated */
   bool oom;
@@ -488,8 +489,16 @@ static int64_t read_s(translator_t *t, unsigned bits) {
   return v;
 }
 
-static void begin_fuel_region(translator_t *t) {
+/* Closes the current fuel region with its cost (instructions + 1). */
+static void end_fuel_region(translator_t *t) {
   if (t->fuel_pos) t->words[t->fuel_pos] = t->fuel_count + 1;
+  else t->entry_fuel = t->fuel_count + 1;
+}
+
+/* Starts a fuel region at a loop header: a FUEL instruction there charges the
+ * straight-line code up to the next region on every iteration. */
+static void begin_fuel_region(translator_t *t) {
+  end_fuel_region(t);
   emit_op(t, WISP_IOP_FUEL);
   t->fuel_pos = t->nwords;
   emit_word(t, 1);
@@ -946,7 +955,7 @@ wisp__code_t *wisp__translate(const wisp_module_t *m, uint32_t index) {
 
   push_frame(&t, FRAME_FUNC, 0, ft->nresults, NULL, ft->types + ft->nparams);
   t.op_offset = fn->body_start;
-  begin_fuel_region(&t);
+  /* the entry region is charged by the call instruction, not a FUEL instruction */
   uint32_t skip_depth = 0;
   while (t.p < t.end && !t.oom) {
     t.op_offset = (uint32_t)(t.p - t.base);
@@ -973,13 +982,14 @@ wisp__code_t *wisp__translate(const wisp_module_t *m, uint32_t index) {
     if (!translate_op(&t, op)) break;
   }
   if (t.oom) goto fail;
-  if (t.fuel_pos) t.words[t.fuel_pos] = t.fuel_count + 1;
+  end_fuel_region(&t);
 
   code = calloc(1, sizeof *code);
   if (!code) goto fail;
   code->words = t.words;
   code->nwords = t.nwords;
   code->param_cells = ft->nparams;
+  code->entry_fuel = t.entry_fuel;
   code->local_cells = fn->nlocals;
   code->frame_cells = t.nlocals + t.max_height;
   if (code->frame_cells < ft->nresults) code->frame_cells = ft->nresults;
