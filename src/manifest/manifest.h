@@ -147,12 +147,13 @@ typedef struct wisp_manifest {
  * message such as "wisp.toml:12: component.hello.limits.memory_mib: expected
  * an integer, found string" into error (error_size bytes, may be 0).
  */
-int wisp_manifest_load(const char *path, wisp_manifest_t **out, char *error, size_t error_size);
+int wisp_manifest_load(const char *path, wisp_manifest_t **out /* OUT */, char *error /* OUT */,
+                       size_t error_size);
 
 /* The same, from text already in memory; path names the file in messages
  * and its directory is used to resolve relative paths. */
-int wisp_manifest_parse(const char *text, size_t length, const char *path, wisp_manifest_t **out, char *error,
-                        size_t error_size);
+int wisp_manifest_parse(const char *text, size_t length, const char *path, wisp_manifest_t **out /* OUT */,
+                        char *error /* OUT */, size_t error_size);
 
 /* Frees a manifest and everything in it. NULL is allowed. */
 void wisp_manifest_free(wisp_manifest_t *manifest);
@@ -182,7 +183,8 @@ size_t wisp_manifest_script_name_length(const wisp_manifest_trigger_t *trigger, 
  * Parses one allowed_outbound_hosts entry into *out (OUT; free its strings
  * with wisp_manifest_host_clear). Returns 0, or -1 with a reason in error.
  */
-int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error, size_t error_size);
+int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out /* OUT */, char *error /* OUT */,
+                             size_t error_size);
 void wisp_manifest_host_clear(wisp_manifest_host_t *host);
 
 /*

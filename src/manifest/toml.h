@@ -68,7 +68,8 @@ typedef struct wisp_toml_error {
  * -2 (out of memory), stores NULL in *out and fills *error when error is not
  * NULL.
  */
-int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out, wisp_toml_error_t *error);
+int wisp_toml_parse(const char *text, size_t length, wisp_toml_doc_t **out /* OUT */,
+                    wisp_toml_error_t *error /* OUT */);
 
 /* Frees a document and every node and string in it. NULL is allowed. */
 void wisp_toml_free(wisp_toml_doc_t *doc);
@@ -88,7 +89,7 @@ const char *wisp_toml_type_name(wisp_toml_type_t type);
 size_t wisp_toml_table_count(const wisp_toml_node_t *table);
 /* The i-th key; *length (OUT, may be NULL) gets its byte length, since a
  * quoted key may contain "\u0000". The key is NUL-terminated as well. */
-const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i, size_t *length);
+const char *wisp_toml_table_key(const wisp_toml_node_t *table, size_t i, size_t *length /* OUT */);
 const wisp_toml_node_t *wisp_toml_table_value(const wisp_toml_node_t *table, size_t i);
 /* The value under key (a NUL-terminated string), or NULL. */
 const wisp_toml_node_t *wisp_toml_table_get(const wisp_toml_node_t *table, const char *key);
@@ -105,7 +106,7 @@ bool wisp_toml_array_is_tables(const wisp_toml_node_t *array);
  * Each returns a zero value when the node has another type. */
 /* Strings and date-times: NUL-terminated; *length (OUT, may be NULL) gets the
  * byte length, which may be more than strlen() when the string has "\u0000". */
-const char *wisp_toml_string(const wisp_toml_node_t *node, size_t *length);
+const char *wisp_toml_string(const wisp_toml_node_t *node, size_t *length /* OUT */);
 int64_t wisp_toml_integer(const wisp_toml_node_t *node);
 double wisp_toml_float(const wisp_toml_node_t *node);
 bool wisp_toml_bool(const wisp_toml_node_t *node);
