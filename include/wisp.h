@@ -186,8 +186,13 @@ typedef struct wisp_store_limits {
   uint64_t max_table_elems;  /* per table; 0 = no limit beyond the module's */
 } wisp_store_limits_t;
 
+/* A store borrows its engine (which must outlive it). NULL when out of memory. */
 WISP_OWN wisp_store_t *wisp_store_new(wisp_engine_t *engine);
+/* Frees the store and every object made in it (instances, functions, memories,
+ * tables, globals; host functions' env_free runs). Execs bound to the store
+ * must be idle; they survive (see wisp_exec_set_store) but must not run. */
 void wisp_store_delete(WISP_OWN wisp_store_t *store);
+/* Limits apply to memories and tables created after the call. Copied. */
 void wisp_store_set_limits(wisp_store_t *store, const wisp_store_limits_t *limits);
 /* Opaque embedder data, reachable from host functions via wisp_call_store. */
 void wisp_store_set_data(wisp_store_t *store, void *data);
@@ -220,9 +225,11 @@ typedef struct wisp_frame {
   uint32_t offset;       /* byte offset in the module binary */
 } wisp_frame_t;
 
+/* The message is copied. */
 WISP_OWN wisp_trap_t *wisp_trap_new(wisp_trap_kind_t kind, const char *message);
-void wisp_trap_delete(WISP_OWN wisp_trap_t *trap);
+void wisp_trap_delete(WISP_OWN wisp_trap_t *trap); /* NULL is a no-op */
 wisp_trap_kind_t wisp_trap_kind(const wisp_trap_t *trap);
+/* Borrowed from the trap; NUL-terminated. */
 const char *wisp_trap_message(const wisp_trap_t *trap);
 int wisp_trap_exit_code(const wisp_trap_t *trap); /* for WISP_TRAP_EXIT */
 uint32_t wisp_trap_frame_count(const wisp_trap_t *trap); /* innermost first */
@@ -245,8 +252,10 @@ typedef enum wisp_host_status {
 typedef wisp_host_status_t (*wisp_host_fn_t)(wisp_call_t *call, void *env,
                                              const wisp_val_t *args, wisp_val_t *results);
 
-/* A host function. `env` is borrowed; `env_free`, if given, is called with env
- * when the store is deleted. The type is copied. */
+/* A host function, owned by the store (NULL when out of memory). `env` is
+ * borrowed; `env_free`, if given, is called with env when the store is
+ * deleted. The type is copied. The callback receives args and a results array
+ * pre-filled with the result kinds; both are valid only during the call. */
 wisp_func_t *wisp_func_new_host(wisp_store_t *store, const wisp_functype_t *type,
                                 wisp_host_fn_t fn, void *env, void (*env_free)(void *));
 
@@ -272,10 +281,16 @@ typedef struct wisp_extern {
   } of;
 } wisp_extern_t;
 
+/* Borrowed from the function (valid as long as its store and module). */
 const wisp_functype_t *wisp_func_type(const wisp_func_t *func);
 
-/* Linear memory. The data pointer is stable for the memory's lifetime (the
- * whole maximum is reserved up front); the size changes with grow. */
+/* Runtime objects made by the _new functions below are owned by their store
+ * (NULL on failure: out of memory, or limits that are out of range).
+ *
+ * Linear memory. The data pointer is stable for the memory's lifetime (the
+ * whole addressable range is reserved up front); the size changes with grow.
+ * Bytes [data, data + size) may be read and written by the embedder between
+ * calls, or by a host function during one. */
 wisp_memory_t *wisp_memory_new(wisp_store_t *store, const wisp_limits_t *pages);
 uint8_t *wisp_memory_data(wisp_memory_t *memory);
 uint64_t wisp_memory_size(const wisp_memory_t *memory); /* bytes */
@@ -300,11 +315,15 @@ void wisp_global_type(const wisp_global_t *global, wisp_externtype_t *out);
 /* A name -> extern table for resolving imports by (module, name). */
 typedef struct wisp_linker wisp_linker_t;
 
+/* The linker borrows the store; names are copied. Definitions refer to store
+ * objects, so a linker is used with the store it was made for. */
 WISP_OWN wisp_linker_t *wisp_linker_new(wisp_store_t *store);
 void wisp_linker_delete(WISP_OWN wisp_linker_t *linker);
 /* Defines (module, name). Later definitions of the same name replace earlier ones. */
 int wisp_linker_define(wisp_linker_t *linker, const char *module, const char *name,
                        const wisp_extern_t *ext);
+/* Makes a host function in the linker's store (env borrowed, never freed by
+ * wisp) and defines it. */
 int wisp_linker_define_func(wisp_linker_t *linker, const char *module, const char *name,
                             const wisp_functype_t *type, wisp_host_fn_t fn, void *env);
 /* Defines every export of `instance` under `module`. */
