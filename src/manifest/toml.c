@@ -307,9 +307,11 @@ static const char *describe(parser_t *p, size_t offset, char buf[32]) {
   if (c == '\r') return "carriage return";
   if (c < 0x20 || c == 0x7f)
     snprintf(buf, 32, "control character U+%04X", c);
-  else if (c >= 0x80)
-    snprintf(buf, 32, "byte 0x%02X", c);
-  else
+  else if (c >= 0x80) { /* the input is valid UTF-8: show the character */
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (n > p->length - offset) n = p->length - offset;
+    snprintf(buf, 32, "'%.*s'", (int)n, p->text + offset);
+  } else
     snprintf(buf, 32, "'%c'", c);
   return buf;
 }
@@ -642,6 +644,14 @@ static char *buf_copy(parser_t *p) {
 
 /* ---- keys --------------------------------------------------------------- */
 
+#define BARE_KEY_HINT " (bare keys use only A-Z a-z 0-9 _ -; quote other keys)"
+
+/* A character someone may have meant as part of a key, as opposed to the
+ * whitespace and punctuation that may follow a key. */
+static bool looks_like_key_char(int c) {
+  return c >= 0x80 || (c > 0x20 && c < 0x7f && !strchr("=.[]{},#", c));
+}
+
 /* Parses a (possibly dotted) key, with whitespace around the dots. */
 static int parse_key(parser_t *p, dotted_key_t *key) {
   key->count = 0;
@@ -661,10 +671,17 @@ static int parse_key(parser_t *p, dotted_key_t *key) {
       part->text = p->text + p->pos;
       while (is_bare_key_char(peek(p))) p->pos++;
       part->length = (size_t)(p->text + p->pos - part->text);
+      if (looks_like_key_char(peek(p))) {
+        char buf[32];
+        return fail(p, p->pos, "invalid character %s in bare key '%.*s'%s", describe(p, p->pos, buf),
+                    (int)(part->length > 40 ? 40 : part->length), part->text, BARE_KEY_HINT);
+      }
     } else {
       char buf[32];
-      if (key->count == 0) return fail(p, p->pos, "expected a key, found %s", describe(p, p->pos, buf));
-      return fail(p, p->pos, "expected a key after '.', found %s", describe(p, p->pos, buf));
+      const char *hint = looks_like_key_char(c) ? BARE_KEY_HINT : "";
+      if (key->count == 0)
+        return fail(p, p->pos, "expected a key, found %s%s", describe(p, p->pos, buf), hint);
+      return fail(p, p->pos, "expected a key after '.', found %s%s", describe(p, p->pos, buf), hint);
     }
     key->count++;
     skip_ws(p);

@@ -514,8 +514,11 @@ static void test_invalid_structure(void) {
   BAD("a. = 1\n", 1, "expected a key after '.'");
   BAD(".a = 1\n", 1, "expected a key");
   BAD("a..b = 1\n", 1, "expected a key after '.'");
-  BAD_COL("a$b = 1\n", 1, 2, "expected '=' after a key, found '$'");
-  BAD("\xc3\xa4 = 1\n", 1, "expected a key");
+  BAD_COL("a$b = 1\n", 1, 2, "invalid character '$' in bare key 'a' (bare keys use only A-Z a-z 0-9 _ -");
+  BAD_COL("[t]\nn\xc3\xa4me = 1\n", 2, 2, "invalid character '\xc3\xa4' in bare key 'n'");
+  BAD("[a b]\n", 1, "expected ']' to close the table header, found 'b'");
+  BAD("a.$ = 1\n", 1, "expected a key after '.', found '$' (bare keys");
+  BAD("\xc3\xa4 = 1\n", 1, "expected a key, found '\xc3\xa4' (bare keys use only");
   BAD("a b = 1\n", 1, "expected '='");
   BAD("[a\n", 1, "expected ']'");
   BAD("[a]]\n", 1, "expected the end of the line");
