@@ -94,6 +94,41 @@ static const char *type_name(const wisp_toml_node_t *node) {
   return wisp_toml_type_name(wisp_toml_type(node));
 }
 
+/* Edit distance between a[0, an) and b, or 3 when it is more than 2. */
+static size_t edit_distance(const char *a, size_t an, const char *b) {
+  size_t bn = strlen(b);
+  if (an > 32 || bn > 32 || (an > bn ? an - bn : bn - an) > 2) return 3;
+  size_t row[33];
+  for (size_t j = 0; j <= bn; j++) row[j] = j;
+  for (size_t i = 1; i <= an; i++) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= bn; j++) {
+      size_t above = row[j];
+      size_t best = diagonal + (a[i - 1] != b[j - 1]);
+      if (above + 1 < best) best = above + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diagonal = above;
+    }
+  }
+  return row[bn] > 3 ? 3 : row[bn];
+}
+
+/* The allowed key closest to a misspelt one (at most 2 edits), or NULL. */
+static const char *closest_key(const char *key, size_t length, const char *const *allowed) {
+  const char *best = NULL;
+  size_t best_distance = 3;
+  for (size_t k = 0; allowed[k] && length >= 3; k++) {
+    size_t d = edit_distance(key, length, allowed[k]);
+    if (d < best_distance) {
+      best = allowed[k];
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
 /* Fails on any key of table that is not in allowed (a NULL-terminated list),
  * with a special message for the keys in unsupported. */
 static int check_keys(loader_t *l, const wisp_toml_node_t *table, const char *where,
@@ -113,6 +148,8 @@ static int check_keys(loader_t *l, const wisp_toml_node_t *table, const char *wh
         return fail(l, wisp_toml_line(value), name, "not supported by wisp%s%s",
                     unsupported[k].hint ? "; " : "", unsupported[k].hint ? unsupported[k].hint : "");
     }
+    const char *guess = closest_key(key, length, allowed);
+    if (guess) return fail(l, wisp_toml_line(value), name, "unknown key (did you mean '%s'?)", guess);
     return fail(l, wisp_toml_line(value), name, "unknown key");
   }
   return 0;

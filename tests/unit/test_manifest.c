@@ -293,7 +293,7 @@ static void test_invalid_files(void) {
     passed++;
   }
   closedir(d);
-  CHECK(count >= 80);
+  CHECK(count >= 83);
 }
 
 static void test_errors_inline(void) {
