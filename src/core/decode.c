@@ -86,14 +86,18 @@ static int fail_leb(decoder_t *d, const uint8_t *at, int rc) {
 
 /* ---- cursor ------------------------------------------------------------------ */
 
+/* Readers write *out on every path (0 on failure), which also keeps gcc's
+ * -Wmaybe-uninitialized quiet at -O2. */
 static int read_byte(decoder_t *d, uint8_t *out) {
+  *out = 0;
   if (d->p >= d->end) return fail_end(d, d->p);
   *out = *d->p++;
   return 0;
 }
 
 static int read_u32(decoder_t *d, uint32_t *out) {
-  uint64_t v;
+  uint64_t v = 0;
+  *out = 0;
   const uint8_t *at = d->p;
   int rc = wisp__leb_u(&d->p, d->end, 32, &v);
   if (rc != WISP_LEB_OK) return fail_leb(d, at, rc);
@@ -102,7 +106,8 @@ static int read_u32(decoder_t *d, uint32_t *out) {
 }
 
 static int read_s32(decoder_t *d, int32_t *out) {
-  int64_t v;
+  int64_t v = 0;
+  *out = 0;
   const uint8_t *at = d->p;
   int rc = wisp__leb_s(&d->p, d->end, 32, &v);
   if (rc != WISP_LEB_OK) return fail_leb(d, at, rc);
@@ -112,6 +117,7 @@ static int read_s32(decoder_t *d, int32_t *out) {
 
 static int read_s64(decoder_t *d, int64_t *out) {
   const uint8_t *at = d->p;
+  *out = 0;
   int rc = wisp__leb_s(&d->p, d->end, 64, out);
   if (rc != WISP_LEB_OK) return fail_leb(d, at, rc);
   return 0;
@@ -119,6 +125,7 @@ static int read_s64(decoder_t *d, int64_t *out) {
 
 /* Points *out at the next n bytes and skips them. */
 static int read_bytes(decoder_t *d, uint32_t n, const uint8_t **out) {
+  *out = NULL;
   if ((size_t)(d->end - d->p) < n) return fail_end(d, d->p);
   *out = d->p;
   d->p += n;
@@ -439,8 +446,8 @@ static int decode_type_section(decoder_t *d) {
     memcpy(t->types + np, results, nr);
     t->nparams = np;
     t->nresults = nr;
-    t->canon = wisp__engine_intern_type(m->engine, np, nr, t->types);
-    if (t->canon == UINT32_MAX) return fail_nomem(d);
+    /* canon is assigned by module.c once the module has validated, so that
+     * rejected uploads never grow the engine's type table */
   }
   return 0;
 }

@@ -20,12 +20,15 @@
 typedef struct interned_type {
   uint32_t nparams, nresults;
   uint8_t *types;
+  uint64_t hash;
 } interned_type_t;
 
 struct wisp_engine {
   pthread_mutex_t lock;
-  interned_type_t *types;
+  interned_type_t *types;  /* by id */
   uint32_t ntypes, cap;
+  uint32_t *buckets;       /* open addressing: id + 1, 0 = empty */
+  uint32_t nbuckets;       /* a power of two, at least twice ntypes */
 };
 
 wisp_engine_t *wisp_engine_new(void) {
@@ -40,38 +43,71 @@ void wisp_engine_delete(wisp_engine_t *engine) {
   if (!engine) return;
   for (uint32_t i = 0; i < engine->ntypes; i++) free(engine->types[i].types);
   free(engine->types);
+  free(engine->buckets);
   pthread_mutex_destroy(&engine->lock);
   free(engine);
 }
 
+static uint64_t type_hash(uint32_t nparams, uint32_t nresults, const uint8_t *types) {
+  uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)nparams << 32 | nresults);
+  for (uint32_t i = 0; i < nparams + nresults; i++) h = (h ^ types[i]) * 0x100000001b3ull;
+  return h;
+}
+
+static bool rehash(wisp_engine_t *e, uint32_t nbuckets) {
+  uint32_t *b = calloc(nbuckets, sizeof *b);
+  if (!b) return false;
+  for (uint32_t id = 0; id < e->ntypes; id++) {
+    uint32_t i = (uint32_t)e->types[id].hash & (nbuckets - 1);
+    while (b[i]) i = (i + 1) & (nbuckets - 1);
+    b[i] = id + 1;
+  }
+  free(e->buckets);
+  e->buckets = b;
+  e->nbuckets = nbuckets;
+  return true;
+}
+
+/* Interning is a hash lookup under the engine's lock. Only validated modules
+ * and host functions intern types, so the table grows with what is deployed,
+ * not with what is uploaded. */
 uint32_t wisp__engine_intern_type(wisp_engine_t *engine, uint32_t nparams, uint32_t nresults,
                                   const uint8_t *types) {
   uint32_t n = nparams + nresults;
+  uint64_t h = type_hash(nparams, nresults, types);
+  uint32_t id = UINT32_MAX;
   pthread_mutex_lock(&engine->lock);
-  for (uint32_t i = 0; i < engine->ntypes; i++) {
-    interned_type_t *t = &engine->types[i];
-    if (t->nparams == nparams && t->nresults == nresults && (n == 0 || memcmp(t->types, types, n) == 0)) {
-      pthread_mutex_unlock(&engine->lock);
-      return i;
+  if (engine->nbuckets) {
+    for (uint32_t i = (uint32_t)h & (engine->nbuckets - 1); engine->buckets[i];
+         i = (i + 1) & (engine->nbuckets - 1)) {
+      interned_type_t *t = &engine->types[engine->buckets[i] - 1];
+      if (t->hash == h && t->nparams == nparams && t->nresults == nresults &&
+          (n == 0 || memcmp(t->types, types, n) == 0)) {
+        id = engine->buckets[i] - 1;
+        goto done;
+      }
     }
   }
+  if ((engine->ntypes + 1) * 2 > engine->nbuckets && !rehash(engine, engine->nbuckets ? engine->nbuckets * 2 : 256))
+    goto done;
   if (engine->ntypes == engine->cap) {
     uint32_t cap = engine->cap ? engine->cap * 2 : 64;
     interned_type_t *grown = realloc(engine->types, cap * sizeof *grown);
-    if (!grown) goto fail;
+    if (!grown) goto done;
     engine->types = grown;
     engine->cap = cap;
   }
   uint8_t *copy = malloc(n ? n : 1);
-  if (!copy) goto fail;
+  if (!copy) goto done;
   if (n) memcpy(copy, types, n);
-  engine->types[engine->ntypes] = (interned_type_t){nparams, nresults, copy};
-  uint32_t id = engine->ntypes++;
+  id = engine->ntypes++;
+  engine->types[id] = (interned_type_t){nparams, nresults, copy, h};
+  uint32_t i = (uint32_t)h & (engine->nbuckets - 1);
+  while (engine->buckets[i]) i = (i + 1) & (engine->nbuckets - 1);
+  engine->buckets[i] = id + 1;
+done:
   pthread_mutex_unlock(&engine->lock);
-  return id;
-fail:
-  pthread_mutex_unlock(&engine->lock);
-  return UINT32_MAX; /* never equal to a real id: call_indirect then always mismatches */
+  return id; /* UINT32_MAX when out of memory: never equal to a real id */
 }
 
 int wisp__error(wisp_error_t *err, int code, uint32_t offset, const char *fmt, ...) {

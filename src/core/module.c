@@ -24,6 +24,11 @@ static int module_load(wisp_engine_t *engine, const uint8_t *bytes, size_t len,
   m->len = len;
   int rc = wisp__decode(m, err);
   if (rc == 0) rc = wisp__validate(m, err);
+  for (uint32_t i = 0; rc == 0 && i < m->ntypes; i++) {
+    wisp__functype_t *t = &m->types[i];
+    t->canon = wisp__engine_intern_type(engine, t->nparams, t->nresults, t->types);
+    if (t->canon == UINT32_MAX) rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory interning function types");
+  }
   if (rc != 0) {
     wisp_module_delete(m);
     return rc;

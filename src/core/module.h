@@ -36,7 +36,7 @@ enum {
 typedef struct wisp__functype {
   uint32_t nparams, nresults;
   uint8_t *types;     /* nparams + nresults valkinds: params first */
-  uint32_t canon;     /* engine-wide canonical id: equal types have equal ids */
+  uint32_t canon;     /* engine-wide canonical id: equal types have equal ids (set after validation) */
 } wisp__functype_t;
 
 typedef struct wisp__limits {
@@ -179,7 +179,8 @@ struct wisp_module {
 /* Decodes `bytes` (already copied into m->bytes by the caller, which also set
  * m->engine and initialised m->arena). Returns 0 or WISP_ERR_MALFORMED with
  * *err filled ("<section> section, offset 0x..: <what was expected>").
- * Canonical ids of function types are assigned with wisp__engine_intern_type. */
+ * Canonical ids of function types are assigned afterwards (module.c), only
+ * for modules that validate. */
 int wisp__decode(struct wisp_module *m, wisp_error_t *err);
 
 /* Validates a decoded module. Returns 0 or WISP_ERR_INVALID with *err filled

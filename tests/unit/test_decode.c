@@ -245,8 +245,7 @@ static void test_types(void) {
     CHECK(m->types[0].types[0] == WISP_I32 && m->types[0].types[1] == WISP_I64 && m->types[0].types[2] == WISP_F32);
     CHECK(m->types[1].nparams == 0 && m->types[1].nresults == 0);
     CHECK(m->types[3].nparams == 1 && m->types[3].nresults == 3 && m->types[3].types[3] == WISP_F64);
-    CHECK(m->types[0].canon == m->types[2].canon);
-    CHECK(m->types[0].canon != m->types[1].canon && m->types[1].canon != m->types[3].canon);
+    /* canonical ids are assigned after validation (module.c), not by the decoder */
   }
   free_module(m);
 
