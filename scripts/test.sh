@@ -22,7 +22,8 @@
 #
 # Environment: WISP_JOBS (parallelism, default 2), WISP_FUZZ_SECONDS (default 60;
 # 0 skips fuzzing), WISP_TEST_BUILDS (default "release asan"), WISP_TEST_TIMEOUT (seconds
-# per ctest test without its own TIMEOUT, default 600). Logs: build/test-logs/.
+# per ctest test without its own TIMEOUT, default 600), WISP_CMAKE_ARGS (more cmake
+# arguments for every build, e.g. -DWISP_WERROR=OFF). Logs: build/test-logs/.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +32,7 @@ jobs=${WISP_JOBS:-2}
 fuzz_seconds=${WISP_FUZZ_SECONDS:-60}
 builds=${WISP_TEST_BUILDS-release asan}
 test_timeout=${WISP_TEST_TIMEOUT:-600}
+read -r -a extra_cmake_args <<<"${WISP_CMAKE_ARGS:-}"
 logs=build/test-logs
 mkdir -p "$logs"
 start=$SECONDS
@@ -52,7 +54,7 @@ build_dir() {
   local name=$1 dir=$2
   shift 2
   say "$name: configure and build $dir"
-  if ! cmake -S . -B "$dir" "$@" >"$logs/$name-configure.log" 2>&1; then
+  if ! cmake -S . -B "$dir" "$@" "${extra_cmake_args[@]}" >"$logs/$name-configure.log" 2>&1; then
     cat "$logs/$name-configure.log"
     fail_step "$name: cmake configure ($logs/$name-configure.log)"
     return 2
