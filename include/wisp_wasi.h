@@ -101,6 +101,11 @@ typedef struct wisp_wasi_config {
   wisp_wasi_stream_t stdio[3];         /* fds 0, 1, 2 */
   const int *sockets; /* connected or listening host sockets (borrowed), */
   size_t nsockets;    /* numbered after the preopens */
+  /* false (default): a call that must wait (poll_oneoff sleeping, a read on
+   * an empty pipe) blocks the calling thread. true: it suspends the guest
+   * instead (wisp_exec_* returns WISP_SUSPENDED); see wisp_wasi_resume. A
+   * callback stream returning -WISP_WASI_EAGAIN also suspends then. */
+  bool suspend;
 } wisp_wasi_config_t;
 
 /* Defaults: no args, no env, no preopens, no sockets, null stdio. */
@@ -127,6 +132,20 @@ int wisp_wasi_define(wisp_wasi_t *wasi, wisp_linker_t *linker);
  * ...". Negative: no deadline (the default). Descriptors the guest set to
  * non-blocking are not waited on. Pair it with fuel slices to bound wall time. */
 void wisp_wasi_set_deadline(wisp_wasi_t *wasi, int64_t monotonic_ns);
+
+/* With config.suspend: true while a WASI call has suspended the guest, with
+ * *wake_ns (may be NULL) the CLOCK_MONOTONIC time to retry it at (a sleep's
+ * end, the next poll of a host descriptor, or the deadline), or -1 when the
+ * retry should wait for the embedder's own callback stream to be ready. */
+bool wisp_wasi_suspended(const wisp_wasi_t *wasi, int64_t *wake_ns);
+/* Retries the suspended WASI call of `exec` (an exec of the store `wasi` is
+ * linked into, suspended by that call). If it would still block, returns
+ * WISP_SUSPENDED and the exec stays suspended (wisp_wasi_suspended gives the
+ * new wake time); otherwise resumes the exec with the call's result and
+ * returns what wisp_exec_resume returns. A deadline passed while suspended
+ * aborts the exec (WISP_TRAPPED, a WISP_TRAP_ABORTED trap). Calling it
+ * early is harmless. */
+wisp_status_t wisp_wasi_resume(wisp_wasi_t *wasi, wisp_exec_t *exec);
 
 /* The module name the functions are defined under. */
 #define WISP_WASI_MODULE "wasi_snapshot_preview1"

@@ -256,6 +256,7 @@ int wisp_wasi_new(const wisp_wasi_config_t *config, wisp_wasi_t **out, wisp_erro
     if (wasi__fd_add(w, &e, &fd)) goto nomem;
   }
   w->deadline_ns = -1;
+  w->suspend = config->suspend;
   *out = w;
   return 0;
 nomem:
@@ -280,18 +281,33 @@ void wisp_wasi_delete(wisp_wasi_t *w) {
 
 void wisp_wasi_set_deadline(wisp_wasi_t *w, int64_t monotonic_ns) { w->deadline_ns = monotonic_ns; }
 
-static int64_t mono_ns(void) {
+int64_t wasi__mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t wasi__wake_time(const wisp_wasi_t *w, int64_t want_ns) {
+  if (w->deadline_ns >= 0 && (want_ns < 0 || w->deadline_ns < want_ns)) return w->deadline_ns;
+  return want_ns;
+}
+
+/* How often a suspended wait on a host pipe or socket is retried. */
+#define WASI_POLL_RETRY_NS 10000000
+
 int wasi__wait_ready(wisp_wasi_t *w, const wasi_fd_t *e, short events) {
-  if (w->deadline_ns < 0 || e->host < 0 || e->filetype == FT_REGULAR_FILE || e->kind == WASI_FD_DIR ||
-      (e->fdflags & FDFLAG_NONBLOCK))
+  if (e->host < 0 || e->filetype == FT_REGULAR_FILE || e->kind == WASI_FD_DIR ||
+      (e->fdflags & FDFLAG_NONBLOCK) || (w->deadline_ns < 0 && !w->suspend))
     return E_SUCCESS;
+  if (w->suspend) {
+    struct pollfd p = {.fd = e->host, .events = events};
+    if (poll(&p, 1, 0) != 0) return E_SUCCESS;
+    if (w->deadline_ns >= 0 && wasi__mono_ns() >= w->deadline_ns) return WASI_DEADLINE;
+    w->pending.wake_ns = wasi__wake_time(w, wasi__mono_ns() + WASI_POLL_RETRY_NS);
+    return WASI_SUSPEND;
+  }
   for (;;) {
-    int64_t left = w->deadline_ns - mono_ns();
+    int64_t left = w->deadline_ns - wasi__mono_ns();
     if (left <= 0) left = 0;
     struct timespec ts = {left / 1000000000, left % 1000000000};
     struct pollfd p = {.fd = e->host, .events = events};
@@ -503,10 +519,19 @@ static int poll_wait(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t nsub
       if (to_deadline < 0) to_deadline = 0;
       if (left < 0 || to_deadline < left) left = to_deadline;
     }
+    bool suspending = c->wasi->suspend && left != 0;
     struct timespec ts = {left / 1000000000, left % 1000000000};
-    int n = ppoll(ps->pfds, ps->npfds, left >= 0 ? &ts : NULL, NULL);
+    if (suspending) ts = (struct timespec){0, 0}; /* look, never wait: the guest waits instead */
+    int n = ppoll(ps->pfds, ps->npfds, (left >= 0 || suspending) ? &ts : NULL, NULL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return wasi__errno(errno);
+    if (n == 0 && suspending) {
+      int64_t wake = left >= 0 ? (int64_t)now + left : -1;
+      if (ps->npfds && (wake < 0 || wake > (int64_t)now + WASI_POLL_RETRY_NS))
+        wake = (int64_t)now + WASI_POLL_RETRY_NS;
+      c->wasi->pending.wake_ns = wasi__wake_time(c->wasi, wake);
+      return WASI_SUSPEND;
+    }
     for (uint32_t k = 0; k < ps->npfds && n > 0; k++) {
       short rev = ps->pfds[k].revents;
       if (!rev) continue;
@@ -546,6 +571,7 @@ static int f_poll_oneoff(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res)
   int rc = E_NOMEM;
   if (!ps.pfds || !ps.pidx || !ps.due) goto done;
   clock_now(1, &ps.start);
+  if (c->resumed) ps.start = (uint64_t)c->wasi->pending.start_ns; /* relative clocks count from the first try */
   for (uint32_t i = 0; i < nsubs; i++) poll_subscribe(c, &ps, in, out, i);
   rc = poll_wait(c, &ps, in, nsubs, out);
   if (rc == E_SUCCESS) wasi_put_u32(c, nev_ptr, ps.nev);
@@ -687,6 +713,16 @@ static wisp_host_status_t trampoline(wisp_call_t *call, void *env, const wisp_va
   }
   int rc = b->def->impl(&c, args, results);
   if (rc == WASI_EXIT) return wisp_call_exit(call, c.exit_code);
+  if (rc == WASI_SUSPEND) {
+    wasi_pending_t *p = &b->wasi->pending;
+    p->active = true;
+    p->def = b->def;
+    memcpy(p->args, args, strlen(b->def->params) * sizeof *args);
+    p->mem = c.mem;
+    p->mem_size = c.mem_size;
+    p->start_ns = wasi__mono_ns();
+    return WISP_HOST_SUSPEND;
+  }
   if (rc == WASI_DEADLINE) {
     char msg[128];
     snprintf(msg, sizeof msg, "wasi: deadline exceeded while blocked in %s", b->def->name);
@@ -725,6 +761,31 @@ int wisp_wasi_define(wisp_wasi_t *w, wisp_linker_t *linker) {
     if (rc < 0) return rc;
   }
   return 0;
+}
+
+bool wisp_wasi_suspended(const wisp_wasi_t *w, int64_t *wake_ns) {
+  if (!w->pending.active) return false;
+  if (wake_ns) *wake_ns = w->pending.wake_ns;
+  return true;
+}
+
+wisp_status_t wisp_wasi_resume(wisp_wasi_t *w, wisp_exec_t *exec) {
+  wasi_pending_t *p = &w->pending;
+  if (!p->active || wisp_exec_status(exec) != WISP_SUSPENDED) {
+    p->active = false; /* the exec moved on (aborted, or resumed by someone else) */
+    return wisp_exec_status(exec);
+  }
+  wasi_ctx_t c = {.wasi = w, .mem = p->mem, .mem_size = p->mem_size, .resumed = true};
+  wisp_val_t result = {.kind = WISP_I32};
+  int rc = p->def->impl(&c, p->args, &result);
+  if (rc == WASI_SUSPEND) return WISP_SUSPENDED;
+  p->active = false;
+  if (rc == WASI_DEADLINE || rc < 0) {
+    wisp_exec_abort(exec);
+    return WISP_TRAPPED;
+  }
+  result.of.i32 = rc;
+  return wisp_exec_resume(exec, &result, p->def->results[0] ? 1 : 0);
 }
 
 bool wisp_wasi_has_func(const char *name, size_t len) {

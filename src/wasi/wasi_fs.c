@@ -311,6 +311,10 @@ static int do_rw(wasi_ctx_t *c, const wisp_val_t *args, bool write, bool positio
   if (e->host < 0) {
     if (positional) return E_SPIPE;
     rc = write ? stream_write(e, iov, n, &total) : stream_read(e, iov, n, &total);
+    if (rc == E_AGAIN && c->wasi->suspend && !(e->fdflags & FDFLAG_NONBLOCK)) {
+      c->wasi->pending.wake_ns = wasi__wake_time(c->wasi, -1); /* the embedder knows when */
+      return WASI_SUSPEND;
+    }
     if (rc) return rc;
   } else {
     ssize_t got;

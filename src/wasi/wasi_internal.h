@@ -123,6 +123,18 @@ typedef struct wasi_fd {
   wisp_wasi_stream_t stream; /* WASI_FD_STREAM with host < 0 */
 } wasi_fd_t;
 
+/* A WASI call that suspended the guest (config.suspend), retried by
+ * wisp_wasi_resume with the same arguments. */
+typedef struct wasi_pending {
+  bool active;
+  const struct wasi_func_def *def;
+  wisp_val_t args[10];
+  uint8_t *mem;
+  uint64_t mem_size;
+  int64_t start_ns; /* monotonic time of the first attempt (poll_oneoff's relative clocks) */
+  int64_t wake_ns;  /* when to retry; -1: when the embedder's stream is ready */
+} wasi_pending_t;
+
 struct wisp_wasi {
   char **argv; size_t argc; size_t argv_bytes;
   char **env; size_t envc; size_t env_bytes;
@@ -131,6 +143,8 @@ struct wisp_wasi {
   uint32_t cap;
   struct wasi_binding *bindings; /* one per function, env of its host function */
   int64_t deadline_ns; /* CLOCK_MONOTONIC; blocking waits end here; < 0: none */
+  bool suspend;         /* blocking calls suspend the guest instead of the thread */
+  wasi_pending_t pending;
 };
 
 /* The per-call view a WASI function works with. */
@@ -140,11 +154,13 @@ typedef struct wasi_ctx {
   uint8_t *mem;
   uint64_t mem_size;
   int exit_code; /* set by proc_exit */
+  bool resumed;  /* a retry by wisp_wasi_resume: c->wasi->pending holds the first attempt */
 } wasi_ctx_t;
 
 /* Each WASI function: returns a preview1 errno, or WASI_EXIT for proc_exit. */
 #define WASI_EXIT (-1)
 #define WASI_DEADLINE (-2) /* a blocking wait reached wisp_wasi_set_deadline's time: trap */
+#define WASI_SUSPEND (-3)  /* would block: suspend the guest, retry at pending.wake_ns */
 typedef int (*wasi_impl_t)(wasi_ctx_t *ctx, const wisp_val_t *args, wisp_val_t *results);
 
 /* ---- memory access (wasi.c) ---- */
@@ -174,6 +190,10 @@ uint8_t wasi__filetype_of_mode(unsigned mode);
  * socket): with a deadline set, waits for `events` (POLLIN/POLLOUT) until it.
  * Returns 0 (go ahead), WASI_DEADLINE, or a preview1 errno. */
 int wasi__wait_ready(wisp_wasi_t *w, const wasi_fd_t *e, short events);
+/* In suspend mode: the time a blocked call should be retried at, given its
+ * own wish (`want_ns`, -1: the embedder knows), capped by the deadline. */
+int64_t wasi__wake_time(const wisp_wasi_t *w, int64_t want_ns);
+int64_t wasi__mono_ns(void);
 /* Guest iovec array -> host iovecs (at most 1024; a short transfer is allowed). */
 int wasi__iovecs(wasi_ctx_t *c, uint32_t iovs, uint32_t n, struct iovec *out, int *count);
 

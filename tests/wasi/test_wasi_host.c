@@ -54,12 +54,25 @@ typedef struct def_rec {
   wisp_host_fn_t fn;
   void *env;
 } def_rec_t;
-static def_rec_t defs[80];
-static int ndefs;
+static def_rec_t defs[128];
+static int ndefs, def_base; /* call() looks up functions from defs[def_base] on */
+
+/* exec stubs for wisp_wasi_resume */
+struct wisp_exec { wisp_status_t status; int resumed, aborted; wisp_val_t result; };
+wisp_status_t wisp_exec_status(const wisp_exec_t *exec) { return exec->status; }
+wisp_status_t wisp_exec_resume(wisp_exec_t *exec, const wisp_val_t *results, size_t n) {
+  exec->resumed++;
+  if (n == 1) exec->result = results[0];
+  return exec->status = WISP_DONE;
+}
+void wisp_exec_abort(wisp_exec_t *exec) {
+  exec->aborted = 1;
+  exec->status = WISP_TRAPPED;
+}
 
 int wisp_linker_define_func(wisp_linker_t *linker, const char *module, const char *name,
                             const wisp_functype_t *type, wisp_host_fn_t fn, void *env) {
-  if (strcmp(module, WISP_WASI_MODULE) != 0 || ndefs == 80) return WISP_ERR_ARG;
+  if (strcmp(module, WISP_WASI_MODULE) != 0 || ndefs == 128) return WISP_ERR_ARG;
   def_rec_t *d = &defs[ndefs++];
   snprintf(d->name, sizeof d->name, "%s", name);
   for (uint32_t i = 0; i < type->nparams; i++) d->params[i] = type->params[i] == WISP_I64 ? 'I' : 'i';
@@ -73,10 +86,11 @@ int wisp_linker_define_func(wisp_linker_t *linker, const char *module, const cha
 
 static int failures;
 static struct wisp_call last_call;
+static wisp_host_status_t last_status;
 
 /* Calls `name` with integer arguments (u32 for i32 params, u64 for i64). */
 static int call(const char *name, ...) {
-  for (int i = 0; i < ndefs; i++) {
+  for (int i = def_base; i < ndefs; i++) {
     if (strcmp(defs[i].name, name)) continue;
     wisp_val_t args[16], res[1] = {{0}};
     va_list ap;
@@ -87,7 +101,7 @@ static int call(const char *name, ...) {
     }
     va_end(ap);
     memset(&last_call, 0, sizeof last_call);
-    defs[i].fn(&last_call, defs[i].env, args, res);
+    last_status = defs[i].fn(&last_call, defs[i].env, args, res);
     return defs[i].nresults ? res[0].of.i32 : 0;
   }
   printf("FAIL no function %s\n", name);
@@ -593,6 +607,73 @@ static void other_checks(void) {
   check("proc_exit(7) asks the engine to exit with 7", last_call.exited && last_call.code == 7);
 }
 
+/* ---- suspend mode: blocking calls suspend the guest, wisp_wasi_resume retries ---- */
+
+static int stdin_ready;
+static int64_t trickle_read(void *ctx, uint8_t *buf, size_t len) {
+  if (!stdin_ready) return -WISP_WASI_EAGAIN;
+  memcpy(buf, "late", 4);
+  stdin_ready = 0;
+  return 4;
+}
+
+static void suspend_checks(void) {
+  wasi_ctx_t mc = {.mem = mem, .mem_size = MEM_SIZE};
+  wisp_wasi_config_t cfg;
+  wisp_wasi_config_init(&cfg);
+  cfg.suspend = true;
+  cfg.stdio[0] = (wisp_wasi_stream_t){.host_fd = -1, .read = trickle_read};
+  wisp_wasi_t *w;
+  wisp_error_t err;
+  if (wisp_wasi_new(&cfg, &w, &err) < 0 || wisp_wasi_define(w, NULL) < 0) {
+    check("suspend: wisp_wasi_new", 0);
+    return;
+  }
+  def_base = ndefs - 46;
+  struct wisp_exec ex = {.status = WISP_SUSPENDED};
+  int64_t wake = 0;
+
+  /* a read with no data yet suspends; the retry completes once data arrived */
+  wasi_put_u32(&mc, IOV, BUF);
+  wasi_put_u32(&mc, IOV + 4, 16);
+  wasi_put_u32(&mc, OUT, 99);
+  call("fd_read", 0u, (uint32_t)IOV, 1u, (uint32_t)OUT);
+  check("suspend: empty stream read suspends", last_status == WISP_HOST_SUSPEND);
+  check("suspend: wait for the embedder (wake -1)", wisp_wasi_suspended(w, &wake) && wake == -1);
+  check("suspend: early retry stays suspended", wisp_wasi_resume(w, &ex) == WISP_SUSPENDED && !ex.resumed);
+  stdin_ready = 1;
+  check("suspend: retry with data resumes the exec", wisp_wasi_resume(w, &ex) == WISP_DONE && ex.resumed == 1);
+  check("suspend: result errno 0, 4 bytes read", ex.result.of.i32 == 0 && U32(OUT) == 4 && !memcmp(mem + BUF, "late", 4));
+  check("suspend: nothing pending after", !wisp_wasi_suspended(w, NULL));
+
+  /* a 20 ms sleep suspends with its wake time; relative clocks count from the first try */
+  uint32_t in = BUF + 512, out = BUF + 1024;
+  memset(mem + in, 0, 48);
+  wasi_put_u64(&mc, in, 5);
+  wasi_put_u32(&mc, in + 16, 1);
+  wasi_put_u64(&mc, in + 24, 20000000);
+  int64_t t0 = wasi__mono_ns();
+  call("poll_oneoff", in, out, 1u, (uint32_t)OUT);
+  check("suspend: sleeping poll_oneoff suspends at once", last_status == WISP_HOST_SUSPEND && wasi__mono_ns() - t0 < 10000000);
+  check("suspend: wake time is the clock's", wisp_wasi_suspended(w, &wake) && wake >= t0 + 20000000 && wake < t0 + 40000000);
+  ex = (struct wisp_exec){.status = WISP_SUSPENDED};
+  check("suspend: too early, still suspended", wisp_wasi_resume(w, &ex) == WISP_SUSPENDED);
+  struct timespec nap = {0, 25000000};
+  nanosleep(&nap, NULL);
+  check("suspend: after the clock, resumed", wisp_wasi_resume(w, &ex) == WISP_DONE && ex.result.of.i32 == 0);
+  check("suspend: one clock event written", U32(OUT) == 1 && U64(out) == 5);
+
+  /* a deadline passed while suspended aborts the exec */
+  call("poll_oneoff", in, out, 1u, (uint32_t)OUT);
+  wisp_wasi_set_deadline(w, wasi__mono_ns() + 5000000);
+  wisp_wasi_suspended(w, &wake);
+  ex = (struct wisp_exec){.status = WISP_SUSPENDED};
+  nanosleep(&(struct timespec){0, 8000000}, NULL);
+  check("suspend: deadline passed, the exec is aborted", wisp_wasi_resume(w, &ex) == WISP_TRAPPED && ex.aborted);
+  def_base = 0;
+  wisp_wasi_delete(w);
+}
+
 int main(void) {
   const char *root = layout_create();
   char sandbox[400], ro[400];
@@ -638,6 +719,7 @@ int main(void) {
   sandbox_checks(root);
   race_checks(root);
   other_checks();
+  suspend_checks();
 
   char *after = layout_snapshot(root);
   check("nothing outside the sandbox or in the read-only preopen changed", strcmp(before, after) == 0);

@@ -1,5 +1,6 @@
 /* cli_behaviour.c: a guest for the `wisp run` tests: its first argument picks
- * what it does ("spin" loops forever, "sleep" sleeps 30 s, "trap" executes unreachable, "exit N"
+ * what it does ("spin" loops forever, "sleep" sleeps 30 s, "nap" sleeps 30 ms
+ * three times, printing after each, "trap" executes unreachable, "exit N"
  * calls exit(N), "alloc MIB" tries to allocate, "stdin" counts input bytes). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,14 @@ int main(int argc, char **argv) {
   if (!strcmp(mode, "sleep")) {
     sleep(30); /* poll_oneoff with a 30 s clock */
     printf("woke up\n");
+    return 0;
+  }
+  if (!strcmp(mode, "nap")) {
+    for (int i = 0; i < 3; i++) {
+      usleep(30000);
+      printf("nap %d\n", i);
+      fflush(stdout);
+    }
     return 0;
   }
   if (!strcmp(mode, "trap")) {
@@ -43,6 +52,6 @@ int main(int argc, char **argv) {
     printf("stdin bytes: %zu\n", total);
     return 0;
   }
-  fprintf(stderr, "usage: cli_behaviour spin|sleep|trap|exit N|alloc MIB|stdin\n");
+  fprintf(stderr, "usage: cli_behaviour spin|sleep|nap|trap|exit N|alloc MIB|stdin\n");
   return 2;
 }
