@@ -35,9 +35,6 @@ struct wisp_call {
 /* ---- numeric helpers ---------------------------------------------------- */
 
 static inline uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-static inline float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static inline uint64_t f64_bits(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
-static inline double bits_f64(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
 
 static inline float f32_min(float a, float b) {
   if (isnan(a) || isnan(b)) return a + b;
