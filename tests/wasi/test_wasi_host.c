@@ -663,7 +663,8 @@ static void suspend_checks(void) {
   check("suspend: after the clock, resumed", wisp_wasi_resume(w, &ex) == WISP_DONE && ex.result.of.i32 == 0);
   check("suspend: one clock event written", U32(OUT) == 1 && U64(out) == 5);
 
-  /* a deadline passed while suspended aborts the exec */
+  /* a deadline passed while suspended aborts the exec (the clock: 5 s, never due first) */
+  wasi_put_u64(&mc, in + 24, 5000000000ull);
   call("poll_oneoff", in, out, 1u, (uint32_t)OUT);
   wisp_wasi_set_deadline(w, wasi__mono_ns() + 5000000);
   wisp_wasi_suspended(w, &wake);
