@@ -1,0 +1,82 @@
+/*
+ * component_dump: decodes and validates a component with wisp_component_new and
+ * prints what the tests compare.
+ *
+ *   component_dump FILE            "import NAME: TYPE" / "export NAME: TYPE" lines
+ *   component_dump --names FILE    "import NAME" / "export NAME" lines only
+ *   component_dump --counts FILE   index-space sizes and embedded module count
+ *
+ * On failure prints "error: <wisp_err_name>: <message>" to stdout and exits 1,
+ * so tests can match the message; 2 for usage or I/O errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wisp.h"
+#include "wisp_component.h"
+
+static uint8_t *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = malloc(cap);
+  for (;;) {
+    if (!buf) { fclose(f); return NULL; }
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    cap *= 2;
+    uint8_t *grown = realloc(buf, cap);
+    if (!grown) free(buf);
+    buf = grown;
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = "", *path = NULL;
+  if (argc == 3 && argv[1][0] == '-') { mode = argv[1]; path = argv[2]; }
+  else if (argc == 2) path = argv[1];
+  else { fprintf(stderr, "usage: component_dump [--names|--counts] FILE\n"); return 2; }
+  size_t len = 0;
+  uint8_t *bytes = read_file(path, &len);
+  if (!bytes) { perror(path); return 2; }
+  wisp_engine_t *engine = wisp_engine_new();
+  wisp_component_t *c = NULL;
+  wisp_error_t err;
+  int rc = wisp_component_new(engine, bytes, len, &c, &err);
+  free(bytes);
+  if (rc) {
+    printf("error: %s: %s\n", wisp_err_name(rc), err.message);
+    wisp_engine_delete(engine);
+    return 1;
+  }
+  if (strcmp(mode, "--counts") == 0) {
+    for (int s = 0; s < WISP_SORT_COUNT; s++) printf("%s: %u\n", wisp_sort_name(s), wisp_component_count(c, s));
+    printf("embedded modules: %u\n", wisp_component_module_count(c));
+  } else {
+    bool names = strcmp(mode, "--names") == 0;
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap);
+    for (int pass = 0; pass < 2 && buf; pass++) {
+      uint32_t n = pass ? wisp_component_export_count(c) : wisp_component_import_count(c);
+      for (uint32_t i = 0; i < n; i++) {
+        wisp_component_item_t it;
+        if (pass) wisp_component_export(c, i, &it);
+        else wisp_component_import(c, i, &it);
+        printf("%s %.*s", pass ? "export" : "import", (int)it.name_len, it.name);
+        if (!names) {
+          wisp_component_type_print(c, it.sort, it.type, buf, cap);
+          printf(": %s", buf);
+        }
+        printf("\n");
+      }
+    }
+    free(buf);
+  }
+  wisp_component_delete(c);
+  wisp_engine_delete(engine);
+  return 0;
+}
