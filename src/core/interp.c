@@ -247,8 +247,21 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
     S(1).u64 = (uint64_t)(T)v_; NEXT(4); } while (0)
 #define STORE(CT, field) do { CT v_ = (CT)S(2).field; exec->fault_ip = ip; \
     memcpy(EA(ip[1], ip[3]), &v_, sizeof v_); NEXT(4); } while (0)
-#define BR_CMP_IMM(T, op) do { if ((T)S(1).u32 op (T)ip[2]) { ip += 3 + (int32_t)ip[3]; DISPATCH(); } NEXT(4); } while (0)
-#define BR_CMP(T, op) do { if ((T)S(1).u32 op (T)S(2).u32) { ip += 3 + (int32_t)ip[3]; DISPATCH(); } NEXT(4); } while (0)
+/* Jumps by the offset in word k. A backward jump is a loop back-edge: it lands
+ * just past the loop's FUEL instruction and charges that region itself (the
+ * FUEL word's immediate is at ip[-1]), saving a dispatch per iteration. When
+ * the fuel runs out, ip is left at the FUEL instruction. */
+#define JUMP(k) do { \
+    int32_t off_ = (int32_t)ip[k]; \
+    ip += (k) + off_; \
+    if (off_ < 0) { \
+      fuel -= ip[-1]; \
+      if (UNLIKELY(fuel < 0)) { fuel += ip[-1]; ip -= 2; goto out_of_fuel; } \
+    } \
+    DISPATCH(); \
+  } while (0)
+#define BR_CMP_IMM(T, op) do { if ((T)S(1).u32 op (T)ip[2]) JUMP(3); NEXT(4); } while (0)
+#define BR_CMP(T, op) do { if ((T)S(1).u32 op (T)S(2).u32) JUMP(3); NEXT(4); } while (0)
 
   DISPATCH();
 
@@ -258,6 +271,7 @@ L_FUEL:
   fuel -= ip[1];
   if (UNLIKELY(fuel < 0)) {
     fuel += ip[1];
+  out_of_fuel:
     exec->ip = ip;
     exec->fp = fp;
     SYNC_CALL_STATE();
@@ -265,9 +279,9 @@ L_FUEL:
     goto leave;
   }
   NEXT(2);
-L_BR: ip += 1 + (int32_t)ip[1]; DISPATCH();
-L_BR_NZ: if (S(1).i32) { ip += 2 + (int32_t)ip[2]; DISPATCH(); } NEXT(3);
-L_BR_Z: if (!S(1).i32) { ip += 2 + (int32_t)ip[2]; DISPATCH(); } NEXT(3);
+L_BR: JUMP(1);
+L_BR_NZ: if (S(1).i32) JUMP(2); NEXT(3);
+L_BR_Z: if (!S(1).i32) JUMP(2); NEXT(3);
 L_BR_TABLE: {
   uint32_t i = S(1).u32, n = ip[2];
   if (i > n) i = n;
@@ -777,6 +791,7 @@ leave:
 #undef LOAD
 #undef STORE
 #undef BR_CMP
+#undef JUMP
 #undef BR_CMP_IMM
 }
 

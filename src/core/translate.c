@@ -48,7 +48,7 @@ typedef struct cframe {
   uint32_t height;          /* stack height below the block's params */
   uint32_t nparams, nresults;
   const uint8_t *params, *results;
-  uint32_t loop_pos;        /* FRAME_LOOP: branch target */
+  uint32_t loop_pos;        /* FRAME_LOOP: the loop's FUEL instruction; back-edges jump just past it */
   uint32_t else_patch;      /* FRAME_IF: the BR_Z offset word to patch at else/end */
   patchlist_t patches;      /* forward branches to the end */
 } cframe_t;
@@ -345,7 +345,7 @@ static bool label_moves_needed(const translator_t *t, const cframe_t *f, uint32_
 
 /* Emits the offset word of a jump to frame f (backward for loops, else patched later). */
 static void emit_jump_offset(translator_t *t, cframe_t *f) {
-  if (f->kind == FRAME_LOOP) emit_offset_to(t, f->loop_pos);
+  if (f->kind == FRAME_LOOP) emit_offset_to(t, f->loop_pos + 2);
   else add_patch(t, &f->patches, emit_offset_slot(t));
 }
 
@@ -432,7 +432,7 @@ static void emit_br_if(translator_t *t, uint32_t depth) {
   t->height++;
   if (simple) {
     uint32_t off = emit_cond_jump(t, true);
-    if (f->kind == FRAME_LOOP) patch_to(t, off, f->loop_pos);
+    if (f->kind == FRAME_LOOP) patch_to(t, off, f->loop_pos + 2);
     else add_patch(t, &f->patches, off);
     return;
   }
