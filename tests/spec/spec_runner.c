@@ -772,9 +772,17 @@ static outcome_t run_invoke(runner_t *r, wisp_instance_t *instance, json_t *acti
   res->nresults = type->nresults;
   wisp_exec_set_fuel(r->exec, r->fuel_slice > 0 ? r->fuel_slice : -1);
   wisp_status_t status = wisp_exec_call(r->exec, ext.of.func, args, nargs, res->results, res->nresults);
+  uint64_t used = wisp_exec_fuel_used(r->exec);
   while (status == WISP_OUT_OF_FUEL && r->fuel_slice > 0) {
     wisp_exec_set_fuel(r->exec, r->fuel_slice);
     status = wisp_exec_continue(r->exec);
+    uint64_t now_used = wisp_exec_fuel_used(r->exec);
+    if (status == WISP_OUT_OF_FUEL && now_used == used) {
+      exec_recover(r);
+      return fail(r, "%s: no progress with a fuel slice of %" PRId64 " (out of fuel again, no fuel used)",
+                  res->what, r->fuel_slice);
+    }
+    used = now_used;
   }
   wisp_exec_set_fuel(r->exec, -1);
   switch (status) {
