@@ -367,6 +367,8 @@ typedef struct wisp_snapshot wisp_snapshot_t;
 int wisp_snapshot_new(wisp_instance_t *instance, WISP_OWN wisp_snapshot_t **out, wisp_error_t *err);
 /* Instances made from the snapshot may outlive it: their mappings keep the image. */
 void wisp_snapshot_delete(WISP_OWN wisp_snapshot_t *snapshot);
+/* The module the snapshot was made from (borrowed). */
+const wisp_module_t *wisp_snapshot_module(const wisp_snapshot_t *snapshot);
 /* Memory bytes in the image (0 if the module has no memory). */
 uint64_t wisp_snapshot_memory_size(const wisp_snapshot_t *snapshot);
 /* Writes the snapshot to `path` atomically (temporary file + rename). The file
@@ -383,6 +385,12 @@ int wisp_snapshot_load(const wisp_module_t *module, const char *path, WISP_OWN w
  * the store. */
 int wisp_instance_from_snapshot(wisp_store_t *store, const wisp_snapshot_t *snapshot, const wisp_extern_t *imports,
                                 size_t nimports, wisp_instance_t **out, wisp_error_t *err);
+
+/* Resolves the snapshot module's imports through `linker` (as
+ * wisp_linker_instantiate does) and instantiates from the snapshot in the
+ * linker's store. */
+int wisp_linker_instantiate_snapshot(wisp_linker_t *linker, const wisp_snapshot_t *snapshot,
+                                     wisp_instance_t **out, wisp_error_t *err);
 
 /* A pool of memory slots (address-space reservations) reused by instances
  * made from snapshots in stores that use the pool. When the store is deleted

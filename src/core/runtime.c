@@ -638,8 +638,8 @@ int wisp_linker_define_instance(wisp_linker_t *l, const char *module, wisp_insta
   return 0;
 }
 
-int wisp_linker_instantiate(wisp_linker_t *l, wisp_exec_t *exec, const wisp_module_t *m, wisp_instance_t **out,
-                            wisp_trap_t **trap, wisp_error_t *err) {
+/* Resolves `m`'s imports through the linker into a new array (caller frees). */
+static int linker_resolve(wisp_linker_t *l, const wisp_module_t *m, wisp_extern_t **out, wisp_error_t *err) {
   wisp_extern_t *imports = calloc(m->nimports + 1, sizeof *imports);
   if (!imports) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
   for (uint32_t i = 0; i < m->nimports; i++) {
@@ -652,7 +652,27 @@ int wisp_linker_instantiate(wisp_linker_t *l, wisp_exec_t *exec, const wisp_modu
     }
     imports[i] = e->ext;
   }
-  int rc = wisp_instance_new(l->store, exec, m, imports, m->nimports, out, trap, err);
+  *out = imports;
+  return 0;
+}
+
+int wisp_linker_instantiate(wisp_linker_t *l, wisp_exec_t *exec, const wisp_module_t *m, wisp_instance_t **out,
+                            wisp_trap_t **trap, wisp_error_t *err) {
+  wisp_extern_t *imports;
+  int rc = linker_resolve(l, m, &imports, err);
+  if (rc) return rc;
+  rc = wisp_instance_new(l->store, exec, m, imports, m->nimports, out, trap, err);
+  free(imports);
+  return rc;
+}
+
+int wisp_linker_instantiate_snapshot(wisp_linker_t *l, const wisp_snapshot_t *snap, wisp_instance_t **out,
+                                     wisp_error_t *err) {
+  const wisp_module_t *m = wisp_snapshot_module(snap);
+  wisp_extern_t *imports;
+  int rc = linker_resolve(l, m, &imports, err);
+  if (rc) return rc;
+  rc = wisp_instance_from_snapshot(l->store, snap, imports, m->nimports, out, err);
   free(imports);
   return rc;
 }

@@ -207,6 +207,8 @@ void wisp_snapshot_delete(wisp_snapshot_t *snap) {
   free(snap);
 }
 
+const wisp_module_t *wisp_snapshot_module(const wisp_snapshot_t *snap) { return snap->module; }
+
 uint64_t wisp_snapshot_memory_size(const wisp_snapshot_t *snap) { return snap->has_memory ? snap->mem_bytes : 0; }
 
 /* ---- pools -------------------------------------------------------------- */

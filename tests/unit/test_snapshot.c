@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "wisp.h"
+#include "wat/snapimport_wasm.h"
 #include "wat/snapshot_wasm.h"
 
 static int passed, failed;
@@ -164,6 +165,61 @@ static void test_files(wisp_snapshot_t *snap) {
   unlink(path);
 }
 
+static wisp_host_status_t host_add(wisp_call_t *call, void *env, const wisp_val_t *args, wisp_val_t *results) {
+  results[0].of.i32 = args[0].of.i32 + (int32_t)(intptr_t)env;
+  return WISP_HOST_OK;
+}
+
+static wisp_linker_t *linker_with_add(wisp_store_t *store, intptr_t addend) {
+  wisp_linker_t *l = wisp_linker_new(store);
+  uint8_t i32 = WISP_I32;
+  wisp_functype_t ty = {1, 1, &i32, &i32};
+  wisp_linker_define_func(l, "host", "add", &ty, host_add, (void *)addend);
+  return l;
+}
+
+/* Imports are resolved anew for each instance made from the snapshot, also
+ * where the snapshot's table refers to them. */
+static void test_imports_relinked(void) {
+  wisp_module_t *m = NULL;
+  wisp_error_t err;
+  CHECK(wisp_module_new(engine, snapimport_wasm, snapimport_wasm_len, &m, &err) == 0);
+  if (!m) return;
+  wisp_store_t *s0 = wisp_store_new(engine);
+  wisp_linker_t *l0 = linker_with_add(s0, 1);
+  wisp_instance_t *i0 = NULL;
+  wisp_trap_t *trap = NULL;
+  CHECK(wisp_linker_instantiate(l0, NULL, m, &i0, &trap, &err) == 0);
+  wisp_snapshot_t *snap = NULL;
+  CHECK(i0 && wisp_snapshot_new(i0, &snap, &err) == 0);
+  CHECK(snap && wisp_snapshot_module(snap) == m);
+  wisp_linker_delete(l0);
+  wisp_store_delete(s0);
+  for (intptr_t addend = 100; snap && addend <= 300; addend += 100) {
+    wisp_store_t *s = wisp_store_new(engine);
+    wisp_linker_t *l = linker_with_add(s, addend);
+    wisp_instance_t *inst = NULL;
+    CHECK(wisp_linker_instantiate_snapshot(l, snap, &inst, &err) == 0);
+    wisp_exec_t *exec = wisp_exec_new(s, NULL);
+    CHECK(inst && call_i32(exec, inst, "direct", 1, 5, 0) == 5 + addend);
+    CHECK(inst && call_i32(exec, inst, "indirect", 2, 5, 0) == 5 + addend);
+    CHECK(inst && call_i32(exec, inst, "indirect", 2, 5, 1) == 5 + 42);
+    wisp_exec_delete(exec);
+    wisp_linker_delete(l);
+    wisp_store_delete(s);
+  }
+  /* a linker without the import refuses, naming it */
+  wisp_store_t *s = wisp_store_new(engine);
+  wisp_linker_t *empty = wisp_linker_new(s);
+  wisp_instance_t *inst = NULL;
+  CHECK(snap && wisp_linker_instantiate_snapshot(empty, snap, &inst, &err) == WISP_ERR_LINK &&
+        strstr(err.message, "\"host\" \"add\""));
+  wisp_linker_delete(empty);
+  wisp_store_delete(s);
+  wisp_snapshot_delete(snap);
+  wisp_module_delete(m);
+}
+
 int main(void) {
   engine = wisp_engine_new();
   wisp_error_t err;
@@ -181,6 +237,7 @@ int main(void) {
     test_exact_restore(snap);
     test_no_leak_between_requests(snap);
     test_files(snap);
+    test_imports_relinked();
     wisp_snapshot_delete(snap);
   }
   wisp_module_delete(module);
