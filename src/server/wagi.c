@@ -85,7 +85,9 @@ size_t wagi_url_decode(const char *s, size_t len, char *out, bool plus_is_space)
 bool wagi_header_var_name(const char *name, size_t name_len, char *out) {
   if ((name_len == 13 && strncasecmp(name, "authorization", 13) == 0) ||
       (name_len == 10 && strncasecmp(name, "connection", 10) == 0) ||
-      (name_len == 19 && strncasecmp(name, "proxy-authorization", 19) == 0))
+      (name_len == 19 && strncasecmp(name, "proxy-authorization", 19) == 0) ||
+      (name_len == 12 && strncasecmp(name, "content-type", 12) == 0) ||
+      (name_len == 14 && strncasecmp(name, "content-length", 14) == 0))
     return false;
   memcpy(out, "HTTP_", 5);
   for (size_t i = 0; i < name_len; i++) {

@@ -37,7 +37,8 @@ size_t wagi_url_decode(const char *s, size_t len, char *out, bool plus_is_space)
 
 /* "Content-Type" -> "HTTP_CONTENT_TYPE" into out (name_len + 6 bytes).
  * Returns false for headers WAGI does not pass (Authorization, Connection,
- * Proxy-Authorization). */
+ * Proxy-Authorization) and for Content-Type and Content-Length, which are
+ * CONTENT_TYPE and CONTENT_LENGTH already. */
 bool wagi_header_var_name(const char *name, size_t name_len, char *out);
 
 /* argv from the trigger's template ("${SCRIPT_NAME} ${ARGS}"): tokens split
