@@ -1200,8 +1200,10 @@ static int run_file(const options_t *o, const char *name) {
   engine = wisp_engine_new();
   if (!engine || run_script(engine, name, json, o->verbose, o->fuel_slice, &counts) != 0) goto done;
   double seconds = now_seconds() - start;
-  printf("spec/%s: %u passed, %u failed, %u skipped (%.2f s)\n", name, counts.passed, counts.failed,
-         counts.skipped, seconds);
+  char slice[64] = "";
+  if (o->fuel_slice > 0) snprintf(slice, sizeof slice, ", fuel slices of %" PRId64, o->fuel_slice);
+  printf("spec/%s: %u passed, %u failed, %u skipped (%.2f s%s)\n", name, counts.passed, counts.failed,
+         counts.skipped, seconds, slice);
   for (unsigned i = 0; i < counts.nreasons; i++)
     printf("  skipped %u: %s\n", counts.reasons[i].count, counts.reasons[i].text);
   status = counts.failed ? 1 : 0;
