@@ -27,6 +27,7 @@
 #include "internal.h"
 
 #define DRAIN_FLUSH_US 300000 /* after the last job: time for responses to flush */
+#define MAX_HEADER_BYTES (64 * 1024) /* request line + headers; more is a 431 */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -172,10 +173,32 @@ static void send_plain(h2o_req_t *req, int status, const char *reason, const cha
   h2o_send_inline(req, body, len);
 }
 
+/* Answers requests no route serves: 404, or 431 for oversized headers. */
+static void reject(srv_t *srv, h2o_req_t *req, int status, const char *reason, const char *body) {
+  uint64_t id = atomic_fetch_add(&srv->next_request_id, 1) + 1;
+  srv_metrics_request(srv, srv->manifest->trigger_count, status, 0);
+  srv_access_t entry = {id, NULL, status, strlen(body), 0, 0, 0};
+  srv_access_log(srv, req, &entry);
+  send_plain(req, status, reason, "text/plain; charset=utf-8", body, strlen(body));
+}
+
+static size_t header_bytes(const h2o_req_t *req) {
+  size_t n = req->path.len + req->method.len + req->authority.len;
+  for (size_t i = 0; i < req->headers.size; i++)
+    n += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+  return n;
+}
+
 static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
   (void)self;
   srv_thread_t *thread = (srv_thread_t *)req->conn->ctx;
   srv_t *srv = thread->srv;
+  if (header_bytes(req) > MAX_HEADER_BYTES) {
+    req->http1_is_persistent = 0;
+    reject(srv, req, 431, "Request Header Fields Too Large",
+           "431 Request Header Fields Too Large: the request line and headers exceed 64 KiB\n");
+    return 0;
+  }
   h2o_iovec_t norm = req->path_normalized;
   char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
   memcpy(path, norm.base, norm.len);
@@ -185,13 +208,7 @@ static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
     srv_job_start(thread, req, trig);
     return 0;
   }
-  uint64_t start = srv_now_us();
-  uint64_t id = atomic_fetch_add(&srv->next_request_id, 1) + 1;
-  static const char body[] = "404 Not Found: no route matches this path\n";
-  srv_metrics_request(srv, srv->manifest->trigger_count, 404, 0);
-  srv_access_t entry = {id, NULL, 404, sizeof body - 1, srv_now_us() - start, 0, 0};
-  srv_access_log(srv, req, &entry);
-  send_plain(req, 404, "Not Found", "text/plain; charset=utf-8", body, sizeof body - 1);
+  reject(srv, req, 404, "Not Found", "404 Not Found: no route matches this path\n");
   return 0;
 }
 
