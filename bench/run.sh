@@ -4,11 +4,13 @@
 # wasm2c + gcc -O2; checks the checksums agree and prints a markdown table of
 # best-of-N times and ratios to native, with the geometric mean per engine.
 #
-# Usage: bench/run.sh [--quick] [--runs N] [--only k1,k2] [--no-wisp] [--out FILE]
+# Usage: bench/run.sh [--quick] [--runs N] [--only k1,k2] [--no-wisp] [--wall] [--out FILE]
 #   --quick     a tenth of the work (BENCH_SCALE=1): for development, not for figures
 #   --runs N    best of N runs per kernel and engine (default 3)
 #   --only L    comma-separated kernel names (default: all of bench/kernels/*.c)
 #   --no-wisp   skip the wisp column (engine not built or not working yet)
+#   --wall      rank by wall-clock time instead of process CPU time (the default,
+#               which a machine shared with compilers and test runs disturbs less)
 #   --out FILE  also write the table to FILE
 # Environment: BENCH_BUILD (default build-bench), JOBS (default 2), WISP_TIMEOUT
 # (seconds per wisp run, default 600).
@@ -25,6 +27,7 @@ RUNS=3
 ONLY=""
 USE_WISP=1
 OUT=""
+CLOCK=cpu
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -33,7 +36,8 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift ;;
     --no-wisp) USE_WISP=0 ;;
     --out) OUT=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --wall) CLOCK=wall ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -90,7 +94,7 @@ ENGINES=(native)
 [ $USE_WISP = 1 ] && ENGINES+=(wisp)
 ENGINES+=(node w2c)
 
-# run_one ENGINE KERNEL: prints "CHECKSUM MS" or fails
+# run_one ENGINE KERNEL: prints "CHECKSUM WALL_MS CPU_MS" or fails
 run_one() {
   case "$1" in
     native) "$OBJ/$2.native" ;;
@@ -111,8 +115,10 @@ for k in "${KERNELS[@]}"; do
         echo "run.sh: $k on $e FAILED (see $OBJ/wisp.log for wisp)" >&2
         SUM[$k,$e]=FAIL; FAILED=1; continue
       fi
-      read -r sum ms <<<"$line"
-      echo "   $k $e run $r: checksum $sum, $ms ms" >&2
+      read -r sum wall cpu <<<"$line"
+      [ -n "$cpu" ] || die "$k on $e printed '$line', expected CHECKSUM WALL_MS CPU_MS"
+      if [ $CLOCK = cpu ]; then ms=$cpu; else ms=$wall; fi
+      echo "   $k $e run $r: checksum $sum, wall $wall ms, cpu $cpu ms" >&2
       if [ -n "${SUM[$k,$e]}" ] && [ "${SUM[$k,$e]}" != "$sum" ]; then
         die "CHECKSUM MISMATCH: $k on $e gave ${SUM[$k,$e]} then $sum"
       fi
@@ -137,7 +143,13 @@ table() {
   local cpu
   cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
   echo "Kernels at BENCH_SCALE=$SCALE, best of $RUNS, $(nproc) cores, $cpu, $(date -u +%Y-%m-%d)."
-  echo "Time of the \`run\` call only (load/compile/instantiate excluded); ratio = engine / native."
+  if [ $CLOCK = cpu ]; then
+    echo "Process CPU time of the \`run\` call only (load/compile/instantiate excluded; for Node it"
+    echo "includes V8's background compiler threads); ratio = engine / native."
+  else
+    echo "Wall-clock time of the \`run\` call only (load/compile/instantiate excluded); ratio = engine / native."
+  fi
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   local head="| kernel | native ms |" rule="|---|---:|"
   for e in "${ENGINES[@]}"; do
