@@ -73,6 +73,8 @@ typedef struct counts {
   unsigned passed, failed, skipped;
   skip_reason_t reasons[MAX_REASONS];
   unsigned nreasons;
+  int *failed_lines; /* .wast line of each failure, for --selftest; malloc'd, may be NULL */
+  unsigned nfailed_lines;
 } counts_t;
 
 static void counts_add_skip(counts_t *c, const char *reason, unsigned n) {
@@ -150,13 +152,27 @@ typedef struct runner {
 
   counts_t counts;
   unsigned failures_shown;
-  unsigned other_class; /* rejections as invalid that the spec calls malformed, or the reverse */
+  unsigned failed_lines_cap; /* of counts.failed_lines */
+  unsigned other_class;      /* rejections as invalid that the spec calls malformed, or the reverse */
 } runner_t;
 
 static outcome_t pass(runner_t *r) {
   r->counts.passed++;
   if (r->verbose) printf("  %s.wast:%d: %s: ok\n", r->name, r->line, r->command);
   return OUTCOME_PASSED;
+}
+
+/* Remembers the line of a failure (for --selftest); on allocation failure the
+ * list just stops growing. */
+static void record_failed_line(runner_t *r) {
+  if (r->counts.nfailed_lines == r->failed_lines_cap) {
+    unsigned cap = r->failed_lines_cap ? 2 * r->failed_lines_cap : 64;
+    int *grown = realloc(r->counts.failed_lines, cap * sizeof *grown);
+    if (!grown) return;
+    r->counts.failed_lines = grown;
+    r->failed_lines_cap = cap;
+  }
+  r->counts.failed_lines[r->counts.nfailed_lines++] = r->line;
 }
 
 /* A pass where the engine's own message is worth seeing next to the spec's (-v). */
@@ -171,6 +187,7 @@ static outcome_t pass_with_message(runner_t *r, const char *spec_text, const cha
 static outcome_t fail(runner_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static outcome_t fail(runner_t *r, const char *fmt, ...) {
   r->counts.failed++;
+  record_failed_line(r);
   if (!r->verbose && r->failures_shown >= MAX_FAILURES_SHOWN) return OUTCOME_FAILED;
   r->failures_shown++;
   va_list ap;
@@ -951,6 +968,7 @@ static int run_script(wisp_engine_t *engine, const char *name, const char *json_
         "reverse (-v lists them)\n",
         r.other_class);
   *counts = r.counts;
+  r.counts.failed_lines = NULL; /* now the caller's */
   rc = 0;
 done:
   if (r.linker) wisp_linker_delete(r.linker);
@@ -960,6 +978,7 @@ done:
   for (size_t i = 0; i < r.nnamed; i++) free(r.named[i].name);
   free(r.modules);
   free(r.named);
+  free(r.counts.failed_lines);
   free(dir);
   json_decref(root);
   return rc;
@@ -1114,6 +1133,7 @@ typedef struct options {
   const char *wast, *json, *work_dir, *results, *wast2json;
   bool verbose;
   int64_t fuel_slice;
+  bool selftest;
   const char *total_dir; /* --total: sum the results of these names */
   char **total_names;
   int total_count;
@@ -1142,6 +1162,8 @@ static int parse_args(int argc, char **argv, options_t *o) {
       o->results = argv[++i];
     } else if (strcmp(a, "--wast2json") == 0 && has_value) {
       o->wast2json = argv[++i];
+    } else if (strcmp(a, "--selftest") == 0) {
+      o->selftest = true;
     } else if (strcmp(a, "--fuel-slice") == 0 && has_value) {
       o->fuel_slice = strtoll(argv[++i], NULL, 10);
     } else if (a[0] != '-' && !o->wast && !o->json) {
@@ -1183,6 +1205,34 @@ static int convert_wast(const options_t *o, const char *name, char *temp_dir, bo
   return run_wast2json(o->wast2json, o->wast, json_path);
 }
 
+/* --selftest: the .wast marks each command that must fail with a line
+ * starting ";; FAIL" just above it. Returns 0 iff exactly those commands
+ * failed and something passed. */
+static int check_selftest(const char *wast, const counts_t *counts) {
+  FILE *f = fopen(wast, "r");
+  if (!f) return -1;
+  char line[1024];
+  int number = 0, bad = 0;
+  bool marked = false;
+  unsigned nmarked = 0;
+  while (fgets(line, sizeof line, f)) {
+    number++;
+    bool failed = false;
+    for (unsigned i = 0; i < counts->nfailed_lines; i++) failed |= counts->failed_lines[i] == number;
+    if (marked != failed) {
+      printf("  selftest: line %d %s\n", number,
+             marked ? "is marked to fail but did not" : "failed unmarked");
+      bad++;
+    }
+    nmarked += marked;
+    marked = strncmp(line, ";; FAIL", 7) == 0;
+  }
+  fclose(f);
+  if (counts->nfailed_lines != counts->failed) bad++;
+  printf("  selftest: %u marked commands, %u failures, %d mismatches\n", nmarked, counts->failed, bad);
+  return bad || counts->passed == 0 ? -1 : 0;
+}
+
 /* Runs one file. Returns the exit status: 0 all passed, 1 some failed, 2 could not run. */
 static int run_file(const options_t *o, const char *name) {
   int status = 2;
@@ -1207,10 +1257,12 @@ static int run_file(const options_t *o, const char *name) {
   for (unsigned i = 0; i < counts.nreasons; i++)
     printf("  skipped %u: %s\n", counts.reasons[i].count, counts.reasons[i].text);
   status = counts.failed ? 1 : 0;
+  if (o->selftest) status = o->wast && check_selftest(o->wast, &counts) == 0 ? 0 : 1;
   if (o->results && write_results(o->results, name, &counts, seconds) != 0) status = 2;
 done:
   if (engine) wisp_engine_delete(engine);
   if (made_temp) remove_dir(temp_dir);
+  free(counts.failed_lines);
   return status;
 }
 
