@@ -555,13 +555,17 @@ static int read_externdesc(cdec_t *d, reader_t *r, wisp__cscope_t *s, const char
                            uint32_t name_len, uint8_t *sort, uint32_t *type);
 static int read_alias(cdec_t *d, reader_t *r, wisp__cscope_t *s);
 
-/* Adds an import or export declaration to a type scope (names checked). */
-static int declare_extern(cdec_t *d, const uint8_t *at, wisp__cscope_t *s, bool import,
-                          const char *name, uint32_t name_len, uint8_t sort, uint32_t type) {
-  wisp__cvec_t *list = import ? &s->imports : &s->exports;
+static int check_extern_name(cdec_t *d, const uint8_t *at, bool import, const char *name, uint32_t name_len) {
   if (!wisp__cname_is_valid(name, name_len, import))
     return invalid(d, at, "%s name \"%.*s\" is not a valid name", import ? "import" : "export",
                    (int)name_len, name);
+  return 0;
+}
+
+/* Adds an import or export declaration to a scope (names checked for uniqueness). */
+static int declare_extern(cdec_t *d, const uint8_t *at, wisp__cscope_t *s, bool import,
+                          const char *name, uint32_t name_len, uint8_t sort, uint32_t type) {
+  wisp__cvec_t *list = import ? &s->imports : &s->exports;
   for (uint32_t i = 0; i < list->len; i++) {
     const wisp__cextern_t *e = &WISP__CVEC_AT(*list, wisp__cextern_t, i);
     if (wisp__cname_eq_nocase(e->name, e->name_len, name, name_len))
@@ -619,6 +623,7 @@ static int read_decl_type(cdec_t *d, reader_t *r, const wisp__cscope_t *parent, 
       if (b == 0x03 && !component)
         return invalid(d, at, "an instance type may not declare imports");
       if ((rc = read_extern_name(d, r, &name, &name_len))) return rc;
+      if ((rc = check_extern_name(d, at, b == 0x03, name, name_len))) return rc;
       if ((rc = read_externdesc(d, r, s, name, name_len, &sort, &type))) return rc;
       if ((rc = declare_extern(d, at, s, b == 0x03, name, name_len, sort, type))) return rc;
       break;
@@ -1260,6 +1265,7 @@ static int section_imports(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
     uint32_t len = 0, type = 0;
     uint8_t sort = 0;
     if ((rc = read_extern_name(d, r, &name, &len))) return rc;
+    if ((rc = check_extern_name(d, at, true, name, len))) return rc;
     if ((rc = read_externdesc(d, r, s, name, len, &sort, &type))) return rc;
     if ((rc = declare_extern(d, at, s, true, name, len, sort, type))) return rc;
   }
@@ -1277,6 +1283,7 @@ static int section_exports(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
     uint8_t has = 0, sort = 0;
     wisp__carg_t a = {0};
     if ((rc = read_extern_name(d, r, &name, &len))) return rc;
+    if ((rc = check_extern_name(d, at, false, name, len))) return rc;
     if ((rc = read_sortidx(d, r, s, &a, "export"))) return rc;
     if (a.sort <= WISP_SORT_CORE_INSTANCE && a.sort != WISP_SORT_CORE_MODULE)
       return invalid(d, at, "export \"%.*s\" of a %s (only core modules of the core sorts)", (int)len, name,

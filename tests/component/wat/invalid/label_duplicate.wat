@@ -1,0 +1,4 @@
+;; error: enum case name "RED" is not unique
+(component
+  (type (enum "red" "green" "RED"))
+)
