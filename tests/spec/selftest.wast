@@ -1,5 +1,5 @@
 ;; Runner self-test: each assertion after a ";; FAIL" comment is wrong on purpose,
-;; so the runner must count it as failed; the rest must pass. CMake checks the counts.
+;; so the runner must count it as failed; the rest must pass (spec_runner --selftest).
 (module $m
   (import "spectest" "global_i32" (global $gi32 i32))
   (import "spectest" "global_f32" (global $gf32 f32))

@@ -1079,19 +1079,26 @@ static int read_results(const char *path, counts_t *total, double *seconds) {
 /* spec/total: sums RESULTS_DIR/NAME.result for every NAME. */
 static int run_total(const char *dir, char **names, int nnames) {
   counts_t total = {0};
-  double seconds = 0;
+  double seconds = 0, slowest_seconds = 0;
+  const char *slowest = NULL;
   int missing = 0;
   for (int i = 0; i < nnames; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.result", dir, names[i]);
     counts_t c = {0};
-    if (read_results(path, &c, &seconds) != 0) {
+    double file_seconds = 0;
+    if (read_results(path, &c, &file_seconds) != 0) {
       printf("spec/%s: no results (%s missing or incomplete: did the test run to the end?)\n", names[i],
              path);
       missing++;
       continue;
     }
     if (c.failed) printf("spec/%s: %u failed\n", names[i], c.failed);
+    seconds += file_seconds;
+    if (file_seconds > slowest_seconds) {
+      slowest_seconds = file_seconds;
+      slowest = names[i];
+    }
     total.passed += c.passed;
     total.failed += c.failed;
     for (unsigned k = 0; k < c.nreasons; k++) counts_add_skip(&total, c.reasons[k].text, c.reasons[k].count);
@@ -1100,7 +1107,8 @@ static int run_total(const char *dir, char **names, int nnames) {
   counts_format_reasons(&total, reasons, sizeof reasons);
   printf("spec total: %u passed, %u failed, %u skipped%s\n", total.passed, total.failed, total.skipped,
          reasons);
-  printf("spec total: %d files, %d without results, %.2f s\n", nnames, missing, seconds);
+  printf("spec total: %d files, %d without results, %.2f s (slowest: %s, %.2f s)\n", nnames, missing, seconds,
+         slowest ? slowest : "-", slowest_seconds);
   return missing || total.failed ? 1 : 0;
 }
 
