@@ -115,7 +115,8 @@ fuzz_one() {
   elif [ -f fuzz/wasm.dict ]; then
     args=(-dict=fuzz/wasm.dict "${args[@]}")
   fi
-  "$bin" "${args[@]}" >"$work/log" 2>&1
+  # libFuzzer stops itself; the outer timeout only guards against a hang outside its control.
+  timeout -k 10 $((fuzz_seconds * 2 + 60)) "$bin" "${args[@]}" >"$work/log" 2>&1
   echo $? >"$work/rc"
 }
 
