@@ -562,6 +562,54 @@ static int check_extern_name(cdec_t *d, const uint8_t *at, bool import, const ch
   return 0;
 }
 
+/* The annotated plain names of Binary.md: "[constructor]R", "[method]R.m" and
+ * "[static]R.m" name functions only; R must be a resource imported or exported
+ * before, in the same scope; a constructor returns own<R> (or result<own<R>, E>);
+ * a method's first parameter is "self" of type borrow<R>. */
+static int check_annotated(cdec_t *d, const uint8_t *at, const wisp__cscope_t *s, const char *name,
+                           uint32_t len, uint8_t sort, uint32_t type) {
+  static const char *const kinds[3] = {"[constructor]", "[method]", "[static]"};
+  int kind = -1;
+  size_t plen = 0;
+  for (int k = 0; k < 3 && kind < 0; k++) {
+    plen = strlen(kinds[k]);
+    if (len > plen && memcmp(name, kinds[k], plen) == 0) kind = k;
+  }
+  if (kind < 0) return 0;
+  const char *res = name + plen;
+  const char *dot = kind ? memchr(res, '.', len - plen) : NULL;
+  uint32_t rlen = (uint32_t)(dot ? (size_t)(dot - res) : len - plen);
+  if (sort != WISP_SORT_FUNC)
+    return invalid(d, at, "\"%.*s\" names a function, but is a %s", (int)len, name, wisp_sort_name(sort));
+  uint32_t rid = WISP__CNONE;
+  for (int list = 0; list < 2 && rid == WISP__CNONE; list++) {
+    const wisp__cvec_t *v = list ? &s->exports : &s->imports;
+    for (uint32_t i = 0; i < v->len; i++) {
+      const wisp__cextern_t *e = &WISP__CVEC_AT(*v, wisp__cextern_t, i);
+      if (e->sort == WISP_SORT_TYPE && e->name_len == rlen && memcmp(e->name, res, rlen) == 0 &&
+          wisp__ctype_is_resource(d->c, e->type))
+        rid = e->type;
+    }
+  }
+  if (rid == WISP__CNONE)
+    return invalid(d, at, "\"%.*s\": no resource \"%.*s\" imported or exported before it", (int)len, name,
+                   (int)rlen, res);
+  const wisp__ctype_t *ft = wisp__ctype(d->c, type);
+  if (kind == 0) {
+    const wisp__ctype_t *r = ft->nresults == 1 ? wisp__ctype(d->c, ft->results[0].type) : NULL;
+    if (r && r->kind == WISP__CT_RESULT && r->a != WISP__CNONE) r = wisp__ctype(d->c, r->a);
+    if (!r || r->kind != WISP__CT_OWN || r->a != rid)
+      return invalid(d, at, "\"%.*s\" must return own<%.*s>", (int)len, name, (int)rlen, res);
+  } else if (kind == 1) {
+    const wisp__ctype_t *p = ft->n ? wisp__ctype(d->c, ft->fields[0].type) : NULL;
+    if (!p || ft->fields[0].name_len != 4 || memcmp(ft->fields[0].name, "self", 4) != 0 ||
+        p->kind != WISP__CT_BORROW || p->a != rid)
+      return invalid(d, at, "\"%.*s\": the first parameter must be self: borrow<%.*s>", (int)len, name,
+                     (int)rlen, res);
+  }
+  return 0;
+}
+
 /* Adds an import or export declaration to a scope (names checked for uniqueness). */
 static int declare_extern(cdec_t *d, const uint8_t *at, wisp__cscope_t *s, bool import,
                           const char *name, uint32_t name_len, uint8_t sort, uint32_t type) {
@@ -571,6 +619,8 @@ static int declare_extern(cdec_t *d, const uint8_t *at, wisp__cscope_t *s, bool 
     if (wisp__cname_eq_nocase(e->name, e->name_len, name, name_len))
       return invalid(d, at, "duplicate %s name \"%.*s\"", import ? "import" : "export", (int)name_len, name);
   }
+  int rc = check_annotated(d, at, s, name, name_len, sort, type);
+  if (rc) return rc;
   wisp__cextern_t *e = wisp__cvec_push(&d->c->arena, list, sizeof *e);
   uint32_t *ix = wisp__cvec_push(&d->c->arena, import ? &s->import_index : &s->export_index, sizeof *ix);
   if (!e || !ix) return nomem(d);
