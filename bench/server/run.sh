@@ -25,11 +25,12 @@ if [ ! -x "$wisp" ]; then
   cmake --build "$repo/build-server" -j2 --target wisp >/dev/null
 fi
 work=$(mktemp -d /tmp/wisp-bench-server.XXXXXX)
+chmod 755 "$work" # nginx workers run as another user
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 

@@ -97,6 +97,7 @@ static int64_t stdin_read(void *ctx, uint8_t *buf, size_t len) {
 
 static int64_t stdout_write(void *ctx, const uint8_t *buf, size_t len) {
   srv_job_t *job = ctx;
+  if (len == 0) return 0;
   if (job->out_len + len > job->out_limit) {
     job->out_overflow = true;
     return -WISP_WASI_EIO;

@@ -334,7 +334,7 @@ static SSL_CTX *make_ssl_ctx(const wisp_server_options_t *o) {
 
 /* ---- the whole run ------------------------------------------------------------ */
 
-static int setup(srv_t *srv, int *admin_fd) {
+static int srv_setup_config(srv_t *srv, int *admin_fd) {
   const wisp_server_options_t *o = srv->options;
   char err[1024];
   if (wisp_manifest_load(o->manifest_path, &srv->manifest, err, sizeof err) < 0) {
@@ -374,6 +374,9 @@ static int setup(srv_t *srv, int *admin_fd) {
   return 0;
 }
 
+/* Frees what wisp owns. The h2o contexts and configuration are left to the
+ * process exit: connections the clients keep open (idle keep-alive) would
+ * trip h2o's assertions on dispose. */
 static void teardown(srv_t *srv) {
   for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
     wisp_module_delete(srv->components[i].module);
@@ -391,7 +394,7 @@ int wisp_server_run(const wisp_server_options_t *options) {
   if (!srv) return 1;
   srv->options = options;
   int admin_fd = -1, code = 1;
-  if (setup(srv, &admin_fd) < 0) goto done;
+  if (srv_setup_config(srv, &admin_fd) < 0) goto done;
   srv->nthreads = options->threads > 0 ? options->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (srv->nthreads < 1) srv->nthreads = 1;
   srv->threads = calloc((size_t)srv->nthreads, sizeof *srv->threads);
@@ -421,6 +424,7 @@ int wisp_server_run(const wisp_server_options_t *options) {
   code = 0;
 done:
   teardown(srv);
+  if (admin_fd >= 0 && (!srv->threads || !srv->threads[0].admin_listener)) close(admin_fd);
   free(srv->threads);
   free(srv);
   return code;

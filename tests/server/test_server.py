@@ -125,6 +125,7 @@ class Server:
 
     def __init__(self, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="wisp-server-test-")
+        self.stopped = None
         with open(os.path.join(self.dir, "wisp.toml"), "w") as f:
             f.write(MANIFEST.format(g=GUESTS, s=SOURCE_DIR))
         self.out = open(os.path.join(self.dir, "stdout"), "w+")
@@ -182,6 +183,10 @@ class Server:
         return b"".join(chunks)
 
     def stop(self, timeout=20):
+        if self.stopped is not None:
+            return self.stopped
+        if failures or self.proc.poll() not in (None, 0):
+            print("server stderr (last 3000 bytes):\n" + self.stderr()[-3000:])
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -189,7 +194,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             code = "killed"
+        if code not in (0, "killed") or failures:
+            print("server stderr (last 3000 bytes):\n" + self.stderr()[-3000:])
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.stopped = code
         return code
 
 
