@@ -241,6 +241,59 @@ static void race_checks(const char *root) {
   check("race: failures are NOENT/NOTCAPABLE/NOTDIR/LOOP only", bad_errno == 0);
 }
 
+/* ---- random paths: whatever resolves, resolves inside ------------------------------ */
+
+/* 20,000 random paths made of real names, links that point in and out, loops,
+ * `.`, `..` and empty components, followed or not: every successful
+ * resolution must hand back a directory beneath the sandbox (checked through
+ * /proc/self/fd), and every failure must be an errno the walk documents. */
+static void random_path_checks(const char *root) {
+  static const char *parts[] = {"sub", "..", ".", "", "link_in_dir", "link_out_dir", "link_out_abs",
+                                "sub/link_up", "link_up", "loop1", "self", "file", "inner",
+                                "race", "race/a", "b", "nope", "link_in", "../sandbox", "link_out_rel"};
+  const int nparts = (int)(sizeof parts / sizeof parts[0]);
+  char sandbox[512], real[512];
+  snprintf(sandbox, sizeof sandbox, "%s/sandbox", root);
+  if (!realpath(sandbox, real)) return;
+  size_t rlen = strlen(real);
+  int base = open(sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  unsigned seed = 12345;
+  int ok = 0, escaped = 0, odd = 0, inside = 0;
+  for (int i = 0; i < 20000; i++) {
+    char path[256] = "";
+    int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 6;
+    for (int k = 0; k < n; k++) {
+      const char *p = parts[((seed = seed * 1103515245u + 12345u) >> 16) % (unsigned)nparts];
+      if (k) strcat(path, "/");
+      strcat(path, p);
+    }
+    bool follow = ((seed >> 20) & 1) != 0;
+    wasi_resolved_t r;
+    int rc = wasi__resolve(base, path, (uint32_t)strlen(path), follow, &r);
+    if (rc == 0) {
+      char link[64], where[600];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", r.dirfd);
+      ssize_t wl = readlink(link, where, sizeof where - 1);
+      where[wl > 0 ? wl : 0] = '\0';
+      bool in = wl > 0 && strncmp(where, real, rlen) == 0 && (where[rlen] == '\0' || where[rlen] == '/');
+      if (!in) {
+        if (escaped++ < 5) printf("  ESCAPE: %s -> %s\n", path, where);
+      } else {
+        inside++;
+      }
+      if (strchr(r.name, '/') || !r.name[0] || !strcmp(r.name, "..")) odd++;
+      wasi__resolved_close(&r);
+      ok++;
+    } else if (rc != E_NOTCAPABLE && rc != E_NOENT && rc != E_NOTDIR && rc != E_LOOP) {
+      if (odd++ < 5) printf("  unexpected errno %d for %s\n", rc, path);
+    }
+  }
+  close(base);
+  printf("  random paths: 20000 resolved, %d succeeded (%d inside), %d escaped\n", ok, inside, escaped);
+  check("random paths: nothing resolves outside the sandbox", escaped == 0 && ok > 1000);
+  check("random paths: names and errnos as documented", odd == 0);
+}
+
 /* ---- sandbox checks ----------------------------------------------------------- */
 
 static void sandbox_checks(const char *root) {
@@ -719,6 +772,7 @@ int main(void) {
   check("every preview1 function is defined (46)", ndefs == 46);
   c_wasi = wasi;
 
+  random_path_checks(root);
   sandbox_checks(root);
   race_checks(root);
   other_checks();
