@@ -66,6 +66,8 @@ typedef struct run_opts {
   int64_t timeout_ms;     /* -1: none */
   const char **listen;    /* --listen HOST:PORT specs */
   size_t nlisten;
+  char **owned_env;       /* "KEY=VALUE" strings made for --env KEY */
+  size_t nowned;
 } run_opts_t;
 
 static void usage(FILE *out) {
@@ -79,6 +81,7 @@ static void usage(FILE *out) {
         "  --dir HOST[::GUEST][:ro]  preopen host directory HOST as GUEST (default: HOST);\n"
         "                          read-write unless :ro is given\n"
         "  --env KEY=VALUE         put KEY=VALUE in the guest environment (repeatable);\n"
+        "  --env KEY               pass the host's KEY, if set;\n"
         "                          the host environment is never passed\n"
         "  --fuel N                stop with \"fuel exhausted\" after about N instructions\n"
         "  --max-memory MIB        limit each linear memory to MIB mebibytes\n"
@@ -145,11 +148,21 @@ static int parse_opts(int argc, char **argv, run_opts_t *o) {
       }
       o->ndirs++;
     } else if (strcmp(a, "--env") == 0) {
-      if (!strchr(v, '=')) {
-        fprintf(stderr, "wisp run: bad --env '%s' (want KEY=VALUE)\n", v);
+      if (!*v || *v == '=') {
+        fprintf(stderr, "wisp run: bad --env '%s' (want KEY=VALUE or KEY)\n", v);
         return -1;
       }
-      o->env[o->nenv++] = v;
+      if (strchr(v, '=')) {
+        o->env[o->nenv++] = v;
+      } else if (getenv(v)) {
+        /* --env KEY: the host's value of KEY, because the user named it */
+        size_t size = strlen(v) + 1 + strlen(getenv(v)) + 1;
+        char *kv = malloc(size);
+        if (!kv) return -1;
+        snprintf(kv, size, "%s=%s", v, getenv(v));
+        o->owned_env[o->nowned++] = kv;
+        o->env[o->nenv++] = kv;
+      }
     } else if (strcmp(a, "--fuel") == 0) {
       if (parse_u64(v, &n) < 0 || n > INT64_MAX) goto bad_number;
       o->fuel = (int64_t)n;
@@ -571,8 +584,9 @@ int wisp_cli_run(int argc, char **argv) {
   o.dirs = calloc((size_t)argc + 1, sizeof *o.dirs);
   o.env = calloc((size_t)argc + 1, sizeof *o.env);
   o.listen = calloc((size_t)argc + 1, sizeof *o.listen);
+  o.owned_env = calloc((size_t)argc + 1, sizeof *o.owned_env);
   int code = EXIT_USAGE;
-  if (!o.dirs || !o.env || !o.listen) {
+  if (!o.dirs || !o.env || !o.listen || !o.owned_env) {
     fprintf(stderr, "wisp run: out of memory\n");
     goto done;
   }
@@ -582,5 +596,7 @@ done:
   free(o.dirs);
   free(o.env);
   free(o.listen);
+  for (size_t i = 0; i < o.nowned; i++) free(o.owned_env[i]);
+  free(o.owned_env);
   return code;
 }
