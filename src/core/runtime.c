@@ -591,6 +591,15 @@ static linker_entry_t *linker_find(wisp_linker_t *l, const char *module, size_t 
   return NULL;
 }
 
+/* A NUL-terminated copy of a name that is not NUL-terminated (module bytes). */
+static char *copy_name(const char *s, size_t len) {
+  char *c = malloc(len + 1);
+  if (!c) return NULL;
+  memcpy(c, s, len);
+  c[len] = 0;
+  return c;
+}
+
 static int linker_put(wisp_linker_t *l, const char *module, size_t mlen, const char *name, size_t nlen,
                       const wisp_extern_t *ext) {
   linker_entry_t *e = linker_find(l, module, mlen, name, nlen);
@@ -605,7 +614,7 @@ static int linker_put(wisp_linker_t *l, const char *module, size_t mlen, const c
     l->entries = grown;
     l->cap = cap;
   }
-  char *mc = strndup(module, mlen), *nc = strndup(name, nlen);
+  char *mc = copy_name(module, mlen), *nc = copy_name(name, nlen);
   if (!mc || !nc) {
     free(mc);
     free(nc);
