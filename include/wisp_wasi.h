@@ -138,6 +138,12 @@ void wisp_wasi_set_deadline(wisp_wasi_t *wasi, int64_t monotonic_ns);
  * end, the next poll of a host descriptor, or the deadline), or -1 when the
  * retry should wait for the embedder's own callback stream to be ready. */
 bool wisp_wasi_suspended(const wisp_wasi_t *wasi, int64_t *wake_ns);
+/* While suspended on one host descriptor (a pipe or socket read, write or
+ * accept, or a poll_oneoff on that one descriptor without clocks): that
+ * descriptor, with the poll(2) events it waits for in *events (may be NULL),
+ * so an event loop can watch it and resume when it is ready rather than at
+ * the 10 ms retry time. Otherwise -1. */
+int wisp_wasi_suspended_fd(const wisp_wasi_t *wasi, short *events);
 /* Retries the suspended WASI call of `exec` (an exec of the store `wasi` is
  * linked into, suspended by that call). If it would still block, returns
  * WISP_SUSPENDED and the exec stays suspended (wisp_wasi_suspended gives the

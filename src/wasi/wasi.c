@@ -304,6 +304,8 @@ int wasi__wait_ready(wisp_wasi_t *w, const wasi_fd_t *e, short events) {
     if (poll(&p, 1, 0) != 0) return E_SUCCESS;
     if (w->deadline_ns >= 0 && wasi__mono_ns() >= w->deadline_ns) return WASI_DEADLINE;
     w->pending.wake_ns = wasi__wake_time(w, wasi__mono_ns() + WASI_POLL_RETRY_NS);
+    w->pending.wait_fd = e->host;
+    w->pending.wait_events = events;
     return WASI_SUSPEND;
   }
   for (;;) {
@@ -530,6 +532,9 @@ static int poll_wait(wasi_ctx_t *c, poll_state_t *ps, uint32_t in, uint32_t nsub
       if (ps->npfds && (wake < 0 || wake > (int64_t)now + WASI_POLL_RETRY_NS))
         wake = (int64_t)now + WASI_POLL_RETRY_NS;
       c->wasi->pending.wake_ns = wasi__wake_time(c->wasi, wake);
+      bool one_fd = ps->npfds == 1 && ps->first_due < 0;
+      c->wasi->pending.wait_fd = one_fd ? ps->pfds[0].fd : -1;
+      c->wasi->pending.wait_events = one_fd ? ps->pfds[0].events : 0;
       return WASI_SUSPEND;
     }
     for (uint32_t k = 0; k < ps->npfds && n > 0; k++) {
@@ -711,6 +716,7 @@ static wisp_host_status_t trampoline(wisp_call_t *call, void *env, const wisp_va
     c.mem = wisp_memory_data(m);
     c.mem_size = wisp_memory_size(m);
   }
+  b->wasi->pending.wait_fd = -1;
   int rc = b->def->impl(&c, args, results);
   if (rc == WASI_EXIT) return wisp_call_exit(call, c.exit_code);
   if (rc == WASI_SUSPEND) {
@@ -763,6 +769,12 @@ int wisp_wasi_define(wisp_wasi_t *w, wisp_linker_t *linker) {
   return 0;
 }
 
+int wisp_wasi_suspended_fd(const wisp_wasi_t *w, short *events) {
+  if (!w->pending.active || w->pending.wait_fd < 0) return -1;
+  if (events) *events = w->pending.wait_events;
+  return w->pending.wait_fd;
+}
+
 bool wisp_wasi_suspended(const wisp_wasi_t *w, int64_t *wake_ns) {
   if (!w->pending.active) return false;
   if (wake_ns) *wake_ns = w->pending.wake_ns;
@@ -776,6 +788,7 @@ wisp_status_t wisp_wasi_resume(wisp_wasi_t *w, wisp_exec_t *exec) {
     return wisp_exec_status(exec);
   }
   wasi_ctx_t c = {.wasi = w, .mem = p->mem, .mem_size = p->mem_size, .resumed = true};
+  p->wait_fd = -1;
   wisp_val_t result = {.kind = WISP_I32};
   int rc = p->def->impl(&c, p->args, &result);
   if (rc == WASI_SUSPEND) return WISP_SUSPENDED;

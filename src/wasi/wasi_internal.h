@@ -133,6 +133,8 @@ typedef struct wasi_pending {
   uint64_t mem_size;
   int64_t start_ns; /* monotonic time of the first attempt (poll_oneoff's relative clocks) */
   int64_t wake_ns;  /* when to retry; -1: when the embedder's stream is ready */
+  int wait_fd;      /* the one host descriptor it waits on, or -1 */
+  short wait_events;
 } wasi_pending_t;
 
 struct wisp_wasi {

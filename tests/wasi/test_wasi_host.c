@@ -678,6 +678,10 @@ static void suspend_checks(void) {
   wisp_wasi_config_init(&cfg);
   cfg.suspend = true;
   cfg.stdio[0] = (wisp_wasi_stream_t){.host_fd = -1, .read = trickle_read};
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) return;
+  cfg.sockets = &pair[0];
+  cfg.nsockets = 1; /* fd 3 */
   wisp_wasi_t *w;
   wisp_error_t err;
   if (wisp_wasi_new(&cfg, &w, &err) < 0 || wisp_wasi_define(w, NULL) < 0) {
@@ -700,6 +704,18 @@ static void suspend_checks(void) {
   check("suspend: retry with data resumes the exec", wisp_wasi_resume(w, &ex) == WISP_DONE && ex.resumed == 1);
   check("suspend: result errno 0, 4 bytes read", ex.result.of.i32 == 0 && U32(OUT) == 4 && !memcmp(mem + BUF, "late", 4));
   check("suspend: nothing pending after", !wisp_wasi_suspended(w, NULL));
+  check("suspend: a stream wait has no host fd", wisp_wasi_suspended_fd(w, NULL) == -1);
+
+  /* a socket with no data: suspended on that descriptor, for POLLIN */
+  short events = 0;
+  call("sock_recv", 3u, (uint32_t)IOV, 1u, 0u, (uint32_t)OUT, (uint32_t)OUT + 4);
+  check("suspend: empty socket read suspends", last_status == WISP_HOST_SUSPEND);
+  check("suspend: waits on the socket for POLLIN", wisp_wasi_suspended_fd(w, &events) == pair[0] && events == POLLIN);
+  check("suspend: retried within 10 ms", wisp_wasi_suspended(w, &wake) && wake > 0 && wake - wasi__mono_ns() <= 10000000);
+  ex = (struct wisp_exec){.status = WISP_SUSPENDED};
+  check("suspend: still nothing", wisp_wasi_resume(w, &ex) == WISP_SUSPENDED);
+  check("suspend: peer writes", write(pair[1], "xyz", 3) == 3);
+  check("suspend: the retry reads it", wisp_wasi_resume(w, &ex) == WISP_DONE && ex.result.of.i32 == 0 && U32(OUT) == 3);
 
   /* a 200 ms sleep suspends with its wake time; relative clocks count from the first try */
   uint32_t in = BUF + 512, out = BUF + 1024;
@@ -728,6 +744,8 @@ static void suspend_checks(void) {
   check("suspend: deadline passed, the exec is aborted", wisp_wasi_resume(w, &ex) == WISP_TRAPPED && ex.aborted);
   def_base = 0;
   wisp_wasi_delete(w);
+  close(pair[0]);
+  close(pair[1]);
 }
 
 int main(void) {
