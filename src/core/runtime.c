@@ -555,6 +555,7 @@ int wisp_instance_export(wisp_instance_t *inst, const char *name, size_t len, wi
 
 typedef struct linker_entry {
   char *module, *name;
+  size_t module_len, name_len;
   wisp_extern_t ext;
 } linker_entry_t;
 
@@ -584,8 +585,8 @@ static linker_entry_t *linker_find(wisp_linker_t *l, const char *module, size_t 
                                    size_t nlen) {
   for (size_t i = 0; i < l->n; i++) {
     linker_entry_t *e = &l->entries[i];
-    if (strlen(e->module) == mlen && memcmp(e->module, module, mlen) == 0 && strlen(e->name) == nlen &&
-        memcmp(e->name, name, nlen) == 0)
+    if (e->name_len == nlen && e->module_len == mlen && memcmp(e->name, name, nlen) == 0 &&
+        memcmp(e->module, module, mlen) == 0)
       return e;
   }
   return NULL;
@@ -620,7 +621,7 @@ static int linker_put(wisp_linker_t *l, const char *module, size_t mlen, const c
     free(nc);
     return WISP_ERR_NOMEM;
   }
-  l->entries[l->n++] = (linker_entry_t){mc, nc, *ext};
+  l->entries[l->n++] = (linker_entry_t){mc, nc, mlen, nlen, *ext};
   return 0;
 }
 
