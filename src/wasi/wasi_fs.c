@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -323,6 +324,9 @@ static int do_rw(wasi_ctx_t *c, const wisp_val_t *args, bool write, bool positio
       if (write && positional)
         /* POSIX pwrite writes at the offset even in append mode; Linux needs the flag. */
         got = pwritev2(e->host, iov, n, off, (e->fdflags & FDFLAG_APPEND) ? RWF_NOAPPEND : 0);
+      else if (write && e->kind == WASI_FD_SOCKET)
+        /* never SIGPIPE: a peer that went away is EPIPE for the guest, not death for the host */
+        got = sendmsg(e->host, &(struct msghdr){.msg_iov = iov, .msg_iovlen = (size_t)n}, MSG_NOSIGNAL);
       else if (write)
         got = writev(e->host, iov, n);
       else if (positional)
