@@ -67,6 +67,10 @@ extern "C" {
 
 /* One standard stream of the guest (fd 0, 1 or 2).
  *   host_fd >= 0        the guest reads/writes this host descriptor (borrowed).
+ *                       A pipe whose reader left raises SIGPIPE in the
+ *                       process, as any write(2) does: an embedder that
+ *                       must survive it ignores SIGPIPE. (Sockets never do:
+ *                       they are written with MSG_NOSIGNAL.)
  *   host_fd < 0, read/write callbacks set
  *                       calls go to the callbacks (in-memory pipes, e.g. WAGI).
  *                       read returns bytes read (0 at end of input) or a
