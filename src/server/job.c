@@ -22,11 +22,13 @@
  * while waiting.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "internal.h"
@@ -280,12 +282,32 @@ static void job_trapped(srv_job_t *job) {
   job_fail(job, 500, "the function trapped; the trap is in the server log");
 }
 
+/* True if the client of an HTTP/1 request has closed its connection. h2o
+ * 2.2 does not read an HTTP/1 socket while a request is being handled, so a
+ * peek is the only way to notice before writing (HTTP/2 disposes the
+ * request itself when the stream is reset). */
+static bool client_closed(h2o_req_t *req) {
+  if (req->version >= 0x200 || !req->conn->callbacks->get_socket) return false;
+  h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+  if (!sock) return false;
+  char byte;
+  ssize_t n = recv(h2o_socket_get_fd(sock), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* Runs one slice. Returns true if the job needs another slice. */
 static bool job_slice(srv_job_t *job) {
   srv_thread_t *thread = job->thread;
   if (!job->req) {
     wisp_exec_abort(job->exec);
     job_free(job);
+    return false;
+  }
+  if (job->started && client_closed(job->req)) {
+    wisp_exec_abort(job->exec);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: client closed the connection; guest stopped\n",
+            job->id, job->comp->manifest->id);
+    job_fail(job, 499, "client closed the connection");
     return false;
   }
   int64_t fuel = thread->slice_fuel;

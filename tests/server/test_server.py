@@ -73,6 +73,14 @@ route = "/static/..."
 component = "files"
 executor = {{ type = "wagi" }}
 
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+executor = {{ type = "wagi" }}
+
+[component.api]
+source = "{g}/json.wasm"
+
 [component.probe]
 source = "{g}/probe.wasm"
 [component.probe.limits]
@@ -506,6 +514,41 @@ def test_metrics_and_log(s):
             check(k in e, f"access log field {k}")
         check(e["route"] == "/hello" and e["status"] == 200 and e["bytes"] == 16, f"log line {e}")
         check(lines[1]["route"] is None and lines[1]["status"] == 404, f"404 log line {lines[1]}")
+
+
+def test_json_example(s):
+    st, h, b = s.get("/api/items/2")
+    check(st == 200 and h.get("content-type") == "application/json" and
+          json.loads(b) == {"id": 2, "name": "banana"}, f"one item: {st} {b!r}")
+    st, h, b = s.get("/api/items")
+    check(st == 200 and len(json.loads(b)) == 3, f"list: {st} {b!r}")
+    st, h, b = s.get("/api/items/9")
+    check(st == 404 and json.loads(b)["error"] == "no such item", f"missing item: {st} {b!r}")
+    st, h, b = s.request("POST", "/api/sum", body=b"1 2 3 40")
+    check(st == 200 and json.loads(b) == {"sum": 46, "count": 4}, f"sum: {st} {b!r}")
+    st, h, b = s.request("PUT", "/api/items/1", body=b"x")
+    check(st == 405 and h.get("allow") == "GET", f"405 with Allow: {st} {h}")
+
+
+def metric(s, name):
+    _, _, page = s.get("/metrics", port=s.admin_port)
+    m = re.search(re.escape(name) + rb" (\d+)", page)
+    return int(m.group(1)) if m else None
+
+
+def test_client_gone(s):
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    sock.sendall(b"GET /slow?mode=loop HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.3)
+    check(metric(s, b'wisp_instances{component="slow"}') == 1, "the looping guest runs")
+    sock.close()
+    deadline = time.time() + 8
+    while time.time() < deadline and metric(s, b'wisp_instances{component="slow"}') != 0:
+        time.sleep(0.05)
+    left = metric(s, b'wisp_instances{component="slow"}')
+    check(left == 0, f"the guest of a closed connection is dropped: {left} instance(s) left")
+    st, _, _ = s.get("/hello")
+    check(st == 200, "still serving")
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
