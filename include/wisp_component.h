@@ -124,6 +124,20 @@ int wisp_component_check_imports(const wisp_component_t *component,
                                  const char *const *host_names, size_t count,
                                  wisp_error_t *err);
 
+/* Type-checks the imports of `guest` against `host_world`: a component whose
+ * imports describe what the host implements (for example made from the host's WIT
+ * world with `jco embed --dummy` + `jco new`). Every guest import must match a
+ * host import by name (wisp_component_name_matches) and sort, and its type must
+ * equal the host's structurally: instances by export name (the host may export
+ * more), functions by parameter and result names and types, value types by
+ * shape and labels, resources by a consistent one-to-one binding (so
+ * wasi:io/streams' `error` must be the very resource wasi:io/error exports).
+ * Returns 0, or WISP_ERR_LINK with *err naming the import and the first
+ * difference, e.g.
+ *   import "wasi:cli/environment@0.2.3": "get-arguments": result 0: ... */
+int wisp_component_check_against(const wisp_component_t *guest, const wisp_component_t *host_world,
+                                 wisp_error_t *err);
+
 #ifdef __cplusplus
 }
 #endif

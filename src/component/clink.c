@@ -9,6 +9,7 @@
  * wasi:io/streams@0.2.3 links to a host implementing @0.2.12, but not to @0.3.0.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "component.h"
@@ -71,4 +72,165 @@ int wisp_component_check_imports(const wisp_component_t *component, const char *
     }
   }
   return 0;
+}
+
+/* ---- structural type checking of imports against a host world ---- */
+
+typedef struct matcher {
+  const wisp_component_t *guest, *host;
+  uint32_t *guest_to_host; /* resource id map, WISP__CNONE when unbound */
+  uint32_t *host_to_guest;
+  char why[200];           /* the innermost reason, for the message */
+} matcher_t;
+
+static bool type_eq(matcher_t *m, uint32_t g, uint32_t h, int depth);
+
+/* Resources match when they are bound to each other consistently: the first use
+ * binds a guest resource to the host's, later uses must agree. */
+static bool resource_eq(matcher_t *m, uint32_t g, uint32_t h) {
+  if (!wisp__ctype_is_resource(m->guest, g) || !wisp__ctype_is_resource(m->host, h)) {
+    snprintf(m->why, sizeof m->why, "a resource on one side only");
+    return false;
+  }
+  if (m->guest_to_host[g] == WISP__CNONE && m->host_to_guest[h] == WISP__CNONE) {
+    m->guest_to_host[g] = h;
+    m->host_to_guest[h] = g;
+    return true;
+  }
+  if (m->guest_to_host[g] == h) return true;
+  const wisp__ctype_t *gt = wisp__ctype(m->guest, g);
+  snprintf(m->why, sizeof m->why, "resource %.*s is a different resource in the host", (int)gt->name_len,
+           gt->name ? gt->name : "");
+  return false;
+}
+
+static bool opt_eq(matcher_t *m, uint32_t g, uint32_t h, int depth) {
+  if (g == WISP__CNONE || h == WISP__CNONE) {
+    if (g != h) snprintf(m->why, sizeof m->why, "a payload on one side only");
+    return g == h;
+  }
+  return type_eq(m, g, h, depth + 1);
+}
+
+static bool fields_eq(matcher_t *m, const wisp__cfield_t *g, uint32_t gn, const wisp__cfield_t *h,
+                      uint32_t hn, bool named, int depth, const char *what) {
+  if (gn != hn) {
+    snprintf(m->why, sizeof m->why, "%u %s in the guest, %u in the host", (unsigned)gn, what, (unsigned)hn);
+    return false;
+  }
+  for (uint32_t i = 0; i < gn; i++) {
+    if (named && (g[i].name_len != h[i].name_len || memcmp(g[i].name, h[i].name, g[i].name_len) != 0)) {
+      snprintf(m->why, sizeof m->why, "%s %u is \"%.*s\" in the guest, \"%.*s\" in the host", what, (unsigned)i,
+               (int)g[i].name_len, g[i].name, (int)h[i].name_len, h[i].name);
+      return false;
+    }
+    if (!opt_eq(m, g[i].type, h[i].type, depth)) return false;
+  }
+  return true;
+}
+
+static bool externs_eq(matcher_t *m, const wisp__cextern_t *g, uint32_t gn, const wisp__cextern_t *h,
+                       uint32_t hn, int depth);
+
+static bool type_eq(matcher_t *m, uint32_t g, uint32_t h, int depth) {
+  if (depth > 64) { snprintf(m->why, sizeof m->why, "types nested too deeply"); return false; }
+  const wisp__ctype_t *gt = wisp__ctype(m->guest, g), *ht = wisp__ctype(m->host, h);
+  bool gres = gt->kind == WISP__CT_RESOURCE || gt->kind == WISP__CT_ABSTRACT;
+  bool hres = ht->kind == WISP__CT_RESOURCE || ht->kind == WISP__CT_ABSTRACT;
+  if (gres || hres) return resource_eq(m, g, h);
+  if (gt->kind != ht->kind) {
+    wisp__cprint_t pg = {m->why, sizeof m->why, 0};
+    wisp__ctype_print(&pg, m->guest, WISP_SORT_TYPE, g, 30);
+    wisp__cprintf(&pg, " in the guest, ");
+    wisp__ctype_print(&pg, m->host, WISP_SORT_TYPE, h, 30);
+    wisp__cprintf(&pg, " in the host");
+    return false;
+  }
+  switch (gt->kind) {
+  case WISP__CT_RECORD: return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, true, depth, "field");
+  case WISP__CT_VARIANT: return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, true, depth, "case");
+  case WISP__CT_TUPLE: return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, false, depth, "element");
+  case WISP__CT_FLAGS: return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, true, depth, "flag");
+  case WISP__CT_ENUM: return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, true, depth, "enum case");
+  case WISP__CT_LIST: case WISP__CT_OPTION: return type_eq(m, gt->a, ht->a, depth + 1);
+  case WISP__CT_OWN: case WISP__CT_BORROW: return resource_eq(m, gt->a, ht->a);
+  case WISP__CT_RESULT: return opt_eq(m, gt->a, ht->a, depth) && opt_eq(m, gt->b, ht->b, depth);
+  case WISP__CT_FUNC:
+    return fields_eq(m, gt->fields, gt->n, ht->fields, ht->n, true, depth, "parameter") &&
+           fields_eq(m, gt->results, gt->nresults, ht->results, ht->nresults, gt->nresults != 1, depth, "result");
+  case WISP__CT_INSTANCE: case WISP__CT_COMPONENT:
+    return externs_eq(m, gt->exports, gt->nexports, ht->exports, ht->nexports, depth + 1);
+  case WISP__CT_CORE_MODULE: case WISP__CT_CORE_FUNC: case WISP__CT_CORE_INSTANCE:
+    snprintf(m->why, sizeof m->why, "core module imports are not supported");
+    return false;
+  default: return true; /* primitives: equal kinds */
+  }
+}
+
+/* Every export the guest expects must exist in the host's list with an equal type
+ * (the host may offer more: a newer 0.2.x adds functions). */
+static bool externs_eq(matcher_t *m, const wisp__cextern_t *g, uint32_t gn, const wisp__cextern_t *h,
+                       uint32_t hn, int depth) {
+  for (uint32_t i = 0; i < gn; i++) {
+    const wisp__cextern_t *he = NULL;
+    for (uint32_t k = 0; k < hn && !he; k++)
+      if (h[k].name_len == g[i].name_len && memcmp(h[k].name, g[i].name, g[i].name_len) == 0) he = &h[k];
+    char inner[200];
+    if (!he) {
+      snprintf(m->why, sizeof m->why, "\"%.*s\": the host does not provide it", (int)g[i].name_len, g[i].name);
+      return false;
+    }
+    if (he->sort != g[i].sort) {
+      snprintf(m->why, sizeof m->why, "\"%.*s\": a %s in the guest, a %s in the host", (int)g[i].name_len,
+               g[i].name, wisp_sort_name(g[i].sort), wisp_sort_name(he->sort));
+      return false;
+    }
+    if (!type_eq(m, g[i].type, he->type, depth + 1)) {
+      memcpy(inner, m->why, sizeof inner);
+      wisp__cprint_t p = {m->why, sizeof m->why, 0};
+      wisp__cprintf(&p, "\"%.*s\": %s", (int)g[i].name_len, g[i].name, inner);
+      return false;
+    }
+  }
+  return true;
+}
+
+int wisp_component_check_against(const wisp_component_t *guest, const wisp_component_t *host,
+                                 wisp_error_t *err) {
+  matcher_t m = {.guest = guest, .host = host};
+  m.guest_to_host = malloc((size_t)guest->types.len * sizeof *m.guest_to_host);
+  m.host_to_guest = malloc((size_t)host->types.len * sizeof *m.host_to_guest);
+  int rc = 0;
+  if (!m.guest_to_host || !m.host_to_guest) {
+    rc = WISP_ERR_NOMEM;
+    if (err) { err->code = rc; snprintf(err->message, sizeof err->message, "out of memory checking imports"); }
+    goto done;
+  }
+  memset(m.guest_to_host, 0xff, (size_t)guest->types.len * sizeof *m.guest_to_host);
+  memset(m.host_to_guest, 0xff, (size_t)host->types.len * sizeof *m.host_to_guest);
+  for (uint32_t i = 0; i < wisp_component_import_count(guest) && rc == 0; i++) {
+    wisp_component_item_t gi, hi;
+    wisp_component_import(guest, i, &gi);
+    bool found = false;
+    for (uint32_t k = 0; k < wisp_component_import_count(host) && !found; k++) {
+      wisp_component_import(host, k, &hi);
+      found = wisp_component_name_matches(gi.name, gi.name_len, hi.name, hi.name_len);
+    }
+    m.why[0] = 0;
+    if (!found) snprintf(m.why, sizeof m.why, "not provided by the host");
+    else if (gi.sort != hi.sort)
+      snprintf(m.why, sizeof m.why, "a %s, but the host provides a %s", wisp_sort_name(gi.sort), wisp_sort_name(hi.sort));
+    else if (type_eq(&m, gi.type, hi.type, 0)) continue;
+    rc = WISP_ERR_LINK;
+    if (err) {
+      err->code = rc;
+      err->offset = 0;
+      wisp__cprint_t p = {err->message, sizeof err->message, 0};
+      wisp__cprintf(&p, "import \"%.*s\": %s", (int)gi.name_len, gi.name, m.why);
+    }
+  }
+done:
+  free(m.guest_to_host);
+  free(m.host_to_guest);
+  return rc;
 }

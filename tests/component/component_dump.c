@@ -5,6 +5,9 @@
  *   component_dump FILE            "import NAME: TYPE" / "export NAME: TYPE" lines
  *   component_dump --names FILE    "import NAME" / "export NAME" lines only
  *   component_dump --counts FILE   index-space sizes and embedded module count
+ *   component_dump --check HOST FILE
+ *                                  type-check FILE's imports against the imports of
+ *                                  the host-world component HOST; prints "ok"
  *
  * On failure prints "error: <wisp_err_name>: <message>" to stdout and exits 1,
  * so tests can match the message; 2 for usage or I/O errors.
@@ -36,22 +39,37 @@ static uint8_t *read_file(const char *path, size_t *len) {
 }
 
 int main(int argc, char **argv) {
-  const char *mode = "", *path = NULL;
-  if (argc == 3 && argv[1][0] == '-') { mode = argv[1]; path = argv[2]; }
+  const char *mode = "", *path = NULL, *host_path = NULL;
+  if (argc == 4 && strcmp(argv[1], "--check") == 0) { mode = argv[1]; host_path = argv[2]; path = argv[3]; }
+  else if (argc == 3 && argv[1][0] == '-') { mode = argv[1]; path = argv[2]; }
   else if (argc == 2) path = argv[1];
-  else { fprintf(stderr, "usage: component_dump [--names|--counts] FILE\n"); return 2; }
-  size_t len = 0;
-  uint8_t *bytes = read_file(path, &len);
-  if (!bytes) { perror(path); return 2; }
+  else { fprintf(stderr, "usage: component_dump [--names|--counts|--check HOST] FILE\n"); return 2; }
   wisp_engine_t *engine = wisp_engine_new();
-  wisp_component_t *c = NULL;
   wisp_error_t err;
-  int rc = wisp_component_new(engine, bytes, len, &c, &err);
-  free(bytes);
-  if (rc) {
-    printf("error: %s: %s\n", wisp_err_name(rc), err.message);
+  wisp_component_t *c = NULL, *host = NULL;
+  for (int k = 0; k < 2; k++) {
+    const char *p = k ? path : host_path;
+    if (!p) continue;
+    size_t len = 0;
+    uint8_t *bytes = read_file(p, &len);
+    if (!bytes) { perror(p); return 2; }
+    int rc = wisp_component_new(engine, bytes, len, k ? &c : &host, &err);
+    free(bytes);
+    if (rc) {
+      printf("error: %s: %s%s\n", wisp_err_name(rc), k ? "" : "host world: ", err.message);
+      wisp_component_delete(host);
+      wisp_engine_delete(engine);
+      return 1;
+    }
+  }
+  if (host) {
+    int rc = wisp_component_check_against(c, host, &err);
+    if (rc) printf("error: %s: %s\n", wisp_err_name(rc), err.message);
+    else printf("ok\n");
+    wisp_component_delete(host);
+    wisp_component_delete(c);
     wisp_engine_delete(engine);
-    return 1;
+    return rc ? 1 : 0;
   }
   if (strcmp(mode, "--counts") == 0) {
     for (int s = 0; s < WISP_SORT_COUNT; s++) printf("%s: %u\n", wisp_sort_name(s), wisp_component_count(c, s));
