@@ -10,6 +10,7 @@
  * against the memory's current size and a bad one is E_FAULT.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -158,6 +159,7 @@ int wasi__fd_add(wisp_wasi_t *w, const wasi_fd_t *entry, uint32_t *out_fd) {
 
 void wasi__fd_release(wasi_fd_t *e) {
   if (e->kind == WASI_FD_FREE) return;
+  if (e->dir) closedir(e->dir);
   if (e->owned && e->host >= 0) close(e->host);
   free(e->preopen_name);
   memset(e, 0, sizeof *e);

@@ -431,9 +431,48 @@ static int f_fd_renumber(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res)
   return E_SUCCESS;
 }
 
-/* fd_readdir: entries are re-read from the start on every call; the cookie
- * of entry i is i + 1, so a cookie stays valid while the directory is not
- * modified (the preview1 contract). */
+static uint8_t dirent_type(int dfd, const struct dirent *de) {
+  switch (de->d_type) {
+    case DT_REG: return FT_REGULAR_FILE;
+    case DT_DIR: return FT_DIRECTORY;
+    case DT_LNK: return FT_SYMBOLIC_LINK;
+    case DT_CHR: return FT_CHARACTER_DEVICE;
+    case DT_BLK: return FT_BLOCK_DEVICE;
+    case DT_SOCK: return FT_SOCKET_STREAM;
+    default: {
+      struct stat st;
+      if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) return wasi__filetype_of_mode(st.st_mode);
+      return FT_UNKNOWN;
+    }
+  }
+}
+
+/* The directory stream of `e` positioned at `cookie` (entry index): the
+ * cached one when the guest continues where the last call stopped, else a
+ * fresh one skipped forward. NULL with errno on failure. */
+static DIR *dir_at_cookie(wasi_fd_t *e, uint64_t cookie) {
+  if (e->dir && e->dir_next == cookie) return e->dir;
+  if (e->dir) closedir(e->dir);
+  e->dir = NULL;
+  int dfd = openat(e->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return NULL;
+  DIR *d = fdopendir(dfd);
+  if (!d) {
+    close(dfd);
+    return NULL;
+  }
+  uint64_t index = 0;
+  while (index < cookie && readdir(d)) index++;
+  e->dir = d;
+  e->dir_next = index;
+  return d;
+}
+
+/* fd_readdir: the cookie of entry i is i + 1 (valid while the directory is
+ * not modified, the preview1 contract). The stream stays open between calls
+ * so a listing continued from the last complete entry costs no rescan; an
+ * entry that does not fit is written partly (the buffer is then full, which
+ * tells the guest to call again) and read again next time. */
 static int f_fd_readdir(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) {
   wasi_fd_t *e;
   uint32_t buf = ARG_U32(1), len = ARG_U32(2), usedp = ARG_U32(4);
@@ -441,49 +480,33 @@ static int f_fd_readdir(wasi_ctx_t *c, const wisp_val_t *args, wisp_val_t *res) 
   int rc = get_dir(c, ARG_U32(0), R_FD_READDIR, &e);
   if (rc) return rc;
   if (!wasi_mem_ok(c, buf, len) || !wasi_mem_ok(c, usedp, 4)) return E_FAULT;
-  int dfd = openat(e->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return wasi__errno(errno);
-  DIR *d = fdopendir(dfd);
-  if (!d) {
-    close(dfd);
-    return wasi__errno(errno);
-  }
-  uint64_t index = 0;
+  DIR *d = dir_at_cookie(e, cookie);
+  if (!d) return wasi__errno(errno);
   uint32_t used = 0;
-  struct dirent *de;
-  while (used < len && (errno = 0, de = readdir(d)) != NULL) {
-    index++;
-    if (index <= cookie) continue;
-    size_t namlen = strlen(de->d_name);
+  while (used < len) {
+    long pos = telldir(d);
+    struct dirent *de = readdir(d);
+    if (!de) break;
+    uint64_t index = e->dir_next + 1, ino = de->d_ino;
+    uint32_t nl = (uint32_t)strlen(de->d_name);
     uint8_t hdr[24] = {0};
-    uint8_t type = FT_UNKNOWN;
-    switch (de->d_type) {
-      case DT_REG: type = FT_REGULAR_FILE; break;
-      case DT_DIR: type = FT_DIRECTORY; break;
-      case DT_LNK: type = FT_SYMBOLIC_LINK; break;
-      case DT_CHR: type = FT_CHARACTER_DEVICE; break;
-      case DT_BLK: type = FT_BLOCK_DEVICE; break;
-      case DT_SOCK: type = FT_SOCKET_STREAM; break;
-      default: {
-        struct stat st;
-        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-          type = wasi__filetype_of_mode(st.st_mode);
-      }
-    }
-    uint64_t ino = de->d_ino;
-    uint32_t nl = (uint32_t)namlen;
     memcpy(hdr, &index, 8);
     memcpy(hdr + 8, &ino, 8);
     memcpy(hdr + 16, &nl, 4);
-    hdr[20] = type;
+    hdr[20] = dirent_type(dirfd(d), de);
     uint32_t n = len - used < 24 ? len - used : 24;
     memcpy(c->mem + buf + used, hdr, n);
     used += n;
     n = len - used < nl ? len - used : nl;
     memcpy(c->mem + buf + used, de->d_name, n);
     used += n;
+    if (n < nl || used == len) {
+      if (n < nl) seekdir(d, pos); /* cut short: deliver it again */
+      else e->dir_next = index;
+      break;
+    }
+    e->dir_next = index;
   }
-  closedir(d);
   wasi_put_u32(c, usedp, used);
   return E_SUCCESS;
 }

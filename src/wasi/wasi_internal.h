@@ -15,6 +15,7 @@
 #ifndef WISP_WASI_INTERNAL_H
 #define WISP_WASI_INTERNAL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -121,6 +122,8 @@ typedef struct wasi_fd {
   uint64_t rights_base, rights_inheriting;
   char *preopen_name;  /* guest name of a preopen, else NULL (owned) */
   wisp_wasi_stream_t stream; /* WASI_FD_STREAM with host < 0 */
+  DIR *dir;                  /* WASI_FD_DIR: fd_readdir's open stream, or NULL */
+  uint64_t dir_next;         /* the cookie that continues `dir` where it stands */
 } wasi_fd_t;
 
 /* A WASI call that suspended the guest (config.suspend), retried by

@@ -508,6 +508,21 @@ static void other_checks(void) {
   check("readdir from second cookie returns 3 entries", U32(OUT) > 0 && U32(OUT) < used);
   check_errno("readdir small buffer", call("fd_readdir", sub, (uint32_t)BUF, 30u, 0ull, (uint32_t)OUT), 0);
   check("small buffer filled", U32(OUT) == 30);
+  /* list it 40 bytes at a time, continuing from the last complete entry, as wasi-libc does */
+  uint64_t ck = 0;
+  int pieces = 0, listed = 0;
+  for (int guard = 0; guard < 50; guard++) {
+    check_errno(guard ? "readdir continue" : "readdir 40-byte buffer", call("fd_readdir", sub, (uint32_t)BUF, 40u, ck, (uint32_t)OUT), 0);
+    uint32_t got = U32(OUT), p = 0;
+    pieces++;
+    while (p + 24 <= got && p + 24 + U32(BUF + p + 16) <= got) {
+      ck = U64(BUF + p);
+      listed++;
+      p += 24 + U32(BUF + p + 16);
+    }
+    if (got < 40) break;
+  }
+  check("40-byte pieces list all 5 entries once", listed == 5 && pieces > 2);
   call("fd_close", sub);
 
   /* path operations inside */
