@@ -19,21 +19,22 @@
 #define EXIT_USAGE 2
 
 static void usage(FILE *out) {
-  fputs("usage: wisp up [DIR | path/to/wisp.toml] [OPTIONS]\n"
-        "\n"
-        "Serves the application's HTTP routes: every request runs in a fresh instance of\n"
-        "its component, with the limits of [component.NAME.limits]. SIGTERM or Ctrl-C\n"
-        "stops accepting, finishes the requests in flight and exits.\n"
-        "\n"
-        "options:\n"
-        "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
-        "  --admin-listen HOST:PORT  /metrics and /healthz (default 127.0.0.1:3001; 'off' for none)\n"
-        "  --threads N               event loop threads (default: one per CPU)\n"
-        "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
-        "  --tls-cert FILE           PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)\n"
-        "  --tls-key FILE            PEM private key for --tls-cert\n"
-        "  --help                    show this help\n",
-        out);
+  fputs(
+      "usage: wisp up [DIR | path/to/wisp.toml] [OPTIONS]\n"
+      "\n"
+      "Serves the application's HTTP routes: every request runs in a fresh instance of\n"
+      "its component, with the limits of [component.NAME.limits]. SIGTERM or Ctrl-C\n"
+      "stops accepting, finishes the requests in flight and exits.\n"
+      "\n"
+      "options:\n"
+      "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
+      "  --admin-listen HOST:PORT  /metrics and /healthz (default 127.0.0.1:3001; 'off' for none)\n"
+      "  --threads N               event loop threads (default: one per CPU)\n"
+      "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
+      "  --tls-cert FILE           PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)\n"
+      "  --tls-key FILE            PEM private key for --tls-cert\n"
+      "  --help                    show this help\n",
+      out);
 }
 
 static int is_dir(const char *path) {
@@ -94,9 +95,12 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       }
       o->threads = (int)n;
     } else if (strcmp(a, "--log-format") == 0) {
-      if (strcmp(v, "common") == 0) o->log_format = WISP_LOG_COMMON;
-      else if (strcmp(v, "json") == 0) o->log_format = WISP_LOG_JSON;
-      else if (strcmp(v, "none") == 0) o->log_format = WISP_LOG_NONE;
+      if (strcmp(v, "common") == 0)
+        o->log_format = WISP_LOG_COMMON;
+      else if (strcmp(v, "json") == 0)
+        o->log_format = WISP_LOG_JSON;
+      else if (strcmp(v, "none") == 0)
+        o->log_format = WISP_LOG_NONE;
       else {
         fprintf(stderr, "wisp up: bad --log-format '%s' (want common, json or none)\n", v);
         return -1;

@@ -57,20 +57,20 @@ void srv_access_log(srv_t *srv, h2o_req_t *req, const srv_access_t *e) {
   if (fmt == WISP_LOG_JSON) {
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     n = snprintf(line, sizeof line,
-                 "{\"time\":\"%s\",\"id\":%" PRIu64 ",\"remote\":\"%s\",\"method\":\"%s\","
+                 "{\"time\":\"%s\",\"id\":%" PRIu64
+                 ",\"remote\":\"%s\",\"method\":\"%s\","
                  "\"path\":\"%s\",\"protocol\":\"%s\",\"route\":%s%s%s,\"status\":%d,"
                  "\"bytes\":%" PRIu64 ",\"duration_us\":%" PRIu64 ",\"instantiate_us\":%" PRIu64
                  ",\"cpu_us\":%" PRIu64 "}\n",
-                 when, e->id, host, method, path, proto, e->route ? "\"" : "",
-                 e->route ? e->route : "null", e->route ? "\"" : "", e->status, e->bytes,
-                 e->duration_us, e->instantiate_us, e->cpu_us);
+                 when, e->id, host, method, path, proto, e->route ? "\"" : "", e->route ? e->route : "null",
+                 e->route ? "\"" : "", e->status, e->bytes, e->duration_us, e->instantiate_us, e->cpu_us);
   } else {
     strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
     n = snprintf(line, sizeof line,
                  "%s - - [%s] \"%s %s %s\" %d %" PRIu64 " id=%" PRIu64 " route=%s dur_us=%" PRIu64
                  " inst_us=%" PRIu64 " cpu_us=%" PRIu64 "\n",
-                 host, when, method, path, proto, e->status, e->bytes, e->id,
-                 e->route ? e->route : "-", e->duration_us, e->instantiate_us, e->cpu_us);
+                 host, when, method, path, proto, e->status, e->bytes, e->id, e->route ? e->route : "-",
+                 e->duration_us, e->instantiate_us, e->cpu_us);
   }
   if (n <= 0) return;
   if ((size_t)n >= sizeof line) {

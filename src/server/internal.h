@@ -49,7 +49,7 @@ typedef struct srv_route_metrics {
 } srv_route_metrics_t;
 
 typedef struct srv_metrics {
-  srv_route_metrics_t *routes; /* trigger_count + 1 */
+  srv_route_metrics_t *routes;                           /* trigger_count + 1 */
   atomic_ulong latency_buckets[SRV_LATENCY_BUCKETS + 1]; /* last one: +Inf */
   atomic_ulong latency_sum_us, latency_count;
   atomic_ulong instantiate_sum_us, instantiate_count;
@@ -82,11 +82,11 @@ struct srv_thread {
   pthread_t tid;
   h2o_accept_ctx_t accept_ctx, admin_accept_ctx;
   h2o_socket_t *listener, *admin_listener;
-  int64_t slice_fuel;       /* fuel per slice, adapted to ~1 ms of CPU */
-  unsigned inflight;        /* jobs alive on this thread */
-  h2o_linklist_t waiting;   /* jobs queued for a concurrency slot */
-  h2o_linklist_t ready;     /* jobs whose fuel slice ended, to run next round */
-  bool closing;             /* listeners closed, draining */
+  int64_t slice_fuel;     /* fuel per slice, adapted to ~1 ms of CPU */
+  unsigned inflight;      /* jobs alive on this thread */
+  h2o_linklist_t waiting; /* jobs queued for a concurrency slot */
+  h2o_linklist_t ready;   /* jobs whose fuel slice ended, to run next round */
+  bool closing;           /* listeners closed, draining */
 };
 
 /* job.c */

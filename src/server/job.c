@@ -34,12 +34,12 @@
 #include "internal.h"
 #include "wagi.h"
 
-#define SLICE_TARGET_NS 1000000 /* one slice is about 1 ms of guest CPU */
-#define SLICE_FUEL_MIN 10000
-#define SLICE_FUEL_MAX 100000000
-#define HEADER_SLACK (64 * 1024) /* stdout allowed beyond the body limit for headers */
-#define EXEC_STACK_CELLS (1u << 17) /* 1 MiB value stack per guest */
-#define EXEC_CALL_DEPTH 10000u
+#define SLICE_TARGET_NS  1000000 /* one slice is about 1 ms of guest CPU */
+#define SLICE_FUEL_MIN   10000
+#define SLICE_FUEL_MAX   100000000
+#define HEADER_SLACK     (64 * 1024) /* stdout allowed beyond the body limit for headers */
+#define EXEC_STACK_CELLS (1u << 17)  /* 1 MiB value stack per guest */
+#define EXEC_CALL_DEPTH  10000u
 
 typedef enum job_state { JOB_WAITING, JOB_READY, JOB_RUNNING } job_state_t;
 
@@ -154,8 +154,8 @@ static void log_and_count(srv_job_t *job, h2o_req_t *req, int status, uint64_t b
   uint64_t dur = srv_now_us() - job->start_us;
   size_t route = (size_t)(job->trigger - srv->manifest->triggers);
   srv_metrics_request(srv, route, status, dur);
-  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur,
-                        job->instantiate_us, job->cpu_ns / 1000};
+  srv_access_t entry = {job->id,           job->trigger->route, status, bytes, dur, job->instantiate_us,
+                        job->cpu_ns / 1000};
   srv_access_log(srv, req, &entry);
 }
 
@@ -202,7 +202,7 @@ static void job_fail(srv_job_t *job, int status, const char *what) {
 
 static bool skip_guest_header(const wagi_header_t *h) {
   static const char *const hop[] = {"connection", "transfer-encoding", "content-length",
-                                    "keep-alive", "upgrade", "proxy-connection"};
+                                    "keep-alive", "upgrade",           "proxy-connection"};
   for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
     if (h->name_len == strlen(hop[i]) && strncasecmp(h->name, hop[i], h->name_len) == 0) return true;
   return false;
@@ -238,8 +238,7 @@ static void job_respond(srv_job_t *job) {
     h2o_iovec_t name = h2o_strdup(&req->pool, h->name, h->name_len);
     for (size_t k = 0; k < name.len; k++) name.base[k] = (char)tolower((unsigned char)name.base[k]);
     h2o_iovec_t value = h2o_strdup(&req->pool, h->value, h->value_len);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, value.base,
-                          value.len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, value.base, value.len);
   }
   log_and_count(job, req, res->status, res->body_len);
   req->res.content_length = res->body_len;
@@ -275,8 +274,7 @@ static void job_trapped(srv_job_t *job) {
   if (trap) wisp_trap_format(trap, msg, sizeof msg);
   size_t ml = strlen(msg);
   while (ml && msg[ml - 1] == '\n') msg[--ml] = '\0';
-  fprintf(stderr, "wisp: request %" PRIu64 " [%s]: trap: %s\n", job->id, job->comp->manifest->id,
-          msg);
+  fprintf(stderr, "wisp: request %" PRIu64 " [%s]: trap: %s\n", job->id, job->comp->manifest->id, msg);
   wisp_trap_delete(trap);
   atomic_fetch_add(&job->thread->srv->metrics.traps, 1);
   job_fail(job, 500, "the function trapped; the trap is in the server log");
@@ -305,8 +303,8 @@ static bool job_slice(srv_job_t *job) {
   }
   if (job->started && client_closed(job->req)) {
     wisp_exec_abort(job->exec);
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: client closed the connection; guest stopped\n",
-            job->id, job->comp->manifest->id);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: client closed the connection; guest stopped\n", job->id,
+            job->comp->manifest->id);
     job_fail(job, 499, "client closed the connection");
     return false;
   }
@@ -335,29 +333,27 @@ static bool job_slice(srv_job_t *job) {
       wisp_exec_abort(job->exec);
       job_fail(job, 500, "the function suspended in a host call the server cannot resume");
       return false;
-    case WISP_OUT_OF_FUEL:
-      adapt_slice(thread, fuel, spent);
-      break;
+    case WISP_OUT_OF_FUEL: adapt_slice(thread, fuel, spent); break;
   }
   if (job->out_overflow) {
     if (wisp_exec_status(job->exec) == WISP_OUT_OF_FUEL) wisp_exec_abort(job->exec);
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response larger than the limit (%" PRIu64
-            " bytes)\n", job->id, job->comp->manifest->id, job->comp->manifest->limits.max_response_bytes);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response larger than the limit (%" PRIu64 " bytes)\n",
+            job->id, job->comp->manifest->id, job->comp->manifest->limits.max_response_bytes);
     job_fail(job, 502, "the function's response is larger than its limit");
     return false;
   }
   if (job->cpu_ns > job->cpu_limit_ns) {
     wisp_exec_abort(job->exec);
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: CPU time limit of %" PRIu32 " ms exceeded\n",
-            job->id, job->comp->manifest->id, job->comp->manifest->limits.cpu_ms);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: CPU time limit of %" PRIu32 " ms exceeded\n", job->id,
+            job->comp->manifest->id, job->comp->manifest->limits.cpu_ms);
     atomic_fetch_add(&thread->srv->metrics.cpu_limits, 1);
     job_fail(job, 504, "the function used more than its CPU time limit");
     return false;
   }
   if (srv_now_us() >= job->deadline_us) {
     wisp_exec_abort(job->exec);
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: wall-clock limit of %" PRIu32 " ms exceeded\n",
-            job->id, job->comp->manifest->id, job->comp->manifest->limits.wall_ms);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: wall-clock limit of %" PRIu32 " ms exceeded\n", job->id,
+            job->comp->manifest->id, job->comp->manifest->limits.wall_ms);
     atomic_fetch_add(&thread->srv->metrics.wall_limits, 1);
     job_fail(job, 504, "the function ran longer than its wall-clock limit");
     return false;
@@ -402,13 +398,12 @@ static void push_header_vars(wagi_strvec_t *env, h2o_req_t *req) {
   for (size_t i = 0; i < req->headers.size; i++) {
     const h2o_header_t *h = &req->headers.entries[i];
     char name[300];
-    if (h->name->len > sizeof name - 8 || !wagi_header_var_name(h->name->base, h->name->len, name))
-      continue;
+    if (h->name->len > sizeof name - 8 || !wagi_header_var_name(h->name->base, h->name->len, name)) continue;
     if (wagi_strvec_has_var(env, name, strlen(name))) continue;
     size_t total = 0;
     for (size_t j = i; j < req->headers.size; j++)
-      if (h2o_memis(req->headers.entries[j].name->base, req->headers.entries[j].name->len,
-                    h->name->base, h->name->len))
+      if (h2o_memis(req->headers.entries[j].name->base, req->headers.entries[j].name->len, h->name->base,
+                    h->name->len))
         total += req->headers.entries[j].value.len + 2;
     char *joined = malloc(total + 1);
     if (!joined) {
@@ -419,7 +414,10 @@ static void push_header_vars(wagi_strvec_t *env, h2o_req_t *req) {
     for (size_t j = i; j < req->headers.size; j++) {
       const h2o_header_t *o = &req->headers.entries[j];
       if (!h2o_memis(o->name->base, o->name->len, h->name->base, h->name->len)) continue;
-      if (n) { joined[n++] = ','; joined[n++] = ' '; }
+      if (n) {
+        joined[n++] = ',';
+        joined[n++] = ' ';
+      }
       memcpy(joined + n, o->value.base, o->value.len);
       n += o->value.len;
     }
@@ -428,70 +426,57 @@ static void push_header_vars(wagi_strvec_t *env, h2o_req_t *req) {
   }
 }
 
-/* The request's variables per the WAGI/CGI 1.1 conventions (docs/server.md). */
-static void build_env(srv_job_t *job, wagi_strvec_t *env, const char *script_name) {
-  h2o_req_t *req = job->req;
-  const wisp_manifest_trigger_t *trig = job->trigger;
-  size_t path_len = req->path.len, query_len = 0;
-  const char *query = "";
-  if (req->query_at != SIZE_MAX) {
-    path_len = req->query_at;
-    query = req->path.base + req->query_at + 1;
-    query_len = req->path.len - req->query_at - 1;
-  }
-  /* The route matched the normalized path; the rest after its prefix is PATH_INFO. */
+/* PATH_INFO and friends: the part of the path after the route's prefix. The
+ * route matched the normalized path; the raw forms come from the path as sent
+ * when it starts with the same prefix. */
+static void push_path_vars(wagi_strvec_t *env, h2o_req_t *req, const wisp_manifest_trigger_t *trig) {
+  size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
   size_t plen = strlen(trig->prefix);
   h2o_iovec_t norm = req->path_normalized;
   const char *rest = norm.base + (norm.len >= plen ? plen : norm.len);
-  size_t rest_len = norm.len >= plen ? norm.len - plen : 0;
-  if (!trig->wildcard) rest_len = 0;
-  const char *raw_rest = rest;
-  size_t raw_rest_len = rest_len;
+  size_t rest_len = trig->wildcard && norm.len >= plen ? norm.len - plen : 0;
+  const char *raw = rest;
+  size_t raw_len = rest_len;
   if (trig->wildcard && path_len >= plen && memcmp(req->path.base, trig->prefix, plen) == 0) {
-    raw_rest = req->path.base + plen;
-    raw_rest_len = path_len - plen;
+    raw = req->path.base + plen;
+    raw_len = path_len - plen;
   }
   char *decoded = malloc(rest_len + 1);
-  if (!decoded) { env->failed = true; return; }
+  if (!decoded) {
+    env->failed = true;
+    return;
+  }
   size_t dlen = wagi_url_decode(rest, rest_len, decoded, false);
-
-  char buf[128];
-  push_iov_var(env, "REQUEST_METHOD", req->method);
   wagi_strvec_push_var(env, "PATH_INFO", decoded, dlen);
   wagi_strvec_push_var(env, "PATH_TRANSLATED", decoded, dlen);
-  wagi_strvec_push_var(env, "X_RAW_PATH_INFO", raw_rest, raw_rest_len);
-  wagi_strvec_push_var(env, "X_RELATIVE_PATH", raw_rest_len && raw_rest[0] == '/' ? raw_rest + 1 : raw_rest,
-                       raw_rest_len && raw_rest[0] == '/' ? raw_rest_len - 1 : raw_rest_len);
   free(decoded);
-  wagi_strvec_push_var(env, "QUERY_STRING", query, query_len);
-  snprintf(buf, sizeof buf, "%zu", req->entity.base ? req->entity.len : (size_t)0);
-  push_str_var(env, "CONTENT_LENGTH", buf);
-  ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
-  if (ct >= 0) push_iov_var(env, "CONTENT_TYPE", req->headers.entries[ct].value);
-  else push_str_var(env, "CONTENT_TYPE", "");
-  push_str_var(env, "SCRIPT_NAME", script_name);
-  push_str_var(env, "X_MATCHED_ROUTE", trig->route);
-  push_str_var(env, "X_COMPONENT_ROUTE", script_name);
-  push_str_var(env, "GATEWAY_INTERFACE", "CGI/1.1");
-  push_str_var(env, "SERVER_SOFTWARE", "wisp/" WISP_VERSION);
-  push_str_var(env, "SERVER_PROTOCOL", req->version >= 0x200 ? "HTTP/2" : req->version == 0x100 ? "HTTP/1.0" : "HTTP/1.1");
-  push_str_var(env, "AUTH_TYPE", "");
-  push_str_var(env, "REMOTE_USER", "");
+  wagi_strvec_push_var(env, "X_RAW_PATH_INFO", raw, raw_len);
+  bool slash = raw_len && raw[0] == '/';
+  wagi_strvec_push_var(env, "X_RELATIVE_PATH", raw + slash, raw_len - slash);
+  const char *query = req->query_at != SIZE_MAX ? req->path.base + req->query_at + 1 : "";
+  wagi_strvec_push_var(env, "QUERY_STRING", query,
+                       req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0);
+}
 
+/* REMOTE_ADDR, REMOTE_HOST and SERVER_PORT from the connection. */
+static void push_conn_vars(wagi_strvec_t *env, h2o_req_t *req) {
   struct sockaddr_storage ss;
-  char host[INET6_ADDRSTRLEN + 8];
-  int port;
-  socklen_t sl = req->conn->callbacks->get_peername(req->conn, (void *)&ss);
-  if (sl) addr_to_string((void *)&ss, host, sizeof host, &port);
-  else snprintf(host, sizeof host, "unknown");
+  char host[INET6_ADDRSTRLEN + 8], buf[16];
+  int port = 0;
+  snprintf(host, sizeof host, "unknown");
+  if (req->conn->callbacks->get_peername(req->conn, (void *)&ss))
+    addr_to_string((void *)&ss, host, sizeof host, &port);
   push_str_var(env, "REMOTE_ADDR", host);
   push_str_var(env, "REMOTE_HOST", host);
-  sl = req->conn->callbacks->get_sockname(req->conn, (void *)&ss);
   port = 0;
-  if (sl) addr_to_string((void *)&ss, host, sizeof host, &port);
+  if (req->conn->callbacks->get_sockname(req->conn, (void *)&ss))
+    addr_to_string((void *)&ss, host, sizeof host, &port);
   snprintf(buf, sizeof buf, "%d", port);
   push_str_var(env, "SERVER_PORT", buf);
-  /* SERVER_NAME: the Host (authority) without its port. */
+}
+
+/* SERVER_NAME (the authority without its port) and X_FULL_URL. */
+static void push_host_vars(wagi_strvec_t *env, h2o_req_t *req) {
   h2o_iovec_t auth = req->authority;
   size_t nlen = auth.len;
   if (nlen && auth.base[0] == '[') {
@@ -502,15 +487,45 @@ static void build_env(srv_job_t *job, wagi_strvec_t *env, const char *script_nam
     if (colon) nlen = (size_t)(colon - auth.base);
   }
   wagi_strvec_push_var(env, "SERVER_NAME", auth.base, nlen);
-  /* X_FULL_URL: scheme://authority/path?query as the client sent it. */
   size_t full_len = 16 + auth.len + req->path.len;
   char *full = malloc(full_len);
-  if (!full) { env->failed = true; return; }
+  if (!full) {
+    env->failed = true;
+    return;
+  }
   int fl = snprintf(full, full_len, "%s://%.*s%.*s", req->scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http",
                     (int)auth.len, auth.base, (int)req->path.len, req->path.base);
   wagi_strvec_push_var(env, "X_FULL_URL", full, fl > 0 ? (size_t)fl : 0);
   free(full);
   if (h2o_find_header(&req->headers, H2O_TOKEN_HOST, -1) < 0) push_iov_var(env, "HTTP_HOST", auth);
+}
+
+/* The request's variables per the WAGI/CGI 1.1 conventions (docs/server.md). */
+static void build_env(srv_job_t *job, wagi_strvec_t *env, const char *script_name) {
+  h2o_req_t *req = job->req;
+  char buf[32];
+  push_iov_var(env, "REQUEST_METHOD", req->method);
+  push_path_vars(env, req, job->trigger);
+  snprintf(buf, sizeof buf, "%zu", req->entity.base ? req->entity.len : (size_t)0);
+  push_str_var(env, "CONTENT_LENGTH", buf);
+  ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+  if (ct >= 0)
+    push_iov_var(env, "CONTENT_TYPE", req->headers.entries[ct].value);
+  else
+    push_str_var(env, "CONTENT_TYPE", "");
+  push_str_var(env, "SCRIPT_NAME", script_name);
+  push_str_var(env, "X_MATCHED_ROUTE", job->trigger->route);
+  push_str_var(env, "X_COMPONENT_ROUTE", script_name);
+  push_str_var(env, "GATEWAY_INTERFACE", "CGI/1.1");
+  push_str_var(env, "SERVER_SOFTWARE", "wisp/" WISP_VERSION);
+  push_str_var(env, "SERVER_PROTOCOL",
+               req->version >= 0x200   ? "HTTP/2"
+               : req->version == 0x100 ? "HTTP/1.0"
+                                       : "HTTP/1.1");
+  push_str_var(env, "AUTH_TYPE", "");
+  push_str_var(env, "REMOTE_USER", "");
+  push_conn_vars(env, req);
+  push_host_vars(env, req);
   push_header_vars(env, req);
   /* The component's own variables, unless they would hide a request variable. */
   const wisp_manifest_component_t *mc = job->comp->manifest;
@@ -534,8 +549,8 @@ static int job_instantiate(srv_job_t *job) {
   h2o_req_t *req = job->req;
   const char *query = req->query_at != SIZE_MAX ? req->path.base + req->query_at + 1 : "";
   size_t query_len = req->query_at != SIZE_MAX ? req->path.len - req->query_at - 1 : 0;
-  wagi_build_argv(&argv, trig->wagi_argv ? trig->wagi_argv : "${SCRIPT_NAME} ${ARGS}", script_name,
-                  query, query_len);
+  wagi_build_argv(&argv, trig->wagi_argv ? trig->wagi_argv : "${SCRIPT_NAME} ${ARGS}", script_name, query,
+                  query_len);
   if (env.failed || argv.failed) goto nomem;
 
   wisp_wasi_config_t cfg;
@@ -550,8 +565,7 @@ static int job_instantiate(srv_job_t *job) {
   cfg.stdio[1] = (wisp_wasi_stream_t){.host_fd = -1, .write = stdout_write, .ctx = job};
   cfg.stdio[2] = (wisp_wasi_stream_t){.host_fd = -1, .write = stderr_write, .ctx = job};
   if (wisp_wasi_new(&cfg, &job->wasi, &err) < 0) {
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: WASI setup failed: %s\n", job->id, mc->id,
-            err.message);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: WASI setup failed: %s\n", job->id, mc->id, err.message);
     goto fail;
   }
   wagi_strvec_free(&env);
@@ -579,8 +593,7 @@ static int job_instantiate(srv_job_t *job) {
   const char *entry = trig->wagi_entrypoint ? trig->wagi_entrypoint : "_start";
   wisp_extern_t ext;
   if (wisp_instance_export(inst, entry, strlen(entry), &ext) < 0 || ext.kind != WISP_EXTERN_FUNC) {
-    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: no exported function '%s'\n", job->id, mc->id,
-            entry);
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: no exported function '%s'\n", job->id, mc->id, entry);
     goto fail_done;
   }
   job->entry = ext.of.func;
@@ -590,8 +603,7 @@ static int job_instantiate(srv_job_t *job) {
   return 0;
 
 nomem:
-  fprintf(stderr, "wisp: request %" PRIu64 " [%s]: out of memory creating the instance\n", job->id,
-          mc->id);
+  fprintf(stderr, "wisp: request %" PRIu64 " [%s]: out of memory creating the instance\n", job->id, mc->id);
 fail:
   wagi_strvec_free(&env);
   wagi_strvec_free(&argv);

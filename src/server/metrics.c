@@ -59,17 +59,21 @@ static void out(page_t *p, const char *fmt, ...) {
 /* Route label values are manifest routes: escape '\\' and '"' anyway. */
 static void label(page_t *p, const char *s) {
   for (; *s; s++) {
-    if (*s == '\\' || *s == '"') out(p, "\\%c", *s);
-    else if (*s == '\n') out(p, "\\n");
-    else out(p, "%c", *s);
+    if (*s == '\\' || *s == '"')
+      out(p, "\\%c", *s);
+    else if (*s == '\n')
+      out(p, "\\n");
+    else
+      out(p, "%c", *s);
   }
 }
 
 static unsigned long load(atomic_ulong *v) { return atomic_load_explicit(v, memory_order_relaxed); }
 
 static void render_requests(srv_t *srv, page_t *p) {
-  out(p, "# HELP wisp_http_requests_total HTTP requests answered, by route and status.\n"
-         "# TYPE wisp_http_requests_total counter\n");
+  out(p,
+      "# HELP wisp_http_requests_total HTTP requests answered, by route and status.\n"
+      "# TYPE wisp_http_requests_total counter\n");
   for (size_t r = 0; r <= srv->manifest->trigger_count; r++) {
     const char *route = r < srv->manifest->trigger_count ? srv->manifest->triggers[r].route : "";
     for (int s = 0; s < 600; s++) {
@@ -80,8 +84,9 @@ static void render_requests(srv_t *srv, page_t *p) {
       out(p, "\",status=\"%d\"} %lu\n", s, n);
     }
   }
-  out(p, "# HELP wisp_http_request_duration_seconds Time from request to response.\n"
-         "# TYPE wisp_http_request_duration_seconds histogram\n");
+  out(p,
+      "# HELP wisp_http_request_duration_seconds Time from request to response.\n"
+      "# TYPE wisp_http_request_duration_seconds histogram\n");
   unsigned long cum = 0;
   for (size_t b = 0; b < SRV_LATENCY_BUCKETS; b++) {
     cum += load(&srv->metrics.latency_buckets[b]);
@@ -105,8 +110,9 @@ static void render_components(srv_t *srv, page_t *p) {
     label(p, srv->manifest->components[i].id);
     out(p, "\"} %u\n", atomic_load(&srv->components[i].running));
   }
-  out(p, "# HELP wisp_queue_depth Requests waiting for a concurrency slot, by component.\n"
-         "# TYPE wisp_queue_depth gauge\n");
+  out(p,
+      "# HELP wisp_queue_depth Requests waiting for a concurrency slot, by component.\n"
+      "# TYPE wisp_queue_depth gauge\n");
   for (size_t i = 0; i < srv->manifest->component_count; i++) {
     out(p, "wisp_queue_depth{component=\"");
     label(p, srv->manifest->components[i].id);
@@ -118,12 +124,14 @@ char *srv_metrics_render(srv_t *srv, size_t *len) {
   page_t p = {0};
   srv_metrics_t *m = &srv->metrics;
   render_requests(srv, &p);
-  out(&p, "# HELP wisp_instantiate_seconds Time to create a fresh instance per request.\n"
-          "# TYPE wisp_instantiate_seconds summary\n"
-          "wisp_instantiate_seconds_sum %.6f\nwisp_instantiate_seconds_count %lu\n",
+  out(&p,
+      "# HELP wisp_instantiate_seconds Time to create a fresh instance per request.\n"
+      "# TYPE wisp_instantiate_seconds summary\n"
+      "wisp_instantiate_seconds_sum %.6f\nwisp_instantiate_seconds_count %lu\n",
       (double)load(&m->instantiate_sum_us) / 1e6, load(&m->instantiate_count));
-  out(&p, "# HELP wisp_guest_cpu_seconds_total CPU time spent running guests.\n"
-          "# TYPE wisp_guest_cpu_seconds_total counter\nwisp_guest_cpu_seconds_total %.6f\n",
+  out(&p,
+      "# HELP wisp_guest_cpu_seconds_total CPU time spent running guests.\n"
+      "# TYPE wisp_guest_cpu_seconds_total counter\nwisp_guest_cpu_seconds_total %.6f\n",
       (double)load(&m->guest_cpu_us) / 1e6);
   counter(&p, "wisp_traps_total", "Guests that trapped.", load(&m->traps));
   counter(&p, "wisp_cpu_limit_exceeded_total", "Guests stopped at their CPU time limit.",
@@ -135,8 +143,10 @@ char *srv_metrics_render(srv_t *srv, size_t *len) {
   counter(&p, "wisp_queue_rejected_total", "Requests refused with 503 because a queue was full.",
           load(&m->rejected_queue_full));
   render_components(srv, &p);
-  out(&p, "# HELP wisp_inflight_requests Requests being handled now.\n# TYPE wisp_inflight_requests gauge\n"
-          "wisp_inflight_requests %u\n", atomic_load(&srv->total_inflight));
+  out(&p,
+      "# HELP wisp_inflight_requests Requests being handled now.\n# TYPE wisp_inflight_requests gauge\n"
+      "wisp_inflight_requests %u\n",
+      atomic_load(&srv->total_inflight));
   *len = p.len;
   return p.buf;
 }

@@ -26,7 +26,7 @@
 
 #include "internal.h"
 
-#define DRAIN_FLUSH_US 300000 /* after the last job: time for responses to flush */
+#define DRAIN_FLUSH_US   300000      /* after the last job: time for responses to flush */
 #define MAX_HEADER_BYTES (64 * 1024) /* request line + headers; more is a 431 */
 
 static volatile sig_atomic_t stop_requested;
@@ -85,8 +85,10 @@ static int load_component(srv_t *srv, size_t index) {
   c->manifest = mc;
   c->queue_cap = mc->limits.max_concurrency;
   if (!component_is_wagi(srv, index)) {
-    fprintf(stderr, "wisp: component '%s': the wasi:http executor is not supported yet; its routes "
-            "answer 501 (use executor = { type = \"wagi\" } for a WASI command)\n", mc->id);
+    fprintf(stderr,
+            "wisp: component '%s': the wasi:http executor is not supported yet; its routes "
+            "answer 501 (use executor = { type = \"wagi\" } for a WASI command)\n",
+            mc->id);
     return 0;
   }
   size_t len = 0;
@@ -99,8 +101,7 @@ static int load_component(srv_t *srv, size_t index) {
   int rc = wisp_module_new(srv->engine, bytes, len, &c->module, &err);
   free(bytes);
   if (rc < 0) {
-    fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc),
-            err.message);
+    fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc), err.message);
     return -1;
   }
   c->preopens = calloc(mc->file_count + 1, sizeof *c->preopens);
@@ -126,8 +127,8 @@ static int parse_address(const char *text, struct sockaddr_storage *ss, socklen_
     memmove(host, host + 1, hlen - 2);
     host[hlen - 2] = '\0';
   }
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res) != 0 || !res) return -1;
   memcpy(ss, res->ai_addr, res->ai_addrlen);
@@ -164,8 +165,8 @@ static int open_listener(struct sockaddr_storage *ss, socklen_t len) {
 
 /* ---- request handlers ------------------------------------------------------- */
 
-static void send_plain(h2o_req_t *req, int status, const char *reason, const char *type,
-                       const char *body, size_t len) {
+static void send_plain(h2o_req_t *req, int status, const char *reason, const char *type, const char *body,
+                       size_t len) {
   req->res.status = status;
   req->res.reason = reason;
   h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
@@ -234,8 +235,7 @@ static int on_admin_req(h2o_handler_t *self, h2o_req_t *req) {
   return 0;
 }
 
-static h2o_hostconf_t *make_host(srv_t *srv, const char *name,
-                                 int (*on_req)(h2o_handler_t *, h2o_req_t *)) {
+static h2o_hostconf_t *make_host(srv_t *srv, const char *name, int (*on_req)(h2o_handler_t *, h2o_req_t *)) {
   h2o_hostconf_t *host =
       h2o_config_register_host(&srv->globalconf, h2o_iovec_init(name, strlen(name)), 65535);
   h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

@@ -118,8 +118,7 @@ static void push_query_args(wagi_strvec_t *argv, const char *query, size_t query
 }
 
 /* Appends token (len bytes) with every ${SCRIPT_NAME} replaced. */
-static void push_template_token(wagi_strvec_t *argv, const char *tok, size_t len,
-                                const char *script_name) {
+static void push_template_token(wagi_strvec_t *argv, const char *tok, size_t len, const char *script_name) {
   static const char var[] = "${SCRIPT_NAME}";
   size_t vlen = sizeof var - 1, slen = strlen(script_name), outlen = 0;
   char *buf = malloc(len / vlen * slen + len + 1);
@@ -140,8 +139,8 @@ static void push_template_token(wagi_strvec_t *argv, const char *tok, size_t len
   free(buf);
 }
 
-void wagi_build_argv(wagi_strvec_t *argv, const char *template_, const char *script_name,
-                     const char *query, size_t query_len) {
+void wagi_build_argv(wagi_strvec_t *argv, const char *template_, const char *script_name, const char *query,
+                     size_t query_len) {
   const char *p = template_;
   while (*p) {
     while (*p == ' ') p++;
@@ -171,12 +170,11 @@ static int parse_status(const char *v, size_t len) {
 }
 
 /* Splits one header line into res->headers (or the status). */
-static int parse_header_line(const char *line, size_t len, wagi_response_t *res, bool *has_status,
-                             char *err, size_t err_size) {
+static int parse_header_line(const char *line, size_t len, wagi_response_t *res, bool *has_status, char *err,
+                             size_t err_size) {
   const char *colon = memchr(line, ':', len);
   if (!colon || colon == line) {
-    snprintf(err, err_size, "header line '%.*s' has no 'Name: value' form", (int)(len > 80 ? 80 : len),
-             line);
+    snprintf(err, err_size, "header line '%.*s' has no 'Name: value' form", (int)(len > 80 ? 80 : len), line);
     return -1;
   }
   for (const char *c = line; c < colon; c++) {
@@ -192,8 +190,7 @@ static int parse_header_line(const char *line, size_t len, wagi_response_t *res,
   while (end > v && (end[-1] == ' ' || end[-1] == '\t')) end--;
   for (const char *c = v; c < end; c++) {
     if ((unsigned char)*c < 0x20 && *c != '\t') {
-      snprintf(err, err_size, "header '%.*s' has a control character in its value", (int)h.name_len,
-               h.name);
+      snprintf(err, err_size, "header '%.*s' has a control character in its value", (int)h.name_len, h.name);
       return -1;
     }
   }
@@ -217,13 +214,14 @@ static int parse_header_line(const char *line, size_t len, wagi_response_t *res,
   return 0;
 }
 
-int wagi_parse_response(const char *out, size_t len, wagi_response_t *res, char *err,
-                        size_t err_size) {
+int wagi_parse_response(const char *out, size_t len, wagi_response_t *res, char *err, size_t err_size) {
   memset(res, 0, sizeof *res);
   bool has_status = false, has_type = false, has_location = false, ended = false;
   size_t pos = 0;
   if (len == 0) {
-    snprintf(err, err_size, "the guest wrote nothing on stdout (a WAGI response starts with headers, e.g. 'Content-Type: text/plain', then an empty line)");
+    snprintf(err, err_size,
+             "the guest wrote nothing on stdout (a WAGI response starts with headers, e.g. 'Content-Type: "
+             "text/plain', then an empty line)");
     return -1;
   }
   while (pos < len) {

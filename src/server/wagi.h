@@ -45,8 +45,8 @@ bool wagi_header_var_name(const char *name, size_t name_len, char *out);
  * on spaces; ${SCRIPT_NAME} is replaced anywhere in a token, a token that is
  * exactly ${ARGS} expands to the query string split on '&', each part
  * percent-decoded ('+' as space), empty parts dropped. */
-void wagi_build_argv(wagi_strvec_t *argv, const char *template_, const char *script_name,
-                     const char *query, size_t query_len);
+void wagi_build_argv(wagi_strvec_t *argv, const char *template_, const char *script_name, const char *query,
+                     size_t query_len);
 
 /* One header line of the guest's response, pointing into its output. */
 typedef struct wagi_header {
@@ -69,8 +69,7 @@ typedef struct wagi_response {
  * `Location` without a Status gives 302; otherwise 200. At least one of
  * Content-Type, Location or Status must be present (RFC 3875 6.2). Returns 0,
  * or -1 with a message in err saying what is wrong with the output. */
-int wagi_parse_response(const char *out, size_t len, wagi_response_t *res, char *err,
-                        size_t err_size);
+int wagi_parse_response(const char *out, size_t len, wagi_response_t *res, char *err, size_t err_size);
 
 /* Standard reason phrase of an HTTP status, "Unknown" when not known. */
 const char *wagi_reason_phrase(int status);

@@ -8,14 +8,14 @@
 
 static int failed;
 
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (!(cond)) {                                         \
-      failed++;                                            \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-      printf(__VA_ARGS__);                                 \
-      printf("\n");                                        \
-    }                                                      \
+#define CHECK(cond, ...)                          \
+  do {                                            \
+    if (!(cond)) {                                \
+      failed++;                                   \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+      printf(__VA_ARGS__);                        \
+      printf("\n");                               \
+    }                                             \
   } while (0)
 
 static int parse(const char *out, wagi_response_t *res, char *err) {
@@ -25,8 +25,8 @@ static int parse(const char *out, wagi_response_t *res, char *err) {
 static void test_responses(void) {
   wagi_response_t res;
   char err[256];
-  CHECK(parse("Content-Type: text/plain\n\nhi\n", &res, err) == 0 && res.status == 200 &&
-            res.body_len == 3 && res.header_count == 1,
+  CHECK(parse("Content-Type: text/plain\n\nhi\n", &res, err) == 0 && res.status == 200 && res.body_len == 3 &&
+            res.header_count == 1,
         "plain response");
   CHECK(parse("content-type:text/plain\r\n\r\n", &res, err) == 0 && res.body_len == 0 &&
             res.headers[0].value_len == 10,
@@ -38,13 +38,13 @@ static void test_responses(void) {
   CHECK(parse("Status: 301\nLocation: /x\n\n", &res, err) == 0 && res.status == 301,
         "Status wins over Location");
   CHECK(parse("Status: 204\n\n", &res, err) == 0 && res.status == 204, "Status alone is enough");
-  CHECK(parse("X-A:   spaced   \nContent-Type: t\n\n", &res, err) == 0 &&
-            res.headers[0].value_len == 6,
+  CHECK(parse("X-A:   spaced   \nContent-Type: t\n\n", &res, err) == 0 && res.headers[0].value_len == 6,
         "value trimmed");
   CHECK(parse("", &res, err) < 0 && strstr(err, "nothing"), "empty output: %s", err);
   CHECK(parse("Content-Type: t\n", &res, err) < 0 && strstr(err, "empty line"), "no blank line: %s", err);
   CHECK(parse("Content-Type: t", &res, err) < 0, "no newline at all");
-  CHECK(parse("X-Only: 1\n\nbody", &res, err) < 0 && strstr(err, "Content-Type"), "no required header: %s", err);
+  CHECK(parse("X-Only: 1\n\nbody", &res, err) < 0 && strstr(err, "Content-Type"), "no required header: %s",
+        err);
   CHECK(parse("garbage\n\n", &res, err) < 0 && strstr(err, "Name: value"), "no colon: %s", err);
   CHECK(parse(": v\n\n", &res, err) < 0, "empty name");
   CHECK(parse("Bad Name: v\nContent-Type: t\n\n", &res, err) < 0, "space in a name");
@@ -66,7 +66,8 @@ static void test_helpers(void) {
   char out[64], name[64];
   CHECK(wagi_url_decode("a%20b+c%2", 9, out, false) == 7 && memcmp(out, "a b+c%2", 7) == 0, "decode");
   CHECK(wagi_url_decode("a+b%zz", 6, out, true) == 6 && memcmp(out, "a b%zz", 6) == 0, "plus, bad escape");
-  CHECK(wagi_header_var_name("x-forwarded-for", 15, name) && !strcmp(name, "HTTP_X_FORWARDED_FOR"), "%s", name);
+  CHECK(wagi_header_var_name("x-forwarded-for", 15, name) && !strcmp(name, "HTTP_X_FORWARDED_FOR"), "%s",
+        name);
   CHECK(!wagi_header_var_name("Authorization", 13, name), "Authorization not passed");
   CHECK(!wagi_header_var_name("connection", 10, name), "Connection not passed");
   CHECK(!wagi_header_var_name("content-type", 12, name), "Content-Type is CONTENT_TYPE");

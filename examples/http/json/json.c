@@ -44,14 +44,20 @@ int main(void) {
   const char *path = getenv("PATH_INFO");
   if (!method || !path) return 1;
   if (!strcmp(path, "/items") || !strcmp(path, "/items/")) {
-    if (strcmp(method, "GET")) printf("Allow: GET\n"), reply(405, "{\"error\":\"method not allowed\"}");
-    else list();
+    if (strcmp(method, "GET"))
+      printf("Allow: GET\n"), reply(405, "{\"error\":\"method not allowed\"}");
+    else
+      list();
   } else if (!strncmp(path, "/items/", 7)) {
-    if (strcmp(method, "GET")) printf("Allow: GET\n"), reply(405, "{\"error\":\"method not allowed\"}");
-    else one(path + 7);
+    if (strcmp(method, "GET"))
+      printf("Allow: GET\n"), reply(405, "{\"error\":\"method not allowed\"}");
+    else
+      one(path + 7);
   } else if (!strcmp(path, "/sum")) {
-    if (strcmp(method, "POST")) printf("Allow: POST\n"), reply(405, "{\"error\":\"method not allowed\"}");
-    else sum();
+    if (strcmp(method, "POST"))
+      printf("Allow: POST\n"), reply(405, "{\"error\":\"method not allowed\"}");
+    else
+      sum();
   } else {
     reply(404, "{\"error\":\"no such endpoint\"}");
   }
