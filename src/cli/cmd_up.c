@@ -8,6 +8,7 @@
  * (or DIR/spin.toml when there is no wisp.toml). Exit codes: 0 after a clean
  * shutdown (SIGTERM/SIGINT), 1 when the application cannot be served, 2 usage.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,14 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       }
       *path = a;
       continue;
+    }
+    static const char *const known[] = {"--listen",     "--admin-listen", "--threads",
+                                        "--log-format", "--tls-cert",     "--tls-key"};
+    bool is_known = false;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
+    if (!is_known) {
+      fprintf(stderr, "wisp up: unknown option %s (see wisp up --help)\n", a);
+      return -1;
     }
     if (i + 1 >= argc) {
       fprintf(stderr, "wisp up: option %s needs a value\n", a);

@@ -551,6 +551,53 @@ def test_client_gone(s):
     check(st == 200, "still serving")
 
 
+def run_wisp(args, timeout=20):
+    return subprocess.run([WISP, *args], capture_output=True, timeout=timeout, text=True)
+
+
+def test_startup_errors(s):
+    s.stop()
+    r = run_wisp(["up", "/nonexistent/wisp.toml", "--listen", "127.0.0.1:0"])
+    check(r.returncode == 1 and "/nonexistent/wisp.toml" in r.stderr, f"missing manifest: {r.returncode} {r.stderr!r}")
+    d = tempfile.mkdtemp(prefix="wisp-bad-")
+    try:
+        with open(os.path.join(d, "bad.wasm"), "wb") as f:
+            f.write(b"\0asm\1\0\0\0garbage")
+        with open(os.path.join(d, "wisp.toml"), "w") as f:
+            f.write('spin_manifest_version = 2\n[application]\nname = "bad"\n[[trigger.http]]\n'
+                    'route = "/x"\ncomponent = "bad"\nexecutor = { type = "wagi" }\n'
+                    '[component.bad]\nsource = "bad.wasm"\n')
+        r = run_wisp(["up", d, "--listen", "127.0.0.1:0", "--admin-listen", "off"])
+        check(r.returncode == 1 and "component 'bad'" in r.stderr, f"invalid module: {r.returncode} {r.stderr!r}")
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with open(os.path.join(d, "wisp.toml"), "a") as f:
+            f.write("")
+        shutil.copy(os.path.join(GUESTS, "hello.wasm"), os.path.join(d, "bad.wasm"))
+        r = run_wisp(["up", d, "--listen", f"127.0.0.1:{port}", "--admin-listen", "off"])
+        check(r.returncode == 1 and "cannot listen" in r.stderr, f"address in use: {r.returncode} {r.stderr!r}")
+        busy.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    r = run_wisp(["up", "--bogus"])
+    check(r.returncode == 2 and "unknown option" in r.stderr, f"usage error: {r.returncode}")
+    r = run_wisp(["help", "up"])
+    check(r.returncode == 0 and "--listen" in r.stdout, "wisp help up")
+    r = run_wisp(["up", "--log-format", "xml"])
+    check(r.returncode == 2, "bad --log-format")
+
+
+def test_admin(s):
+    st, _, b = s.get("/healthz", port=s.admin_port)
+    check(st == 200 and b == b"ok\n", f"healthz: {st} {b!r}")
+    st, _, b = s.get("/other", port=s.admin_port)
+    check(st == 404, f"admin 404: {st}")
+    st, _, b = s.get("/metrics")
+    check(st == 404, f"/metrics is not on the application listener: {st}")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
