@@ -54,7 +54,7 @@ typedef struct def_rec {
   wisp_host_fn_t fn;
   void *env;
 } def_rec_t;
-static def_rec_t defs[128];
+static def_rec_t defs[192];
 static int ndefs, def_base; /* call() looks up functions from defs[def_base] on */
 
 /* exec stubs for wisp_wasi_resume */
@@ -72,7 +72,7 @@ void wisp_exec_abort(wisp_exec_t *exec) {
 
 int wisp_linker_define_func(wisp_linker_t *linker, const char *module, const char *name,
                             const wisp_functype_t *type, wisp_host_fn_t fn, void *env) {
-  if (strcmp(module, WISP_WASI_MODULE) != 0 || ndefs == 128) return WISP_ERR_ARG;
+  if (strcmp(module, WISP_WASI_MODULE) != 0 || ndefs == 192) return WISP_ERR_ARG;
   def_rec_t *d = &defs[ndefs++];
   snprintf(d->name, sizeof d->name, "%s", name);
   for (uint32_t i = 0; i < type->nparams; i++) d->params[i] = type->params[i] == WISP_I64 ? 'I' : 'i';
@@ -770,6 +770,84 @@ static void suspend_checks(void) {
   close(pair[1]);
 }
 
+/* ---- random calls: nothing crashes, nothing outside changes ----------------------- */
+
+static uint32_t rnd_state = 2463534242u;
+static uint32_t rnd(void) {
+  rnd_state ^= rnd_state << 13;
+  rnd_state ^= rnd_state >> 17;
+  rnd_state ^= rnd_state << 5;
+  return rnd_state;
+}
+
+/* An argument a confused or hostile guest might pass. */
+static uint64_t random_arg(char kind) {
+  static const char *paths[] = {"sub", "file", "..", "link_out_dir/x", "new", "sub/inner", "loop1",
+                                "link_in", "d/e", "/abs", "ro-x", "race/a/b", "."};
+  switch (rnd() % 8) {
+    case 0: return rnd() % 8;                     /* a descriptor number or small flag */
+    case 1: return rnd();                         /* anything */
+    case 2: return MEM_SIZE - rnd() % 64;         /* near the end of memory */
+    case 3: return put_str(paths[rnd() % 13]);    /* a path (its length is the next arg, often) */
+    case 4: return rnd() % 40;                    /* a plausible length */
+    case 5: return BUF + (rnd() % 64) * 8;        /* inside the scratch area */
+    case 6: return kind == 'I' ? ((uint64_t)rnd() << 32 | rnd()) : rnd() % 4096;
+    default: return 0;
+  }
+}
+
+static void random_call_checks(const char *root) {
+  char sandbox[400], ro[400];
+  snprintf(sandbox, sizeof sandbox, "%s/sandbox", root);
+  snprintf(ro, sizeof ro, "%s/ro", root);
+  wisp_wasi_preopen_t pre[] = {{sandbox, "/", false}, {ro, "/ro", true}};
+  wisp_wasi_config_t cfg;
+  wisp_wasi_config_init(&cfg);
+  cfg.preopens = pre;
+  cfg.npreopens = 2;
+  cfg.suspend = true; /* nothing may block */
+  cfg.stdio[1] = (wisp_wasi_stream_t){.host_fd = -1, .write = capture_write};
+  int calls = 0, crashed_defs = 0, succeeded = 0;
+  for (int round = 0; round < 25; round++) {
+    wisp_wasi_t *w;
+    wisp_error_t err;
+    if (wisp_wasi_new(&cfg, &w, &err) < 0 || wisp_wasi_define(w, NULL) < 0) {
+      check("random calls: setup", 0);
+      return;
+    }
+    def_base = ndefs - 46;
+    for (int i = 0; i < 2000; i++) {
+      def_rec_t *d = &defs[def_base + (int)(rnd() % 46)];
+      if (!strcmp(d->name, "proc_exit")) continue;
+      wisp_val_t args[16], res[1] = {{0}};
+      for (int k = 0; d->params[k]; k++) {
+        uint64_t v = random_arg(d->params[k]);
+        args[k] = d->params[k] == 'I' ? (wisp_val_t){.kind = WISP_I64, .of.i64 = (int64_t)v}
+                                      : (wisp_val_t){.kind = WISP_I32, .of.i32 = (int32_t)(uint32_t)v};
+      }
+      /* keep scratch memory random too */
+      for (int k = 0; k < 8; k++) mem[BUF + rnd() % 512] = (uint8_t)rnd();
+      memset(&last_call, 0, sizeof last_call);
+      wisp_host_status_t st = d->fn(&last_call, d->env, args, res);
+      if (st == WISP_HOST_OK && d->nresults && (res[0].of.i32 < 0 || res[0].of.i32 > 76)) crashed_defs++;
+      if (st == WISP_HOST_OK && d->nresults && res[0].of.i32 == 0) succeeded++;
+      if (st == WISP_HOST_SUSPEND) {
+        struct wisp_exec ex = {.status = WISP_SUSPENDED};
+        wisp_wasi_set_deadline(w, 0); /* give up at once */
+        wisp_wasi_resume(w, &ex);
+        wisp_wasi_set_deadline(w, -1);
+      }
+      ncaptured = 0;
+      calls++;
+    }
+    def_base = 0;
+    wisp_wasi_delete(w);
+    ndefs -= 46;
+  }
+  printf("  random calls: %d made, %d succeeded\n", calls, succeeded);
+  check("random calls: every result is a preview1 errno", crashed_defs == 0);
+}
+
 int main(void) {
   const char *root = layout_create();
   char sandbox[400], ro[400];
@@ -818,6 +896,7 @@ int main(void) {
   other_checks();
   suspend_checks();
 
+  random_call_checks(root);
   char *after = layout_snapshot(root);
   check("nothing outside the sandbox or in the read-only preopen changed", strcmp(before, after) == 0);
   if (strcmp(before, after)) printf("before:\n%safter:\n%s", before, after);
