@@ -1058,6 +1058,10 @@ static int section_instances(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
                          (unsigned)item.a, (int)im->name_len, im->name, wisp_sort_name(im->sort),
                          wisp_sort_name(arg->sort));
       }
+      char why[240];
+      rc = wisp__cinstantiate_check(d->c, ct->imports, ct->nimports, ex, item.nargs, why, sizeof why);
+      if (rc == WISP_ERR_NOMEM) return nomem(d);
+      if (rc) return invalid(d, at, "instantiate component %u: %s", (unsigned)item.a, why);
       t.nexports = ct->nexports;
       t.exports = ct->exports;
     } else {

@@ -80,6 +80,8 @@ typedef struct matcher {
   const wisp_component_t *guest, *host;
   uint32_t *guest_to_host; /* resource id map, WISP__CNONE when unbound */
   uint32_t *host_to_guest;
+  bool one_to_one;         /* two guest resources may not share one host resource */
+  const char *left, *right; /* "guest"/"host", or "import"/"argument" */
   char why[200];           /* the innermost reason, for the message */
 } matcher_t;
 
@@ -92,15 +94,15 @@ static bool resource_eq(matcher_t *m, uint32_t g, uint32_t h) {
     snprintf(m->why, sizeof m->why, "a resource on one side only");
     return false;
   }
-  if (m->guest_to_host[g] == WISP__CNONE && m->host_to_guest[h] == WISP__CNONE) {
+  if (m->guest_to_host[g] == WISP__CNONE && (!m->one_to_one || m->host_to_guest[h] == WISP__CNONE)) {
     m->guest_to_host[g] = h;
     m->host_to_guest[h] = g;
     return true;
   }
   if (m->guest_to_host[g] == h) return true;
   const wisp__ctype_t *gt = wisp__ctype(m->guest, g);
-  snprintf(m->why, sizeof m->why, "resource %.*s is a different resource in the host", (int)gt->name_len,
-           gt->name ? gt->name : "");
+  snprintf(m->why, sizeof m->why, "resource %.*s is a different resource in the %s", (int)gt->name_len,
+           gt->name ? gt->name : "", m->right);
   return false;
 }
 
@@ -115,16 +117,24 @@ static bool opt_eq(matcher_t *m, uint32_t g, uint32_t h, int depth) {
 static bool fields_eq(matcher_t *m, const wisp__cfield_t *g, uint32_t gn, const wisp__cfield_t *h,
                       uint32_t hn, bool named, int depth, const char *what) {
   if (gn != hn) {
-    snprintf(m->why, sizeof m->why, "%u %s in the guest, %u in the host", (unsigned)gn, what, (unsigned)hn);
+    snprintf(m->why, sizeof m->why, "%u %s in the %s, %u in the %s", (unsigned)gn, what, m->left, (unsigned)hn,
+             m->right);
     return false;
   }
   for (uint32_t i = 0; i < gn; i++) {
     if (named && (g[i].name_len != h[i].name_len || memcmp(g[i].name, h[i].name, g[i].name_len) != 0)) {
-      snprintf(m->why, sizeof m->why, "%s %u is \"%.*s\" in the guest, \"%.*s\" in the host", what, (unsigned)i,
-               (int)g[i].name_len, g[i].name, (int)h[i].name_len, h[i].name);
+      snprintf(m->why, sizeof m->why, "%s %u is \"%.*s\" in the %s, \"%.*s\" in the %s", what, (unsigned)i,
+               (int)g[i].name_len, g[i].name, m->left, (int)h[i].name_len, h[i].name, m->right);
       return false;
     }
-    if (!opt_eq(m, g[i].type, h[i].type, depth)) return false;
+    if (!opt_eq(m, g[i].type, h[i].type, depth)) {
+      char inner[200];
+      memcpy(inner, m->why, sizeof inner);
+      wisp__cprint_t p = {m->why, sizeof m->why, 0};
+      if (g[i].name) wisp__cprintf(&p, "%s %.*s: %s", what, (int)g[i].name_len, g[i].name, inner);
+      else wisp__cprintf(&p, "%s %u: %s", what, (unsigned)i, inner);
+      return false;
+    }
   }
   return true;
 }
@@ -141,9 +151,9 @@ static bool type_eq(matcher_t *m, uint32_t g, uint32_t h, int depth) {
   if (gt->kind != ht->kind) {
     wisp__cprint_t pg = {m->why, sizeof m->why, 0};
     wisp__ctype_print(&pg, m->guest, WISP_SORT_TYPE, g, 30);
-    wisp__cprintf(&pg, " in the guest, ");
+    wisp__cprintf(&pg, " in the %s, ", m->left);
     wisp__ctype_print(&pg, m->host, WISP_SORT_TYPE, h, 30);
-    wisp__cprintf(&pg, " in the host");
+    wisp__cprintf(&pg, " in the %s", m->right);
     return false;
   }
   switch (gt->kind) {
@@ -177,12 +187,13 @@ static bool externs_eq(matcher_t *m, const wisp__cextern_t *g, uint32_t gn, cons
       if (h[k].name_len == g[i].name_len && memcmp(h[k].name, g[i].name, g[i].name_len) == 0) he = &h[k];
     char inner[200];
     if (!he) {
-      snprintf(m->why, sizeof m->why, "\"%.*s\": the host does not provide it", (int)g[i].name_len, g[i].name);
+      snprintf(m->why, sizeof m->why, "\"%.*s\": the %s does not provide it", (int)g[i].name_len, g[i].name,
+               m->right);
       return false;
     }
     if (he->sort != g[i].sort) {
-      snprintf(m->why, sizeof m->why, "\"%.*s\": a %s in the guest, a %s in the host", (int)g[i].name_len,
-               g[i].name, wisp_sort_name(g[i].sort), wisp_sort_name(he->sort));
+      snprintf(m->why, sizeof m->why, "\"%.*s\": a %s in the %s, a %s in the %s", (int)g[i].name_len,
+               g[i].name, wisp_sort_name(g[i].sort), m->left, wisp_sort_name(he->sort), m->right);
       return false;
     }
     if (!type_eq(m, g[i].type, he->type, depth + 1)) {
@@ -197,7 +208,7 @@ static bool externs_eq(matcher_t *m, const wisp__cextern_t *g, uint32_t gn, cons
 
 int wisp_component_check_against(const wisp_component_t *guest, const wisp_component_t *host,
                                  wisp_error_t *err) {
-  matcher_t m = {.guest = guest, .host = host};
+  matcher_t m = {.guest = guest, .host = host, .one_to_one = true, .left = "guest", .right = "host"};
   m.guest_to_host = malloc((size_t)guest->types.len * sizeof *m.guest_to_host);
   m.host_to_guest = malloc((size_t)host->types.len * sizeof *m.host_to_guest);
   int rc = 0;
@@ -227,6 +238,38 @@ int wisp_component_check_against(const wisp_component_t *guest, const wisp_compo
       err->offset = 0;
       wisp__cprint_t p = {err->message, sizeof err->message, 0};
       wisp__cprintf(&p, "import \"%.*s\": %s", (int)gi.name_len, gi.name, m.why);
+    }
+  }
+done:
+  free(m.guest_to_host);
+  free(m.host_to_guest);
+  return rc;
+}
+
+/* Instantiation arguments of a nested component (Binary.md: "the types to
+ * match"): each import's type against the argument's, in one component's pool.
+ * An imported resource binds to the resource supplied (several imports may get
+ * the same one); later uses must agree. */
+int wisp__cinstantiate_check(const wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
+                             const wisp__cextern_t *args, uint32_t nargs, char *why, size_t why_size) {
+  matcher_t m = {.guest = c, .host = c, .one_to_one = false, .left = "import", .right = "argument"};
+  m.guest_to_host = malloc((size_t)c->types.len * sizeof *m.guest_to_host);
+  m.host_to_guest = malloc((size_t)c->types.len * sizeof *m.host_to_guest);
+  int rc = 0;
+  if (!m.guest_to_host || !m.host_to_guest) { rc = WISP_ERR_NOMEM; goto done; }
+  memset(m.guest_to_host, 0xff, (size_t)c->types.len * sizeof *m.guest_to_host);
+  memset(m.host_to_guest, 0xff, (size_t)c->types.len * sizeof *m.host_to_guest);
+  for (uint32_t i = 0; i < n && rc == 0; i++) {
+    const wisp__cextern_t *arg = NULL;
+    for (uint32_t k = 0; k < nargs && !arg; k++)
+      if (args[k].name_len == imports[i].name_len && memcmp(args[k].name, imports[i].name, args[k].name_len) == 0)
+        arg = &args[k];
+    if (!arg || arg->sort != imports[i].sort) continue; /* reported by the caller */
+    m.why[0] = 0;
+    if (!type_eq(&m, imports[i].type, arg->type, 0)) {
+      wisp__cprint_t p = {why, why_size, 0};
+      wisp__cprintf(&p, "import \"%.*s\": %s", (int)imports[i].name_len, imports[i].name, m.why);
+      rc = WISP_ERR_INVALID;
     }
   }
 done:

@@ -222,6 +222,13 @@ void wisp__cprintf(wisp__cprint_t *p, const char *fmt, ...) __attribute__((forma
 void wisp__ctype_print(wisp__cprint_t *p, const wisp_component_t *c, int sort, uint32_t type,
                        int depth);
 
+/* ---- clink.c ---- */
+/* Checks the `with` arguments of a component instantiation against the imports
+ * (structural types; imported resources bind to the supplied ones). 0, or
+ * WISP_ERR_INVALID with the reason in `why`, or WISP_ERR_NOMEM. */
+int wisp__cinstantiate_check(const wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
+                             const wisp__cextern_t *args, uint32_t nargs, char *why, size_t why_size);
+
 /* ---- vectors ---- */
 /* Room for one more element of `size` bytes; returns a pointer to it (zeroed) or
  * NULL when out of memory. */
