@@ -82,7 +82,7 @@ struct srv_thread {
   pthread_t tid;
   h2o_accept_ctx_t accept_ctx, admin_accept_ctx;
   h2o_socket_t *listener, *admin_listener;
-  int64_t slice_fuel;     /* fuel per slice, adapted to ~1 ms of CPU */
+  int64_t slice_fuel;     /* fuel per slice, adapted to ~0.5 ms of CPU */
   unsigned inflight;      /* jobs alive on this thread */
   h2o_linklist_t waiting; /* jobs queued for a concurrency slot */
   h2o_linklist_t ready;   /* jobs whose fuel slice ended, to run next round */

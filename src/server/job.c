@@ -8,7 +8,7 @@
  *                   (503 when the component's queue is full)
  *   job_begin       CGI environment and argv built; a new store, WASI state,
  *                   linker and exec instantiate the shared compiled module
- *   job_slice       the entry point runs for one fuel slice (~1 ms of CPU);
+ *   job_slice       the entry point runs for one fuel slice (~0.5 ms of CPU);
  *                   when the slice ends the job goes to the thread's ready
  *                   list and the loop polls I/O before the next round
  *   job_finish      the response (or an error) is sent, the instance freed,
@@ -34,7 +34,7 @@
 #include "internal.h"
 #include "wagi.h"
 
-#define SLICE_TARGET_NS  1000000 /* one slice is about 1 ms of guest CPU */
+#define SLICE_TARGET_NS  500000 /* one slice is about 0.5 ms of guest CPU */
 #define SLICE_FUEL_MIN   10000
 #define SLICE_FUEL_MAX   100000000
 #define HEADER_SLACK     (64 * 1024) /* stdout allowed beyond the body limit for headers */
@@ -80,7 +80,7 @@ static uint64_t thread_cpu_ns(void) {
 }
 
 void srv_thread_jobs_init(srv_thread_t *thread) {
-  thread->slice_fuel = 2000000;
+  thread->slice_fuel = 1000000;
   h2o_linklist_init_anchor(&thread->waiting);
   h2o_linklist_init_anchor(&thread->ready);
 }
