@@ -13,9 +13,12 @@
 #      Node.js: this project uses the machine's `node` when there is one (the
 #      machines here have Node 20); Debian's nodejs + npm are installed only if
 #      `node` is absent.
-#   2. The clean wasm32-wasi sysroot of shared TOOLCHAIN.md: build/wasi-sysroot.
-#   3. The release build in build/release (-DCMAKE_BUILD_TYPE=Release), which also
-#      builds the example guest modules into build/release/examples/.
+#   2. npm packages for the component-model tests (scripts/setup-npm.sh: jco,
+#      componentize-js, preview2-shim into node_modules/; skipped when present).
+#   3. The clean wasm32-wasi sysroot of shared TOOLCHAIN.md: build/wasi-sysroot.
+#   4. The release build in build/release (-DCMAKE_BUILD_TYPE=Release), which also
+#      builds the example guest modules into build/release/examples/, and the
+#      HTTP examples next to their wisp.toml (examples/http/build.sh).
 #
 # Runs as root (like CI) or through sudo. WISP_JOBS sets build parallelism (default 2).
 set -euo pipefail
@@ -41,8 +44,8 @@ packages=(
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libclang-rt-19-dev
   # reference tools: wast2json, wasm-objdump, wasm2c; wasm-opt
   wabt binaryen
-  # spec/WASI test expectations are JSON
-  libjansson-dev
+  # spec/WASI test expectations are JSON; the server's end-to-end tests are Python
+  libjansson-dev python3
   # server, outbound HTTP, store (later layers)
   libh2o-evloop-dev libcurl4-openssl-dev libsqlite3-dev
   # benchmarks: load generators, reference server, command timing
@@ -86,6 +89,10 @@ else
   say "Debian packages: all ${#packages[@]} installed"
 fi
 
+if [ -x scripts/setup-npm.sh ]; then
+  scripts/setup-npm.sh
+fi
+
 sysroot=$(scripts/build-guest.sh --sysroot)
 say "WASI sysroot: ${sysroot#"$repo"/}"
 
@@ -94,4 +101,7 @@ if [ $build -eq 1 ]; then
   cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build/release -j"$jobs"
   say "built build/release/wisp and the example guests in build/release/examples/"
+  if [ -x examples/http/build.sh ]; then
+    examples/http/build.sh
+  fi
 fi
