@@ -20,8 +20,9 @@
  *     Scopes know their parent, for outer aliases.
  *   - Value-type properties needed by the canonical ABI are computed once when a
  *     type is made, from its (earlier) parts, so nothing recurses over deep types:
- *     the flattened core types (up to WISP__MAX_FLAT+1 of them), whether it holds
- *     strings or lists (needs memory/realloc), whether it holds a borrow.
+ *     the flattened core types (up to WISP__MAX_FLAT+1 of them), size and alignment
+ *     in linear memory, whether it holds strings or lists (needs memory/realloc),
+ *     whether it holds a borrow.
  */
 #ifndef WISP_COMPONENT_INTERNAL_H
 #define WISP_COMPONENT_INTERNAL_H
@@ -80,6 +81,8 @@ typedef struct wisp__ctype {
   bool has_borrow;       /* value types: holds a borrow somewhere */
   uint8_t nflat;         /* value types: flattened length, WISP__MAX_FLAT+1 = "more" */
   uint8_t flat[WISP__MAX_FLAT]; /* core wisp_valkind_t, the first nflat entries */
+  uint8_t align;         /* value types: alignment in linear memory (1, 2, 4, 8) */
+  uint32_t size;         /* value types: size in linear memory (CanonicalABI.md "Size") */
   uint32_t n;            /* fields of record/variant/tuple/flags/enum; func params */
   wisp__cfield_t *fields;
   uint32_t a, b;         /* list/option: a = element; result: a = ok, b = err;

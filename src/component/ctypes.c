@@ -74,7 +74,58 @@ static void absorb(wisp__ctype_t *t, const wisp__ctype_t *part) {
   t->has_borrow |= part->has_borrow;
 }
 
+static uint32_t align_to(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
+
+/* Bytes of a variant's discriminant for n cases (CanonicalABI.md discriminant_type). */
+static uint32_t discriminant_size(uint32_t n) { return n <= 256 ? 1 : n <= 65536 ? 2 : 4; }
+
+/* Size and alignment in linear memory (CanonicalABI.md "Alignment" and "Size").
+ * Sizes saturate at UINT32_MAX / 2 so hostile nesting cannot overflow. */
+static void memory_layout(const wisp_component_t *c, wisp__ctype_t *t) {
+  static const uint8_t prim[WISP__CT_NPRIM] = {1, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 4};
+  const uint32_t cap = UINT32_MAX / 2;
+  uint32_t size = 0, align = 1;
+  if (t->kind < WISP__CT_NPRIM) {
+    align = prim[t->kind];
+    size = t->kind == WISP__CT_STRING ? 8 : align;
+  } else if (t->kind == WISP__CT_LIST) {
+    align = 4; size = 8;
+  } else if (t->kind == WISP__CT_OWN || t->kind == WISP__CT_BORROW) {
+    align = 4; size = 4;
+  } else if (t->kind == WISP__CT_FLAGS) {
+    size = align = t->n <= 8 ? 1 : t->n <= 16 ? 2 : 4;
+  } else if (t->kind == WISP__CT_RECORD || t->kind == WISP__CT_TUPLE) {
+    for (uint32_t i = 0; i < t->n; i++) {
+      const wisp__ctype_t *f = wisp__ctype(c, t->fields[i].type);
+      size = align_to(size, f->align);
+      size = size > cap - f->size ? cap : size + f->size;
+      if (f->align > align) align = f->align;
+    }
+    size = align_to(size, align);
+  } else { /* variant, enum, option, result */
+    uint32_t ncases = t->kind == WISP__CT_OPTION || t->kind == WISP__CT_RESULT ? 2 : t->n;
+    uint32_t disc = discriminant_size(ncases), case_align = 1, case_size = 0;
+    uint32_t payload[2] = {t->a, t->b};
+    for (uint32_t i = 0; i < ncases; i++) {
+      uint32_t id = t->kind == WISP__CT_VARIANT ? t->fields[i].type
+                    : t->kind == WISP__CT_OPTION ? (i ? t->a : WISP__CNONE)
+                    : t->kind == WISP__CT_RESULT ? payload[i] : WISP__CNONE;
+      if (id == WISP__CNONE) continue;
+      const wisp__ctype_t *f = wisp__ctype(c, id);
+      if (f->align > case_align) case_align = f->align;
+      if (f->size > case_size) case_size = f->size;
+    }
+    align = disc > case_align ? disc : case_align;
+    size = align_to(disc, case_align);
+    size = size > cap - case_size ? cap : size + case_size;
+    size = align_to(size, align);
+  }
+  t->size = size;
+  t->align = (uint8_t)align;
+}
+
 static void value_properties(wisp_component_t *c, wisp__ctype_t *t) {
+  memory_layout(c, t);
   t->nflat = 0;
   switch (t->kind) {
   case WISP__CT_S64: case WISP__CT_U64: flat_push(t, WISP_I64); break;

@@ -181,6 +181,23 @@ static void test_flatten(wisp_engine_t *engine) {
   wisp__cfield_t fi[2] = {{"a", 1, WISP__CT_F32}, {"b", 1, WISP__CT_U32}};
   uint32_t fv = add(c, (wisp__ctype_t){.kind = WISP__CT_VARIANT, .n = 2, .fields = fi});
   CHECK(wisp__ctype(c, fv)->nflat == 2 && wisp__ctype(c, fv)->flat[1] == WISP_I32);
+  /* sizes and alignments (CanonicalABI.md): record { u8, f64 } = 16/8 */
+  CHECK(wisp__ctype(c, rec)->size == 16 && wisp__ctype(c, rec)->align == 8);
+  /* variant { f32, s64, string }: u8 discriminant, payload at 8, 8 bytes */
+  CHECK(v->size == 16 && v->align == 8);
+  CHECK(wisp__ctype(c, WISP__CT_STRING)->size == 8 && wisp__ctype(c, WISP__CT_STRING)->align == 4);
+  CHECK(wisp__ctype(c, WISP__CT_U16)->size == 2 && wisp__ctype(c, WISP__CT_CHAR)->size == 4);
+  uint32_t opt = add(c, (wisp__ctype_t){.kind = WISP__CT_OPTION, .a = WISP__CT_U16});
+  CHECK(wisp__ctype(c, opt)->size == 4 && wisp__ctype(c, opt)->align == 2);
+  uint32_t unit = add(c, (wisp__ctype_t){.kind = WISP__CT_RESULT, .a = WISP__CNONE, .b = WISP__CNONE});
+  CHECK(wisp__ctype(c, unit)->size == 1 && wisp__ctype(c, unit)->nflat == 1);
+  wisp__cfield_t tup[3] = {{NULL, 0, WISP__CT_U8}, {NULL, 0, WISP__CT_U32}, {NULL, 0, WISP__CT_U8}};
+  uint32_t tu = add(c, (wisp__ctype_t){.kind = WISP__CT_TUPLE, .n = 3, .fields = tup});
+  CHECK(wisp__ctype(c, tu)->size == 12 && wisp__ctype(c, tu)->align == 4);
+  wisp__cfield_t nine[9];
+  for (int i = 0; i < 9; i++) nine[i] = (wisp__cfield_t){"f", 1, WISP__CNONE};
+  uint32_t fl = add(c, (wisp__ctype_t){.kind = WISP__CT_FLAGS, .n = 9, .fields = nine});
+  CHECK(wisp__ctype(c, fl)->size == 2 && wisp__ctype(c, fl)->nflat == 1);
   /* func(a: rec x 9) -> string: 18 flat params -> one pointer; results through memory */
   wisp__cfield_t params[9];
   for (int i = 0; i < 9; i++) params[i] = (wisp__cfield_t){"p", 1, rec};
