@@ -6,9 +6,12 @@
 #                             invalid and malformed binaries alike) and the bench
 #                             kernels built small
 #   fuzz/corpus/fuzz_run/     the valid seeds (what fuzz_run can instantiate and run)
+#   fuzz/corpus/fuzz_body/    function bodies from fuzz/seeds/body/*.wat, each wrapped in
+#                             the fixed module fuzz_body.c describes (first line of each
+#                             seed: ";; type N"), extracted by body-seed.mjs
 #
-# Needs wabt (wat2wasm, wast2json, wasm-validate) and, for the
-# kernel seeds, clang-19. Spec files come from $SPEC_DIR (default
+# Needs wabt (wat2wasm, wast2json, wasm-validate), node (body seeds) and,
+# for the kernel seeds, clang-19. Spec files come from $SPEC_DIR (default
 # /work/shared/spec-testsuite). Seeds are named by content hash after a
 # readable prefix, so re-running only adds what changed.
 set -euo pipefail
@@ -27,7 +30,8 @@ SPEC_FILES="address align binary binary-leb128 block br br_if br_table bulk call
 
 DECODE="$FUZZ/corpus/fuzz_decode"
 RUN="$FUZZ/corpus/fuzz_run"
-mkdir -p "$DECODE" "$RUN"
+BODY="$FUZZ/corpus/fuzz_body"
+mkdir -p "$DECODE" "$RUN" "$BODY"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -75,5 +79,35 @@ if command -v clang-19 >/dev/null; then
   done
 fi
 
+# the module fuzz_body.c wraps every body in, in text form
+body_module() {
+  cat <<WAT
+(module
+  (type (func (result i32))) (type (func (param i32 i32) (result i32)))
+  (type (func (param i64 f64) (result i64))) (type (func))
+  (table 4 16 funcref)
+  (memory 1 4)
+  (global (mut i32) (i32.const 7)) (global (mut f64) (f64.const 1.5)) (global i64 (i64.const 42))
+  (export "f" (func 0)) (export "add" (func 1))
+  (elem (i32.const 0) func 1 0)
+  (elem func 1)
+  (data "wisp fuzz data!!")
+  (func (type $1)
+$(cat "$2")
+  )
+  (func (type 1) (i32.add (local.get 0) (local.get 1))))
+WAT
+}
+for seed in "$FUZZ"/seeds/body/*.wat; do
+  name=$(basename "$seed" .wat)
+  type=$(sed -n '1s/^;; type \([0-3]\)$/\1/p' "$seed")
+  [ -n "$type" ] || { echo "make-corpus.sh: $seed: first line must be ';; type N'" >&2; exit 1; }
+  body_module "$type" "$seed" >"$TMP/body-$name.wat"
+  wat2wasm "$TMP/body-$name.wat" -o "$TMP/body-$name.wasm"
+  node "$FUZZ/body-seed.mjs" "$type" "$TMP/body-$name.wasm" "$BODY/seed-$name.bin"
+  add "body-$name" "$TMP/body-$name.wasm" # the whole module is a good seed for the others
+done
+
+echo "fuzz_body:   $(ls "$BODY" | wc -l) seeds" >&2
 echo "fuzz_decode: $(ls "$DECODE" | wc -l) seeds, $(du -sh "$DECODE" | cut -f1)" >&2
 echo "fuzz_run:    $(ls "$RUN" | wc -l) seeds, $(du -sh "$RUN" | cut -f1)" >&2
