@@ -94,8 +94,9 @@ void wisp_component_export(const wisp_component_t *component, uint32_t i,
  * at most size-1 characters and a NUL (when size > 0); returns the length the
  * whole text needs. Examples:
  *   func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>
- *   instance { type error: resource; func get-stdout() -> own<output-stream>; }
- * Named types print by the name they were exported under, as `jco wit` does. */
+ *   instance { export type error: resource; export get-stdout: func() -> output-stream; }
+ * Named types print by the name they were exported under and owned handles as the
+ * resource's name, as `jco wit` does, so a function's text matches its WIT. */
 size_t wisp_component_type_print(const wisp_component_t *component, int sort, uint32_t type,
                                  char *buf, size_t size);
 

@@ -415,9 +415,11 @@ static void print_value_def(wisp__cprint_t *p, const wisp_component_t *c, const 
     print_fields(p, c, t->fields, t->n, true, false, depth);
     wisp__cprintf(p, ">");
     break;
-  case WISP__CT_LIST: case WISP__CT_OPTION: case WISP__CT_OWN: case WISP__CT_BORROW:
-    wisp__cprintf(p, "%s<", t->kind == WISP__CT_LIST ? "list" : t->kind == WISP__CT_OPTION ? "option"
-                            : t->kind == WISP__CT_OWN ? "own" : "borrow");
+  case WISP__CT_OWN: /* WIT writes an owned handle as the resource's name */
+    print_value(p, c, t->a, depth + 1);
+    break;
+  case WISP__CT_LIST: case WISP__CT_OPTION: case WISP__CT_BORROW:
+    wisp__cprintf(p, "%s<", t->kind == WISP__CT_LIST ? "list" : t->kind == WISP__CT_OPTION ? "option" : "borrow");
     print_value(p, c, t->a, depth + 1);
     wisp__cprintf(p, ">");
     break;

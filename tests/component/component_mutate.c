@@ -1,5 +1,5 @@
 /*
- * component_mutate FILE: robustness of wisp_component_new on edits of a real,
+ * component_mutate FILE [FLIPS [SEED]]: robustness of wisp_component_new on edits of a real,
  * valid component.
  *
  *   1. FILE decodes.
@@ -8,7 +8,7 @@
  *      section must be refused as malformed; a cut at a section boundary leaves a
  *      shorter component, which may be valid or invalid. Never a crash (run it
  *      under the sanitizer build), always a message.
- *   3. Byte flips at 3,000 pseudo-random positions: accepted or refused, never a
+ *   3. Byte flips at 3,000 (or FLIPS) pseudo-random positions: accepted or refused, never a
  *      crash; a refusal has a message naming a section or the component.
  *   4. Targeted edits with the exact error expected: version, layer, unknown
  *      section id, a section running past the end, and appended sections with an
@@ -85,11 +85,14 @@ static void truncations(const uint8_t *bytes, size_t len) {
   printf("truncations: %zu tried\n", tried);
 }
 
+static long nflips = 3000;
+static uint32_t seed = 12345;
+
 static void flips(const uint8_t *bytes, size_t len) {
   uint8_t *copy = malloc(len);
-  uint32_t state = 12345;
+  uint32_t state = seed;
   size_t refused = 0;
-  for (int i = 0; i < 3000; i++) {
+  for (long i = 0; i < nflips; i++) {
     state = state * 1103515245u + 12345u;
     size_t at = 8 + (state >> 8) % (len - 8);
     state = state * 1103515245u + 12345u;
@@ -106,7 +109,7 @@ static void flips(const uint8_t *bytes, size_t len) {
     }
   }
   free(copy);
-  printf("flips: 3000 tried, %zu refused\n", refused);
+  printf("flips: %ld tried, %zu refused\n", nflips, refused);
 }
 
 static void expect(const char *what, const uint8_t *bytes, size_t len, int code, const char *needle) {
@@ -168,7 +171,9 @@ static void targeted(const uint8_t *bytes, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: component_mutate FILE\n"); return 2; }
+  if (argc < 2 || argc > 4) { fprintf(stderr, "usage: component_mutate FILE [FLIPS [SEED]]\n"); return 2; }
+  if (argc > 2) nflips = atol(argv[2]);
+  if (argc > 3) seed = (uint32_t)strtoul(argv[3], NULL, 10);
   FILE *f = fopen(argv[1], "rb");
   if (!f) { perror(argv[1]); return 2; }
   fseek(f, 0, SEEK_END);

@@ -2,8 +2,9 @@
 # diff_wit.sh DUMP JCO... -- FILE: differential test of a component's imports and
 # exports. Compares the names that `component_dump --names FILE` (wisp's decoder)
 # lists with the `import X;` / `export X;` / `import x: ...` lines of `jco wit FILE`
-# (wasm-tools' decoder, as shipped in jco). Order-insensitive; passes when both
-# sets are equal and not empty.
+# (wasm-tools' decoder, as shipped in jco), order-insensitive; then the full text
+# of every top-level function (`export add: func(a: s32, b: s32) -> s32;` in WIT)
+# with wisp's printed type. Passes when both agree and the set is not empty.
 dump=$1
 shift
 jco=
@@ -36,4 +37,11 @@ if ! diff -u "$tmp.theirs" "$tmp.ours"; then
   echo "diff_wit.sh: wisp's imports/exports (+) differ from jco wit's (-)" >&2
   exit 1
 fi
-cat "$tmp.ours"
+# top-level functions: "  export add: func(a: s32) -> s32;" against "export add: func(a: s32) -> s32"
+grep -E '^  (import|export) [^ ]+: func' "$tmp.wit" | sed 's/^  //; s/;$//' | sort > "$tmp.funcs.theirs"
+"$dump" "$file" | grep -E '^(import|export) [^ ]+: func' | sort > "$tmp.funcs.ours"
+if ! diff -u "$tmp.funcs.theirs" "$tmp.funcs.ours"; then
+  echo "diff_wit.sh: wisp's function types (+) differ from jco wit's (-)" >&2
+  exit 1
+fi
+cat "$tmp.ours" "$tmp.funcs.ours"
