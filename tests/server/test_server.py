@@ -336,7 +336,9 @@ def test_limits_cpu(s):
     print(f"hello median {med_base*1000:.2f} ms idle, {med_during*1000:.2f} ms while 2 guests loop "
           f"({len(during)} requests); looping request ended after {dt*1000:.0f} ms")
     check(len(during) >= 5, "several requests were answered during the loop")
-    check(med_during < 0.05, f"hello stays fast while guests loop: median {med_during*1000:.1f} ms")
+    # A stalled loop thread would hold hello for the whole loop (>= 300 ms of CPU);
+    # 100 ms leaves room for a loaded CI machine.
+    check(med_during < 0.1, f"hello stays fast while guests loop: median {med_during*1000:.1f} ms")
     check("CPU time limit of 300 ms exceeded" in s.stderr(), "CPU limit logged")
 
 
