@@ -6,7 +6,7 @@
 #   bench/server/run.sh [-c CONNECTIONS] [-d SECONDS] [-t WRK_THREADS] [-w WISP_BINARY]
 #
 # Defaults: 64 connections, 10 s, 2 wrk threads, build-server/wisp (built if
-# missing). Both servers get 2 threads/workers, access logs off. Prints one
+# missing). Both servers get 2 worker processes, access logs off. Prints one
 # line per server (requests/s, p50, p99) and the ratio of wisp to nginx.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -66,7 +66,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 pids+=($!)
 
 wport=$(free_port)
-"$wisp" up "$work/hello" --listen 127.0.0.1:$wport --admin-listen off --threads 2 --log-format none \
+"$wisp" up "$work/hello" --listen 127.0.0.1:$wport --admin-listen off --processes 2 --threads 1 --log-format none \
   2>"$work/wisp.err" &
 pids+=($!)
 

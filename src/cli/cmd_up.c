@@ -2,7 +2,7 @@
  * cmd_up.c: `wisp up`, serve an application's HTTP routes (src/server/).
  *
  *   wisp up [DIR | path/to/wisp.toml] [--listen HOST:PORT] [--admin-listen HOST:PORT]
- *           [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
+ *           [--processes N] [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
  *
  * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
  * (or DIR/spin.toml when there is no wisp.toml). Exit codes: 0 after a clean
@@ -78,7 +78,7 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       *path = a;
       continue;
     }
-    static const char *const known[] = {"--listen",     "--admin-listen", "--threads",
+    static const char *const known[] = {"--listen",     "--admin-listen", "--threads", "--processes",
                                         "--log-format", "--tls-cert",     "--tls-key"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
@@ -95,14 +95,17 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       o->listen = v;
     } else if (strcmp(a, "--admin-listen") == 0) {
       o->admin_listen = strcmp(v, "off") == 0 ? NULL : v;
-    } else if (strcmp(a, "--threads") == 0) {
+    } else if (strcmp(a, "--threads") == 0 || strcmp(a, "--processes") == 0) {
       char *end;
       long n = strtol(v, &end, 10);
       if (*end || n < 1 || n > 256) {
-        fprintf(stderr, "wisp up: bad --threads '%s' (want 1-256)\n", v);
+        fprintf(stderr, "wisp up: bad %s '%s' (want 1-256)\n", a, v);
         return -1;
       }
-      o->threads = (int)n;
+      if (a[2] == 't')
+        o->threads = (int)n;
+      else
+        o->processes = (int)n;
     } else if (strcmp(a, "--log-format") == 0) {
       if (strcmp(v, "common") == 0)
         o->log_format = WISP_LOG_COMMON;

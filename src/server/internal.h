@@ -3,10 +3,12 @@
  * and lifecycle; job.c: one request's guest instance and its scheduling;
  * metrics.c: counters and the Prometheus page; accesslog.c).
  *
- * Threads: one event loop per thread (srv_thread_t). A job (one request)
- * lives and runs on the thread that accepted its connection; nothing of a
- * job is touched by another thread. What threads share is read-only after
- * start (srv_t, the manifest, compiled modules) or atomic (metrics,
+ * Processes and threads: one event loop per thread (srv_thread_t), by
+ * default one thread in each of one worker process per CPU. A job (one
+ * request) lives and runs on the thread that accepted its connection;
+ * nothing of a job is touched by another thread. What loops share is
+ * read-only after start (srv_t, the manifest, compiled modules, inherited
+ * by fork) or atomic in MAP_SHARED memory (metrics, request ids,
  * per-component running/queued counts).
  */
 #ifndef WISP_SERVER_INTERNAL_H
@@ -55,6 +57,8 @@ typedef struct srv_metrics {
   atomic_ulong instantiate_sum_us, instantiate_count;
   atomic_ulong guest_cpu_us;
   atomic_ulong traps, cpu_limits, wall_limits, bad_responses, rejected_queue_full;
+  atomic_ulong next_request_id;
+  atomic_uint inflight; /* requests being handled, all processes */
 } srv_metrics_t;
 
 struct srv {
@@ -70,9 +74,9 @@ struct srv {
   socklen_t listen_addrlen, admin_addrlen;
   srv_thread_t *threads;
   int nthreads;
-  srv_metrics_t metrics;
-  atomic_ulong next_request_id;
-  atomic_uint total_inflight;
+  srv_metrics_t *metrics; /* shared by every worker process (srv_shared_alloc) */
+  int nprocs, threads_per_proc;
+  bool is_child;
 };
 
 struct srv_thread {
@@ -97,6 +101,10 @@ void srv_thread_jobs_init(srv_thread_t *thread);
 /* Admits waiting jobs and gives every ready job one slice. Returns true if
  * jobs remain ready or waiting (the loop should poll without sleeping). */
 bool srv_thread_run_jobs(srv_thread_t *thread);
+
+/* server.c: memory shared by every worker process (MAP_SHARED, made before
+ * the workers fork), zeroed; never freed before exit. */
+void *srv_shared_alloc(size_t size);
 
 /* metrics.c */
 int srv_metrics_init(srv_t *srv);

@@ -167,7 +167,7 @@ static void job_free(srv_job_t *job) {
   if (job->has_slot) atomic_fetch_sub(&job->comp->running, 1);
   if (job->handle) *job->handle = NULL;
   stderr_flush(job);
-  if (job->cpu_ns) atomic_fetch_add(&thread->srv->metrics.guest_cpu_us, job->cpu_ns / 1000);
+  if (job->cpu_ns) atomic_fetch_add(&thread->srv->metrics->guest_cpu_us, job->cpu_ns / 1000);
   wisp_exec_delete(job->exec);
   wisp_linker_delete(job->linker);
   wisp_store_delete(job->store);
@@ -175,7 +175,7 @@ static void job_free(srv_job_t *job) {
   free(job->out);
   free(job);
   thread->inflight--;
-  atomic_fetch_sub(&thread->srv->total_inflight, 1);
+  atomic_fetch_sub(&thread->srv->metrics->inflight, 1);
 }
 
 /* Sends an error page naming the request id, logs, frees the job. */
@@ -219,7 +219,7 @@ static void job_respond(srv_job_t *job) {
   if (wagi_parse_response(job->out, job->out_len, res, err, sizeof err) < 0) {
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: invalid WAGI response: %s\n", job->id,
             job->comp->manifest->id, err);
-    atomic_fetch_add(&job->thread->srv->metrics.bad_responses, 1);
+    atomic_fetch_add(&job->thread->srv->metrics->bad_responses, 1);
     free(res);
     char what[320];
     snprintf(what, sizeof what, "the function's output is not a valid WAGI response: %s", err);
@@ -276,7 +276,7 @@ static void job_trapped(srv_job_t *job) {
   while (ml && msg[ml - 1] == '\n') msg[--ml] = '\0';
   fprintf(stderr, "wisp: request %" PRIu64 " [%s]: trap: %s\n", job->id, job->comp->manifest->id, msg);
   wisp_trap_delete(trap);
-  atomic_fetch_add(&job->thread->srv->metrics.traps, 1);
+  atomic_fetch_add(&job->thread->srv->metrics->traps, 1);
   job_fail(job, 500, "the function trapped; the trap is in the server log");
 }
 
@@ -346,7 +346,7 @@ static bool job_slice(srv_job_t *job) {
     wisp_exec_abort(job->exec);
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: CPU time limit of %" PRIu32 " ms exceeded\n", job->id,
             job->comp->manifest->id, job->comp->manifest->limits.cpu_ms);
-    atomic_fetch_add(&thread->srv->metrics.cpu_limits, 1);
+    atomic_fetch_add(&thread->srv->metrics->cpu_limits, 1);
     job_fail(job, 504, "the function used more than its CPU time limit");
     return false;
   }
@@ -354,7 +354,7 @@ static bool job_slice(srv_job_t *job) {
     wisp_exec_abort(job->exec);
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: wall-clock limit of %" PRIu32 " ms exceeded\n", job->id,
             job->comp->manifest->id, job->comp->manifest->limits.wall_ms);
-    atomic_fetch_add(&thread->srv->metrics.wall_limits, 1);
+    atomic_fetch_add(&thread->srv->metrics->wall_limits, 1);
     job_fail(job, 504, "the function ran longer than its wall-clock limit");
     return false;
   }
@@ -598,8 +598,8 @@ static int job_instantiate(srv_job_t *job) {
   }
   job->entry = ext.of.func;
   job->instantiate_us = srv_now_us() - t0;
-  atomic_fetch_add(&srv->metrics.instantiate_sum_us, job->instantiate_us);
-  atomic_fetch_add(&srv->metrics.instantiate_count, 1);
+  atomic_fetch_add(&srv->metrics->instantiate_sum_us, job->instantiate_us);
+  atomic_fetch_add(&srv->metrics->instantiate_count, 1);
   return 0;
 
 nomem:
@@ -648,7 +648,7 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tri
   srv_component_t *comp = &srv->components[trigger->component];
   size_t route = (size_t)(trigger - srv->manifest->triggers);
   uint64_t now = srv_now_us();
-  uint64_t id = atomic_fetch_add(&srv->next_request_id, 1) + 1;
+  uint64_t id = atomic_fetch_add(&srv->metrics->next_request_id, 1) + 1;
   if (!comp->module) {
     respond_early(srv, req, route, 501, now, trigger->route, id,
                   "this route's executor (wasi:http) is not supported by this server yet");
@@ -677,7 +677,7 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tri
   job->handle = h2o_mem_alloc_shared(&req->pool, sizeof *job->handle, on_handle_dispose);
   *job->handle = job;
   thread->inflight++;
-  atomic_fetch_add(&srv->total_inflight, 1);
+  atomic_fetch_add(&srv->metrics->inflight, 1);
   if (take_slot(comp)) {
     job->has_slot = true;
     job_begin(job);
@@ -686,7 +686,7 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tri
   unsigned queued = atomic_fetch_add(&comp->queued, 1);
   job->state = JOB_WAITING;
   if (queued >= comp->queue_cap) {
-    atomic_fetch_add(&srv->metrics.rejected_queue_full, 1);
+    atomic_fetch_add(&srv->metrics->rejected_queue_full, 1);
     job_fail(job, 503, "the function is at its concurrency limit and its queue is full");
     return;
   }
@@ -704,7 +704,7 @@ static void admit_waiting(srv_thread_t *thread) {
     if (!job->req) {
       job_free(job);
     } else if (now >= job->deadline_us) {
-      atomic_fetch_add(&thread->srv->metrics.wall_limits, 1);
+      atomic_fetch_add(&thread->srv->metrics->wall_limits, 1);
       job_fail(job, 504, "the function's wall-clock limit passed while the request was queued");
     } else if (take_slot(job->comp)) {
       h2o_linklist_unlink(&job->link);

@@ -1,5 +1,6 @@
 /*
- * metrics.c: the server's counters (atomics shared by every loop thread) and
+ * metrics.c: the server's counters (atomics in memory shared by every worker
+ * process and loop thread) and
  * their Prometheus text exposition, served at /metrics on the admin listener.
  */
 #include <inttypes.h>
@@ -14,14 +15,16 @@ const uint64_t srv_latency_bounds_us[SRV_LATENCY_BUCKETS] = {
     100, 250, 500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000, 30000000};
 
 int srv_metrics_init(srv_t *srv) {
-  srv->metrics.routes = calloc(srv->manifest->trigger_count + 1, sizeof *srv->metrics.routes);
-  return srv->metrics.routes ? 0 : -1;
+  srv->metrics = srv_shared_alloc(sizeof *srv->metrics);
+  if (!srv->metrics) return -1;
+  srv->metrics->routes = srv_shared_alloc((srv->manifest->trigger_count + 1) * sizeof *srv->metrics->routes);
+  return srv->metrics->routes ? 0 : -1;
 }
 
-void srv_metrics_free(srv_t *srv) { free(srv->metrics.routes); }
+void srv_metrics_free(srv_t *srv) { (void)srv; /* shared memory lives until exit */ }
 
 void srv_metrics_request(srv_t *srv, size_t route, int status, uint64_t duration_us) {
-  srv_metrics_t *m = &srv->metrics;
+  srv_metrics_t *m = srv->metrics;
   if (status < 0 || status >= 600) status = 0;
   atomic_fetch_add_explicit(&m->routes[route].by_status[status], 1, memory_order_relaxed);
   size_t b = 0;
@@ -77,7 +80,7 @@ static void render_requests(srv_t *srv, page_t *p) {
   for (size_t r = 0; r <= srv->manifest->trigger_count; r++) {
     const char *route = r < srv->manifest->trigger_count ? srv->manifest->triggers[r].route : "";
     for (int s = 0; s < 600; s++) {
-      unsigned long n = load(&srv->metrics.routes[r].by_status[s]);
+      unsigned long n = load(&srv->metrics->routes[r].by_status[s]);
       if (!n) continue;
       out(p, "wisp_http_requests_total{route=\"");
       label(p, route);
@@ -89,14 +92,14 @@ static void render_requests(srv_t *srv, page_t *p) {
       "# TYPE wisp_http_request_duration_seconds histogram\n");
   unsigned long cum = 0;
   for (size_t b = 0; b < SRV_LATENCY_BUCKETS; b++) {
-    cum += load(&srv->metrics.latency_buckets[b]);
+    cum += load(&srv->metrics->latency_buckets[b]);
     out(p, "wisp_http_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
         (double)srv_latency_bounds_us[b] / 1e6, cum);
   }
-  cum += load(&srv->metrics.latency_buckets[SRV_LATENCY_BUCKETS]);
+  cum += load(&srv->metrics->latency_buckets[SRV_LATENCY_BUCKETS]);
   out(p, "wisp_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
-  out(p, "wisp_http_request_duration_seconds_sum %.6f\n", (double)load(&srv->metrics.latency_sum_us) / 1e6);
-  out(p, "wisp_http_request_duration_seconds_count %lu\n", load(&srv->metrics.latency_count));
+  out(p, "wisp_http_request_duration_seconds_sum %.6f\n", (double)load(&srv->metrics->latency_sum_us) / 1e6);
+  out(p, "wisp_http_request_duration_seconds_count %lu\n", load(&srv->metrics->latency_count));
 }
 
 static void counter(page_t *p, const char *name, const char *help, unsigned long v) {
@@ -122,7 +125,7 @@ static void render_components(srv_t *srv, page_t *p) {
 
 char *srv_metrics_render(srv_t *srv, size_t *len) {
   page_t p = {0};
-  srv_metrics_t *m = &srv->metrics;
+  srv_metrics_t *m = srv->metrics;
   render_requests(srv, &p);
   out(&p,
       "# HELP wisp_instantiate_seconds Time to create a fresh instance per request.\n"
@@ -146,7 +149,7 @@ char *srv_metrics_render(srv_t *srv, size_t *len) {
   out(&p,
       "# HELP wisp_inflight_requests Requests being handled now.\n# TYPE wisp_inflight_requests gauge\n"
       "wisp_inflight_requests %u\n",
-      atomic_load(&srv->total_inflight));
+      atomic_load(&srv->metrics->inflight));
   *len = p.len;
   return p.buf;
 }

@@ -22,7 +22,8 @@ typedef struct wisp_server_options {
   const char *admin_listen;  /* "HOST:PORT" for /metrics, or NULL for none */
   const char *tls_cert;      /* PEM certificate chain; TLS when set */
   const char *tls_key;       /* PEM private key */
-  int threads;               /* event loops; 0: one per online CPU */
+  int processes;             /* worker processes; 0: one per online CPU */
+  int threads;               /* event loop threads per process; 0: one */
   wisp_server_log_format_t log_format;
 } wisp_server_options_t;
 
