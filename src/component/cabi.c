@@ -535,3 +535,71 @@ static int lower(wisp__cabi_t *cx, uint32_t type, const wisp__cval_t *v, uint64_
 int wisp__cabi_lower_flat(wisp__cabi_t *cx, const wisp__cval_t *v, uint64_t *flat, uint32_t cap, uint32_t *pos) {
   return lower(cx, v->type, v, flat, cap, pos, 0);
 }
+
+/* ---- function parameters and results ---- */
+
+/* Layout of the tuple of `types` (a function's parameters or results). */
+static void tuple_layout(const wisp__cabi_t *cx, const wisp__cfield_t *types, uint32_t n, uint32_t *size,
+                         uint32_t *align, uint32_t *nflat) {
+  uint64_t off = 0, flat = 0;
+  uint32_t a = 1;
+  for (uint32_t i = 0; i < n; i++) {
+    const wisp__ctype_t *t = type_of(cx, types[i].type);
+    off = align_to((uint32_t)(off > UINT32_MAX / 2 ? UINT32_MAX / 2 : off), t->align) + t->size;
+    flat += t->nflat;
+    if (t->align > a) a = t->align;
+  }
+  *align = a;
+  *size = align_to((uint32_t)(off > UINT32_MAX / 2 ? UINT32_MAX / 2 : off), a);
+  *nflat = flat > WISP__MAX_FLAT + 1 ? WISP__MAX_FLAT + 1 : (uint32_t)flat;
+}
+
+int wisp__cabi_lift_values(wisp__cabi_t *cx, const wisp__cfield_t *types, uint32_t n, uint32_t max_flat,
+                           const uint64_t *flat, uint32_t nflat, wisp__cval_t *out) {
+  uint32_t size = 0, align = 1, count = 0, pos = 0;
+  tuple_layout(cx, types, n, &size, &align, &count);
+  if (count <= max_flat) {
+    for (uint32_t i = 0; i < n; i++)
+      if (wisp__cabi_lift_flat(cx, types[i].type, flat, nflat, &pos, &out[i])) return -1;
+    return pos == nflat ? 0 : trap(cx, "%u flat values left over", nflat - pos);
+  }
+  if (nflat != 1) return trap(cx, "expected one pointer to spilled values, got %u values", nflat);
+  uint32_t ptr = (uint32_t)flat[0], off = 0;
+  if (ptr % align) return trap(cx, "misaligned values at 0x%x", ptr);
+  if (check_range(cx, ptr, size, "values")) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    const wisp__ctype_t *t = type_of(cx, types[i].type);
+    off = align_to(off, t->align);
+    if (load(cx, types[i].type, ptr + off, &out[i], 0)) return -1;
+    off += t->size;
+  }
+  return 0;
+}
+
+int wisp__cabi_lower_values(wisp__cabi_t *cx, const wisp__cfield_t *types, uint32_t n, uint32_t max_flat,
+                            const wisp__cval_t *vals, const uint32_t *out_ptr, uint64_t *flat, uint32_t cap,
+                            uint32_t *nflat) {
+  uint32_t size = 0, align = 1, count = 0, off = 0, ptr = 0;
+  tuple_layout(cx, types, n, &size, &align, &count);
+  *nflat = 0;
+  if (count <= max_flat) {
+    for (uint32_t i = 0; i < n; i++)
+      if (lower(cx, types[i].type, &vals[i], flat, cap, nflat, 0)) return -1;
+    return 0;
+  }
+  if (out_ptr) {
+    ptr = *out_ptr;
+    if (ptr % align) return trap(cx, "misaligned result pointer 0x%x", ptr);
+    if (check_range(cx, ptr, size, "results")) return -1;
+  } else {
+    if (guest_alloc(cx, align, size, &ptr)) return -1;
+    if (push(cx, flat, cap, nflat, ptr)) return -1;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const wisp__ctype_t *t = type_of(cx, types[i].type);
+    off = align_to(off, t->align);
+    if (store(cx, types[i].type, &vals[i], ptr + off, 0)) return -1;
+    off += t->size;
+  }
+  return 0;
+}

@@ -70,4 +70,16 @@ int wisp__cabi_lift_flat(wisp__cabi_t *cx, uint32_t type, const uint64_t *flat, 
 int wisp__cabi_lower_flat(wisp__cabi_t *cx, const wisp__cval_t *v, uint64_t *flat, uint32_t cap,
                           uint32_t *pos);
 
+/* A function's parameters or results (`types`, n of them) from / to core values
+ * (CanonicalABI.md lift_flat_values / lower_flat_values). When their flattening
+ * exceeds max_flat (16 for parameters, 1 for results) they travel in memory as a
+ * tuple: lifting then takes one i32 pointer; lowering allocates the tuple with
+ * realloc and passes its pointer (out_ptr NULL), or stores it at *out_ptr (the
+ * return area a caller of canon lower passes). */
+int wisp__cabi_lift_values(wisp__cabi_t *cx, const wisp__cfield_t *types, uint32_t n, uint32_t max_flat,
+                           const uint64_t *flat, uint32_t nflat, wisp__cval_t *out);
+int wisp__cabi_lower_values(wisp__cabi_t *cx, const wisp__cfield_t *types, uint32_t n, uint32_t max_flat,
+                            const wisp__cval_t *vals, const uint32_t *out_ptr, uint64_t *flat, uint32_t cap,
+                            uint32_t *nflat);
+
 #endif

@@ -228,6 +228,40 @@ static void traps(void) {
   expect_trap(wisp__cabi_lower_flat(&cx, &bad, flat, 4, &n), &cx, "no realloc");
 }
 
+/* Seventeen u32 parameters spill to memory; a two-value result goes through a
+ * return area. */
+static void spilled_values(void) {
+  wisp__cfield_t params[17];
+  wisp__cval_t vals[17], back[17];
+  for (int i = 0; i < 17; i++) {
+    params[i] = (wisp__cfield_t){"p", 1, WISP__CT_U32};
+    vals[i] = prim(WISP__CT_U32, 100u + (unsigned)i);
+  }
+  wisp__cabi_t cx = context(WISP__ENC_UTF8);
+  bump = 8192;
+  uint64_t flat[WISP__MAX_FLAT];
+  uint32_t n = 0;
+  CHECK(wisp__cabi_lower_values(&cx, params, 17, WISP__MAX_FLAT, vals, NULL, flat, WISP__MAX_FLAT, &n) == 0);
+  CHECK(n == 1 && flat[0] == 8192 && memory[8192 + 16 * 4] == 116);
+  CHECK(wisp__cabi_lift_values(&cx, params, 17, WISP__MAX_FLAT, flat, n, back) == 0);
+  bool same = true;
+  for (int i = 0; i < 17; i++) same &= eq(&vals[i], &back[i]);
+  CHECK(same);
+  /* 16 fit flat */
+  CHECK(wisp__cabi_lower_values(&cx, params, 16, WISP__MAX_FLAT, vals, NULL, flat, WISP__MAX_FLAT, &n) == 0 && n == 16);
+  CHECK(wisp__cabi_lift_values(&cx, params, 16, WISP__MAX_FLAT, flat, n, back) == 0 && back[15].of.u == 115);
+  /* results: (string) flattens to 2 > 1, so it is stored at the caller's return area */
+  wisp__cfield_t result = {NULL, 0, WISP__CT_STRING};
+  wisp__cval_t s = str("ok");
+  uint32_t area = 512;
+  CHECK(wisp__cabi_lower_values(&cx, &result, 1, 1, &s, &area, flat, 1, &n) == 0 && n == 0);
+  CHECK(memory[516] == 2);
+  uint64_t ptr = area;
+  CHECK(wisp__cabi_lift_values(&cx, &result, 1, 1, &ptr, 1, back) == 0 && eq(&s, &back[0]));
+  area = 513;
+  expect_trap(wisp__cabi_lower_values(&cx, &result, 1, 1, &s, &area, flat, 1, &n), &cx, "misaligned result pointer");
+}
+
 int main(void) {
   static const uint8_t empty[8] = {0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00};
   wisp_engine_t *engine = wisp_engine_new();
@@ -242,6 +276,7 @@ int main(void) {
   round_trips(WISP__ENC_LATIN1_UTF16);
   layouts();
   traps();
+  spilled_values();
   wisp__arena_free(&arena);
   wisp_component_delete(comp);
   wisp_engine_delete(engine);
