@@ -1,7 +1,7 @@
 /*
  * cmd_up.c: `wisp up`, serve an application's HTTP routes (src/server/).
  *
- *   wisp up [DIR | path/to/wisp.toml] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+ *   wisp up [DIR | path/to/wisp.toml] [--build] [--listen HOST:PORT] [--admin-listen HOST:PORT]
  *           [--processes N] [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
  *
  * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
@@ -69,6 +69,10 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       exit(0);
+    }
+    if (strcmp(a, "--build") == 0) {
+      o->build = true;
+      continue;
     }
     if (a[0] != '-') {
       if (*path) {

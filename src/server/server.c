@@ -92,7 +92,35 @@ static bool component_is_wagi(const srv_t *srv, size_t index) {
   return false;
 }
 
-/* Decodes and validates one component's module; sets up its preopens. */
+/* Runs a component's build commands with /bin/sh in its workdir (default:
+ * the manifest's directory), as `wisp build` would. 0 if all succeed. */
+static int build_component(const srv_t *srv, const wisp_manifest_component_t *mc) {
+  const char *dir = mc->build.workdir ? mc->build.workdir : srv->manifest->dir;
+  for (size_t i = 0; i < mc->build.command_count; i++) {
+    fprintf(stderr, "wisp: building component '%s' in %s: %s\n", mc->id, dir, mc->build.commands[i]);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+      if (chdir(dir) < 0) _exit(127);
+      execl("/bin/sh", "sh", "-c", mc->build.commands[i], (char *)NULL);
+      _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "wisp: component '%s': build command failed (status 0x%x): %s\n", mc->id, status,
+              mc->build.commands[i]);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Decodes and validates one component's module; sets up its preopens. A
+ * module file that does not exist yet is built first when the component has
+ * build commands (always with --build). */
 static int load_component(srv_t *srv, size_t index) {
   const wisp_manifest_component_t *mc = &srv->manifest->components[index];
   srv_component_t *c = &srv->components[index];
@@ -105,6 +133,8 @@ static int load_component(srv_t *srv, size_t index) {
             mc->id);
     return 0;
   }
+  if (mc->has_build && (srv->options->build || access(mc->source, F_OK) != 0) && build_component(srv, mc) < 0)
+    return -1;
   size_t len = 0;
   uint8_t *bytes = read_whole_file(mc->source, &len);
   if (!bytes) {

@@ -1,13 +1,14 @@
 /*
  * server.h: `wisp up`, the HTTP function server, as the CLI sees it.
  *
- * wisp_server_run loads the manifest, decodes and validates every
- * component's module once, listens, and serves until SIGTERM or SIGINT, after
+ * wisp_server_run loads the manifest, builds components whose module is
+ * missing (or all with `build`), decodes and validates every module once, listens, and serves until SIGTERM or SIGINT, after
  * which it stops accepting, lets in-flight requests finish and returns.
  */
 #ifndef WISP_SERVER_H
 #define WISP_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum wisp_server_log_format {
@@ -25,6 +26,7 @@ typedef struct wisp_server_options {
   int processes;             /* worker processes; 0: one per online CPU */
   int threads;               /* event loop threads per process; 0: one */
   wisp_server_log_format_t log_format;
+  bool build; /* run every component's build commands first */
 } wisp_server_options_t;
 
 /* Runs the server. Returns 0 after a clean shutdown, 1 when the manifest,

@@ -591,6 +591,36 @@ def test_startup_errors(s):
     check(r.returncode == 2, "bad --log-format")
 
 
+def test_autobuild(s):
+    s.stop()
+    d = tempfile.mkdtemp(prefix="wisp-build-")
+    try:
+        shutil.copy(os.path.join(SOURCE_DIR, "examples/http/hello/hello.c"), d)
+        shutil.copy(os.path.join(SOURCE_DIR, "examples/http/hello/wisp.toml"), d)
+        with open(os.path.join(d, "wisp.toml")) as f:
+            text = f.read().replace("../../../scripts/build-guest.sh", os.path.join(SOURCE_DIR, "scripts/build-guest.sh"))
+        with open(os.path.join(d, "wisp.toml"), "w") as f:
+            f.write(text)
+        p = subprocess.Popen([WISP, "up", d, "--listen", "127.0.0.1:0", "--admin-listen", "off"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        port = None
+        for line in p.stderr:
+            m = re.search(r"\(port (\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        check(port and os.path.exists(os.path.join(d, "hello.wasm")), "the missing module was built")
+        if port:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/hello")
+            r = conn.getresponse()
+            check(r.status == 200 and r.read() == b"hello from wisp\n", "the built module serves")
+        p.send_signal(signal.SIGTERM)
+        p.wait(20)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_admin(s):
     st, _, b = s.get("/healthz", port=s.admin_port)
     check(st == 200 and b == b"ok\n", f"healthz: {st} {b!r}")
