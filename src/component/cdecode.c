@@ -1059,11 +1059,12 @@ static int section_instances(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
                          wisp_sort_name(arg->sort));
       }
       char why[240];
-      rc = wisp__cinstantiate_check(d->c, ct->imports, ct->nimports, ex, item.nargs, why, sizeof why);
+      uint32_t *bindings = NULL;
+      rc = wisp__cinstantiate_check(d->c, ct->imports, ct->nimports, ex, item.nargs, &bindings, why, sizeof why);
       if (rc == WISP_ERR_NOMEM) return nomem(d);
       if (rc) return invalid(d, at, "instantiate component %u: %s", (unsigned)item.a, why);
       t.nexports = ct->nexports;
-      t.exports = ct->exports;
+      if (wisp__cinstance_exports(d->c, ct->exports, ct->nexports, bindings, &t.exports)) return nomem(d);
     } else {
       t.nexports = item.nargs;
       t.exports = ex;

@@ -250,11 +250,13 @@ done:
  * match"): each import's type against the argument's, in one component's pool.
  * An imported resource binds to the resource supplied (several imports may get
  * the same one); later uses must agree. */
-int wisp__cinstantiate_check(const wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
-                             const wisp__cextern_t *args, uint32_t nargs, char *why, size_t why_size) {
+int wisp__cinstantiate_check(wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
+                             const wisp__cextern_t *args, uint32_t nargs, uint32_t **bindings, char *why,
+                             size_t why_size) {
   matcher_t m = {.guest = c, .host = c, .one_to_one = false, .left = "import", .right = "argument"};
-  m.guest_to_host = malloc((size_t)c->types.len * sizeof *m.guest_to_host);
+  m.guest_to_host = wisp__arena_alloc(&c->arena, (size_t)c->types.len * sizeof *m.guest_to_host);
   m.host_to_guest = malloc((size_t)c->types.len * sizeof *m.host_to_guest);
+  *bindings = m.guest_to_host;
   int rc = 0;
   if (!m.guest_to_host || !m.host_to_guest) { rc = WISP_ERR_NOMEM; goto done; }
   memset(m.guest_to_host, 0xff, (size_t)c->types.len * sizeof *m.guest_to_host);
@@ -273,7 +275,101 @@ int wisp__cinstantiate_check(const wisp_component_t *c, const wisp__cextern_t *i
     }
   }
 done:
-  free(m.guest_to_host);
   free(m.host_to_guest);
   return rc;
+}
+
+/* Rewrites type `id` with the resources of `bindings` replaced (see component.h).
+ * Unchanged types keep their id; changed ones become new pool entries, memoised. */
+static uint32_t subst(wisp_component_t *c, const uint32_t *bindings, uint32_t *memo, uint32_t limit, uint32_t id,
+                      int depth);
+
+static bool subst_fields(wisp_component_t *c, const uint32_t *bindings, uint32_t *memo, uint32_t limit,
+                         wisp__cfield_t **fields, uint32_t n, int depth, bool *changed) {
+  wisp__cfield_t *copy = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t old = (*fields)[i].type;
+    uint32_t now = subst(c, bindings, memo, limit, old, depth + 1);
+    if (now == WISP__CNONE && old != WISP__CNONE) return false;
+    if (now == old) continue;
+    if (!copy) {
+      copy = wisp__arena_alloc(&c->arena, (size_t)n * sizeof *copy);
+      if (!copy) return false;
+      memcpy(copy, *fields, (size_t)n * sizeof *copy);
+    }
+    copy[i].type = now;
+  }
+  if (copy) { *fields = copy; *changed = true; }
+  return true;
+}
+
+static bool subst_externs(wisp_component_t *c, const uint32_t *bindings, uint32_t *memo, uint32_t limit,
+                          wisp__cextern_t **list, uint32_t n, int depth, bool *changed) {
+  wisp__cextern_t *copy = NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t old = (*list)[i].type;
+    uint32_t now = subst(c, bindings, memo, limit, old, depth + 1);
+    if (now == WISP__CNONE && old != WISP__CNONE) return false;
+    if (now == old) continue;
+    if (!copy) {
+      copy = wisp__arena_alloc(&c->arena, (size_t)n * sizeof *copy);
+      if (!copy) return false;
+      memcpy(copy, *list, (size_t)n * sizeof *copy);
+    }
+    copy[i].type = now;
+  }
+  if (copy) { *list = copy; *changed = true; }
+  return true;
+}
+
+static uint32_t subst(wisp_component_t *c, const uint32_t *bindings, uint32_t *memo, uint32_t limit, uint32_t id,
+                      int depth) {
+  if (id == WISP__CNONE || id >= limit || id < WISP__CT_NPRIM) return id;
+  if (bindings[id] != WISP__CNONE) return bindings[id];
+  if (memo[id] != WISP__CNONE) return memo[id];
+  if (depth > 100) return WISP__CNONE;
+  wisp__ctype_t t = *wisp__ctype(c, id);
+  bool changed = false, ok = true;
+  switch (t.kind) {
+  case WISP__CT_RECORD: case WISP__CT_VARIANT: case WISP__CT_TUPLE:
+    ok = subst_fields(c, bindings, memo, limit, &t.fields, t.n, depth, &changed);
+    break;
+  case WISP__CT_FUNC:
+    ok = subst_fields(c, bindings, memo, limit, &t.fields, t.n, depth, &changed) &&
+         subst_fields(c, bindings, memo, limit, &t.results, t.nresults, depth, &changed);
+    break;
+  case WISP__CT_LIST: case WISP__CT_OPTION: case WISP__CT_RESULT: case WISP__CT_OWN: case WISP__CT_BORROW: {
+    uint32_t a = subst(c, bindings, memo, limit, t.a, depth + 1);
+    uint32_t b = t.kind == WISP__CT_RESULT ? subst(c, bindings, memo, limit, t.b, depth + 1) : t.b;
+    if ((a == WISP__CNONE && t.a != WISP__CNONE) || (b == WISP__CNONE && t.b != WISP__CNONE)) ok = false;
+    changed = a != t.a || b != t.b;
+    t.a = a;
+    t.b = b;
+    break;
+  }
+  case WISP__CT_INSTANCE: case WISP__CT_COMPONENT:
+    ok = subst_externs(c, bindings, memo, limit, &t.imports, t.nimports, depth, &changed) &&
+         subst_externs(c, bindings, memo, limit, &t.exports, t.nexports, depth, &changed);
+    break;
+  default: break;
+  }
+  if (!ok) return WISP__CNONE;
+  memo[id] = changed ? wisp__ctype_add(c, &t) : id;
+  return memo[id];
+}
+
+int wisp__cinstance_exports(wisp_component_t *c, const wisp__cextern_t *exports, uint32_t n,
+                            const uint32_t *bindings, wisp__cextern_t **out) {
+  uint32_t limit = c->types.len;
+  uint32_t *memo = wisp__arena_alloc(&c->arena, (size_t)limit * sizeof *memo);
+  wisp__cextern_t *list = wisp__arena_alloc(&c->arena, (size_t)(n ? n : 1) * sizeof *list);
+  *out = list;
+  if (!memo || !list) return WISP_ERR_NOMEM;
+  memset(memo, 0xff, (size_t)limit * sizeof *memo);
+  for (uint32_t i = 0; i < n; i++) {
+    list[i] = exports[i];
+    list[i].type = subst(c, bindings, memo, limit, exports[i].type, 0);
+    if (list[i].type == WISP__CNONE && exports[i].type != WISP__CNONE) return WISP_ERR_NOMEM;
+  }
+  return 0;
 }

@@ -228,9 +228,18 @@ void wisp__ctype_print(wisp__cprint_t *p, const wisp_component_t *c, int sort, u
 /* ---- clink.c ---- */
 /* Checks the `with` arguments of a component instantiation against the imports
  * (structural types; imported resources bind to the supplied ones). 0, or
- * WISP_ERR_INVALID with the reason in `why`, or WISP_ERR_NOMEM. */
-int wisp__cinstantiate_check(const wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
-                             const wisp__cextern_t *args, uint32_t nargs, char *why, size_t why_size);
+ * WISP_ERR_INVALID with the reason in `why`, or WISP_ERR_NOMEM. *bindings (in the
+ * arena, one entry per pool id at the time) maps each bound imported resource to
+ * the supplied one, WISP__CNONE elsewhere. */
+int wisp__cinstantiate_check(wisp_component_t *c, const wisp__cextern_t *imports, uint32_t n,
+                             const wisp__cextern_t *args, uint32_t nargs, uint32_t **bindings, char *why,
+                             size_t why_size);
+/* The exports of the new instance: the component's exports with the bound
+ * resources substituted (types that mention them are rewritten into new pool
+ * entries), so an instance's types name the resources its arguments supplied.
+ * *out in the arena. 0 or WISP_ERR_NOMEM. */
+int wisp__cinstance_exports(wisp_component_t *c, const wisp__cextern_t *exports, uint32_t n,
+                            const uint32_t *bindings, wisp__cextern_t **out);
 
 /* ---- vectors ---- */
 /* Room for one more element of `size` bytes; returns a pointer to it (zeroed) or
