@@ -86,7 +86,7 @@ source = "{g}/probe.wasm"
 [component.probe.limits]
 memory_mib = 16
 cpu_ms = 300
-wall_ms = 3000
+wall_ms = 20000
 max_request_bytes = 1024
 max_response_bytes = 100000
 
