@@ -480,9 +480,11 @@ static int fork_workers(srv_t *srv, int *listen_fd, int *admin_fd) {
   return 0;
 }
 
-/* Waits for every worker; 0 if all exited cleanly. */
+/* Stops and waits for every worker (the signal is sent again in case it
+ * arrived while the workers were being forked); 0 if all exited cleanly. */
 static int wait_workers(void) {
   int code = 0;
+  for (int i = 0; i < nworker_pids; i++) kill(worker_pids[i], SIGTERM);
   for (int i = 0; i < nworker_pids; i++) {
     int status = 0;
     while (waitpid(worker_pids[i], &status, 0) < 0 && errno == EINTR) {
