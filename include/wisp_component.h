@@ -100,6 +100,19 @@ void wisp_component_export(const wisp_component_t *component, uint32_t i,
 size_t wisp_component_type_print(const wisp_component_t *component, int sort, uint32_t type,
                                  char *buf, size_t size);
 
+/* The exports of an instance or component type (for example the type of an
+ * imported or exported instance), in order; for other types the count is 0.
+ * Lets a host find the functions of an interface, e.g. `handle` in
+ * wasi:http/incoming-handler, and print their types. */
+uint32_t wisp_component_type_export_count(const wisp_component_t *component, uint32_t type);
+void wisp_component_type_export(const wisp_component_t *component, uint32_t type, uint32_t i,
+                                wisp_component_item_t *out);
+
+/* Index of the component's export whose name matches `name` with semver
+ * (wisp_component_name_matches: "wasi:http/incoming-handler@0.2.0" finds an export
+ * "wasi:http/incoming-handler@0.2.12"), or -1. */
+int64_t wisp_component_find_export(const wisp_component_t *component, const char *name, size_t len);
+
 /* How many definitions the outermost component has in each index space (imports,
  * aliases and exports included), for tools and tests. */
 uint32_t wisp_component_count(const wisp_component_t *component, int sort);

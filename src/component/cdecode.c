@@ -1513,3 +1513,27 @@ uint32_t wisp_component_module_count(const wisp_component_t *c) { return c->modu
 const wisp_module_t *wisp_component_module(const wisp_component_t *c, uint32_t i) {
   return i < c->modules.len ? WISP__CVEC_AT(c->modules, wisp_module_t *, i) : NULL;
 }
+
+uint32_t wisp_component_type_export_count(const wisp_component_t *c, uint32_t type) {
+  if (type >= c->types.len) return 0;
+  const wisp__ctype_t *t = wisp__ctype(c, type);
+  return t->kind == WISP__CT_INSTANCE || t->kind == WISP__CT_COMPONENT ? t->nexports : 0;
+}
+
+void wisp_component_type_export(const wisp_component_t *c, uint32_t type, uint32_t i, wisp_component_item_t *out) {
+  memset(out, 0, sizeof *out);
+  if (i >= wisp_component_type_export_count(c, type)) return;
+  const wisp__cextern_t *e = &wisp__ctype(c, type)->exports[i];
+  out->name = e->name;
+  out->name_len = e->name_len;
+  out->sort = e->sort;
+  out->type = e->type;
+}
+
+int64_t wisp_component_find_export(const wisp_component_t *c, const char *name, size_t len) {
+  for (uint32_t i = 0; i < c->root->exports.len; i++) {
+    const wisp__cextern_t *e = &WISP__CVEC_AT(c->root->exports, wisp__cextern_t, i);
+    if (wisp_component_name_matches(name, len, e->name, e->name_len)) return i;
+  }
+  return -1;
+}

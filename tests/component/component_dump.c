@@ -5,6 +5,9 @@
  *   component_dump FILE            "import NAME: TYPE" / "export NAME: TYPE" lines
  *   component_dump --names FILE    "import NAME" / "export NAME" lines only
  *   component_dump --counts FILE   index-space sizes and embedded module count
+ *   component_dump --find NAME FILE
+ *                                  the export matching NAME (semver), then each
+ *                                  function of its instance type on its own line
  *   component_dump --check HOST FILE
  *                                  type-check FILE's imports against the imports of
  *                                  the host-world component HOST; prints "ok"
@@ -40,7 +43,9 @@ static uint8_t *read_file(const char *path, size_t *len) {
 
 int main(int argc, char **argv) {
   const char *mode = "", *path = NULL, *host_path = NULL;
+  const char *find = NULL;
   if (argc == 4 && strcmp(argv[1], "--check") == 0) { mode = argv[1]; host_path = argv[2]; path = argv[3]; }
+  else if (argc == 4 && strcmp(argv[1], "--find") == 0) { mode = argv[1]; find = argv[2]; path = argv[3]; }
   else if (argc == 3 && argv[1][0] == '-') { mode = argv[1]; path = argv[2]; }
   else if (argc == 2) path = argv[1];
   else { fprintf(stderr, "usage: component_dump [--names|--counts|--check HOST] FILE\n"); return 2; }
@@ -70,6 +75,27 @@ int main(int argc, char **argv) {
     wisp_component_delete(c);
     wisp_engine_delete(engine);
     return rc ? 1 : 0;
+  }
+  if (find) {
+    int64_t at = wisp_component_find_export(c, find, strlen(find));
+    int status = at < 0;
+    if (at < 0) {
+      printf("error: no export matches %s\n", find);
+    } else {
+      wisp_component_item_t it, fn;
+      char buf[4096];
+      wisp_component_export(c, (uint32_t)at, &it);
+      printf("%.*s\n", (int)it.name_len, it.name);
+      for (uint32_t i = 0; i < wisp_component_type_export_count(c, it.type); i++) {
+        wisp_component_type_export(c, it.type, i, &fn);
+        if (fn.sort != WISP_SORT_FUNC) continue;
+        wisp_component_type_print(c, fn.sort, fn.type, buf, sizeof buf);
+        printf("  %.*s: %s\n", (int)fn.name_len, fn.name, buf);
+      }
+    }
+    wisp_component_delete(c);
+    wisp_engine_delete(engine);
+    return status;
   }
   if (strcmp(mode, "--counts") == 0) {
     for (int s = 0; s < WISP_SORT_COUNT; s++) printf("%s: %u\n", wisp_sort_name(s), wisp_component_count(c, s));
