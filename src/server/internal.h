@@ -90,6 +90,7 @@ struct srv_thread {
   unsigned inflight;      /* jobs alive on this thread */
   h2o_linklist_t waiting; /* jobs queued for a concurrency slot */
   h2o_linklist_t ready;   /* jobs whose fuel slice ended, to run next round */
+  h2o_linklist_t sleeping; /* jobs suspended in a WASI call (a sleep) until wake_us */
   bool closing;           /* listeners closed, draining */
 };
 

@@ -51,7 +51,9 @@ struct srv_job {
   srv_component_t *comp;
   job_state_t state;
   bool has_slot;
-  bool started; /* the entry point has been called */
+  bool started;   /* the entry point has been called */
+  bool suspended; /* waiting in a WASI call (sleeping) until wake_us */
+  uint64_t wake_us;
   h2o_linklist_t link;
   uint64_t id, start_us, deadline_us, instantiate_us, cpu_ns, cpu_limit_ns;
   wisp_store_t *store;
@@ -83,6 +85,7 @@ void srv_thread_jobs_init(srv_thread_t *thread) {
   thread->slice_fuel = 1000000;
   h2o_linklist_init_anchor(&thread->waiting);
   h2o_linklist_init_anchor(&thread->ready);
+  h2o_linklist_init_anchor(&thread->sleeping);
 }
 
 /* ---- guest stdio ---------------------------------------------------------- */
@@ -308,11 +311,23 @@ static bool job_slice(srv_job_t *job) {
     job_fail(job, 499, "client closed the connection");
     return false;
   }
+  if (job->suspended && srv_now_us() >= job->deadline_us) {
+    wisp_exec_abort(job->exec);
+    fprintf(stderr,
+            "wisp: request %" PRIu64 " [%s]: wall-clock limit of %" PRIu32 " ms exceeded while sleeping\n",
+            job->id, job->comp->manifest->id, job->comp->manifest->limits.wall_ms);
+    atomic_fetch_add(&thread->srv->metrics->wall_limits, 1);
+    job_fail(job, 504, "the function ran longer than its wall-clock limit");
+    return false;
+  }
   int64_t fuel = thread->slice_fuel;
   wisp_exec_set_fuel(job->exec, fuel);
   uint64_t t0 = thread_cpu_ns();
   wisp_status_t st;
-  if (!job->started) {
+  if (job->suspended) {
+    job->suspended = false;
+    st = wisp_wasi_resume(job->wasi, job->exec);
+  } else if (!job->started) {
     job->started = true;
     st = wisp_exec_call(job->exec, job->entry, NULL, 0, NULL, 0);
   } else {
@@ -329,10 +344,19 @@ static bool job_slice(srv_job_t *job) {
       if (job->out_overflow) break;
       job_trapped(job);
       return false;
-    case WISP_SUSPENDED:
-      wisp_exec_abort(job->exec);
-      job_fail(job, 500, "the function suspended in a host call the server cannot resume");
-      return false;
+    case WISP_SUSPENDED: {
+      /* A WASI call that would block (a sleep): wake the guest later. */
+      int64_t wake_ns = -1;
+      if (!wisp_wasi_suspended(job->wasi, &wake_ns)) {
+        wisp_exec_abort(job->exec);
+        job_fail(job, 500, "the function suspended in a host call the server cannot resume");
+        return false;
+      }
+      job->suspended = true;
+      job->wake_us = wake_ns < 0 ? srv_now_us() + 1000 : (uint64_t)wake_ns / 1000;
+      if (job->wake_us > job->deadline_us) job->wake_us = job->deadline_us;
+      break;
+    }
     case WISP_OUT_OF_FUEL: adapt_slice(thread, fuel, spent); break;
   }
   if (job->out_overflow) {
@@ -365,7 +389,7 @@ static void job_run(srv_job_t *job) {
   job->state = JOB_RUNNING;
   if (job_slice(job)) {
     job->state = JOB_READY;
-    h2o_linklist_insert(&job->thread->ready, &job->link);
+    h2o_linklist_insert(job->suspended ? &job->thread->sleeping : &job->thread->ready, &job->link);
   }
 }
 
@@ -564,12 +588,14 @@ static int job_instantiate(srv_job_t *job) {
   cfg.stdio[0] = (wisp_wasi_stream_t){.host_fd = -1, .read = stdin_read, .ctx = job};
   cfg.stdio[1] = (wisp_wasi_stream_t){.host_fd = -1, .write = stdout_write, .ctx = job};
   cfg.stdio[2] = (wisp_wasi_stream_t){.host_fd = -1, .write = stderr_write, .ctx = job};
+  cfg.suspend = true; /* sleeps suspend the guest instead of blocking the loop */
   if (wisp_wasi_new(&cfg, &job->wasi, &err) < 0) {
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: WASI setup failed: %s\n", job->id, mc->id, err.message);
     goto fail;
   }
   wagi_strvec_free(&env);
   wagi_strvec_free(&argv);
+  wisp_wasi_set_deadline(job->wasi, (int64_t)job->deadline_us * 1000);
   job->store = wisp_store_new(srv->engine);
   if (!job->store) goto nomem;
   wisp_store_limits_t limits = {.max_memory_bytes = (uint64_t)mc->limits.memory_mib << 20};
@@ -723,10 +749,21 @@ bool srv_thread_run_jobs(srv_thread_t *thread) {
   h2o_linklist_t round;
   h2o_linklist_init_anchor(&round);
   h2o_linklist_insert_list(&round, &thread->ready);
+  if (!h2o_linklist_is_empty(&thread->sleeping)) {
+    uint64_t now = srv_now_us();
+    for (h2o_linklist_t *node = thread->sleeping.next, *next; node != &thread->sleeping; node = next) {
+      next = node->next;
+      srv_job_t *job = H2O_STRUCT_FROM_MEMBER(srv_job_t, link, node);
+      if (now < job->wake_us && job->req) continue;
+      h2o_linklist_unlink(&job->link);
+      h2o_linklist_insert(&round, &job->link);
+    }
+  }
   while (!h2o_linklist_is_empty(&round)) {
     srv_job_t *job = H2O_STRUCT_FROM_MEMBER(srv_job_t, link, round.next);
     h2o_linklist_unlink(&job->link);
     job_run(job);
   }
-  return !h2o_linklist_is_empty(&thread->ready) || !h2o_linklist_is_empty(&thread->waiting);
+  return !h2o_linklist_is_empty(&thread->ready) || !h2o_linklist_is_empty(&thread->waiting) ||
+         !h2o_linklist_is_empty(&thread->sleeping);
 }

@@ -44,6 +44,17 @@ component = "slow"
 executor = {{ type = "wagi" }}
 
 [[trigger.http]]
+route = "/short"
+component = "short"
+executor = {{ type = "wagi" }}
+
+[component.short]
+source = "{g}/probe.wasm"
+[component.short.limits]
+cpu_ms = 500
+wall_ms = 1000
+
+[[trigger.http]]
 route = "/slot"
 component = "slot"
 executor = {{ type = "wagi" }}
@@ -340,6 +351,28 @@ def test_limits_cpu(s):
     # 100 ms leaves room for a loaded CI machine.
     check(med_during < 0.1, f"hello stays fast while guests loop: median {med_during*1000:.1f} ms")
     check("CPU time limit of 300 ms exceeded" in s.stderr(), "CPU limit logged")
+
+
+def test_sleep(s):
+    results = []
+
+    def sleeper():
+        results.append(timed_get(s, "/slow?mode=sleep&ms=1500"))
+
+    threads = [threading.Thread(target=sleeper) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    during = [timed_get(s, "/hello")[1] for _ in range(10)]
+    for t in threads:
+        t.join()
+    print(f"hello median {statistics.median(during)*1000:.2f} ms while 6 guests sleep 1.5 s; "
+          f"sleepers took {min(r[1] for r in results):.2f}-{max(r[1] for r in results):.2f} s")
+    check(all(r[0] == 200 for r in results), f"sleepers answer: {results}")
+    check(all(r[1] >= 1.45 for r in results), "they slept their time")
+    check(statistics.median(during) < 0.1, "a sleeping guest does not block its loop")
+    st, dt = timed_get(s, "/short?mode=sleep&ms=30000")
+    check(st == 504 and dt < 5, f"sleeping past the 1 s wall-clock limit: 504, got {st} after {dt:.1f} s")
 
 
 def test_limits_traps(s):

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *arg(int argc, char **argv, const char *key) {
   size_t n = strlen(key);
@@ -84,6 +85,10 @@ int main(int argc, char **argv) {
     double end = now_ms() + (double)num(argc, argv, "ms", 100);
     while (now_ms() < end) sink++;
     printf("Content-Type: text/plain\n\nspun\n");
+  } else if (!strcmp(mode, "sleep")) {
+    /* Sleeps (poll_oneoff on a clock) for ms milliseconds, then answers. */
+    usleep((useconds_t)num(argc, argv, "ms", 100) * 1000);
+    printf("Content-Type: text/plain\n\nslept\n");
   } else if (!strcmp(mode, "loop")) {
     for (;;) sink++;
   } else if (!strcmp(mode, "body")) {
