@@ -1,0 +1,558 @@
+/*
+ * cinst.c: instantiating a component and calling across its boundary (first
+ * cut), see cinst.h.
+ *
+ * A frame holds the runtime value of every index-space entry of one component
+ * scope (outermost or nested); replaying the scope's `defs` in order fills it,
+ * each definition reading only earlier entries, exactly as validation checked.
+ * Runtime values: core externs (wisp_extern_t), embedded modules, core instances
+ * (a wisp_instance_t, or a list of named externs for inline exports), component
+ * functions (wisp__cfunc_t: a host callback or a lifted core function with its
+ * canon options), component instances (a list of named values) and nested
+ * component scopes. Everything lives in the instance's arena; core objects belong
+ * to the store.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cinst.h"
+
+typedef struct rt_core_inst rt_core_inst_t;
+typedef struct rt_inst rt_inst_t;
+
+typedef union rt_value {
+  wisp_extern_t ext;             /* core func, table, memory, global */
+  wisp_module_t *module;         /* core module */
+  rt_core_inst_t *core_inst;     /* core instance */
+  wisp__cfunc_t *func;           /* component function */
+  rt_inst_t *inst;               /* component instance */
+  const wisp__cscope_t *comp;    /* component */
+} rt_value_t;
+
+typedef struct rt_named {
+  const char *name;
+  uint32_t len;
+  uint8_t sort;
+  rt_value_t val;
+} rt_named_t;
+
+struct rt_core_inst {
+  wisp_instance_t *inst; /* NULL: inline exports */
+  uint32_t n;
+  rt_named_t *exports;
+};
+
+struct rt_inst {
+  uint32_t n;
+  rt_named_t *exports;
+};
+
+struct wisp__cfunc {
+  uint32_t type;                  /* component function type (pool id) */
+  const wisp__chost_func_t *host; /* provided by the host, or */
+  wisp_func_t *core;              /* lifted from a core function with: */
+  wisp_memory_t *memory;
+  wisp_func_t *realloc, *post_return;
+  uint8_t encoding;
+};
+
+typedef struct frame {
+  const wisp__cscope_t *scope;
+  const struct frame *parent;
+  rt_value_t *values[WISP_SORT_COUNT];
+  const rt_named_t *args; /* a nested component's `with` arguments */
+  uint32_t nargs;
+  rt_inst_t *exports;     /* filled at the end */
+} frame_t;
+
+struct wisp__cinst {
+  const wisp_component_t *c;
+  wisp_store_t *store;
+  wisp_exec_t *exec;
+  const wisp__chost_func_t *host;
+  size_t nhost;
+  wisp__arena_t arena;
+  frame_t *root;
+  wisp_error_t *err;
+};
+
+/* What a `canon lower` trampoline needs. */
+typedef struct lower_env {
+  const wisp__cinst_t *inst;
+  const wisp__cfunc_t *func;
+  uint32_t core_type;
+  wisp_memory_t *memory;
+  wisp_func_t *realloc;
+  uint8_t encoding;
+} lower_env_t;
+
+typedef struct realloc_env {
+  wisp_exec_t *exec;
+  wisp_func_t *realloc;
+  wisp_memory_t *memory;
+} realloc_env_t;
+
+static int fail(wisp__cinst_t *inst, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(wisp__cinst_t *inst, int code, const char *fmt, ...) {
+  if (inst->err) {
+    va_list ap;
+    va_start(ap, fmt);
+    inst->err->code = code;
+    inst->err->offset = 0;
+    vsnprintf(inst->err->message, sizeof inst->err->message, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static void *alloc(wisp__cinst_t *inst, size_t n) { return wisp__arena_alloc(&inst->arena, n ? n : 1); }
+
+/* ---- core values <-> raw bit patterns ---- */
+
+static uint64_t raw_of(const wisp_val_t *v) {
+  switch (v->kind) {
+  case WISP_I32: return (uint32_t)v->of.i32;
+  case WISP_I64: return (uint64_t)v->of.i64;
+  case WISP_F32: { uint32_t b; memcpy(&b, &v->of.f32, 4); return b; }
+  case WISP_F64: { uint64_t b; memcpy(&b, &v->of.f64, 8); return b; }
+  default: return 0;
+  }
+}
+
+static void val_of(uint8_t kind, uint64_t raw, wisp_val_t *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = kind;
+  switch (kind) {
+  case WISP_I32: out->of.i32 = (int32_t)(uint32_t)raw; break;
+  case WISP_I64: out->of.i64 = (int64_t)raw; break;
+  case WISP_F32: { uint32_t b = (uint32_t)raw; memcpy(&out->of.f32, &b, 4); break; }
+  case WISP_F64: memcpy(&out->of.f64, &raw, 8); break;
+  default: break;
+  }
+}
+
+static void trap_message(wisp_exec_t *exec, wisp_status_t st, char *buf, size_t size, const char *what) {
+  if (st == WISP_TRAPPED) {
+    wisp_trap_t *trap = wisp_exec_take_trap(exec);
+    snprintf(buf, size, "%s: %s", what, trap ? wisp_trap_message(trap) : "trap");
+    wisp_trap_delete(trap);
+  } else {
+    snprintf(buf, size, "%s: %s", what, st == WISP_SUSPENDED ? "suspended (not supported in a component call)"
+                                         : "out of fuel");
+    wisp_exec_abort(exec);
+  }
+}
+
+/* The guest's realloc, as cabi.c calls it: a (possibly nested) call on the exec. */
+static int guest_realloc(wisp__cabi_t *cx, uint32_t old_ptr, uint32_t old_size, uint32_t align, uint32_t size,
+                         uint32_t *out) {
+  realloc_env_t *e = cx->env;
+  wisp_val_t args[4], res[1];
+  val_of(WISP_I32, old_ptr, &args[0]);
+  val_of(WISP_I32, old_size, &args[1]);
+  val_of(WISP_I32, align, &args[2]);
+  val_of(WISP_I32, size, &args[3]);
+  wisp_status_t st = wisp_exec_call(e->exec, e->realloc, args, 4, res, 1);
+  if (st != WISP_DONE) {
+    trap_message(e->exec, st, cx->trap, sizeof cx->trap, "realloc");
+    return -1;
+  }
+  *out = (uint32_t)res[0].of.i32;
+  cx->mem = wisp_memory_data(e->memory);
+  cx->mem_len = wisp_memory_size(e->memory);
+  return 0;
+}
+
+static uint32_t results_flat(const wisp_component_t *c, const wisp__ctype_t *ft) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < ft->nresults; i++) n += wisp__ctype(c, ft->results[i].type)->nflat;
+  return n;
+}
+
+/* ---- canon lower: the guest calls a host function ---- */
+
+static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const wisp_val_t *args,
+                                           wisp_val_t *results) {
+  const lower_env_t *e = env;
+  const wisp_component_t *c = e->inst->c;
+  const wisp__ctype_t *ft = wisp__ctype(c, e->func->type);
+  const wisp__ctype_t *core = wisp__ctype(c, e->core_type);
+  wisp__arena_t arena;
+  wisp__arena_init(&arena);
+  realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory};
+  wisp__cabi_t cx = {.component = c, .encoding = e->encoding, .realloc = e->realloc ? guest_realloc : NULL,
+                     .env = &re, .arena = &arena};
+  if (e->memory) {
+    cx.mem = wisp_memory_data(e->memory);
+    cx.mem_len = wisp_memory_size(e->memory);
+  }
+  uint64_t flat[WISP__MAX_FLAT + 2];
+  uint32_t np = core->nparams_core;
+  for (uint32_t i = 0; i < np && i < WISP__MAX_FLAT + 2; i++) flat[i] = raw_of(&args[i]);
+  bool spilled = results_flat(c, ft) > 1;
+  if (spilled) np--; /* the last parameter is the return area */
+  wisp__cval_t *params = wisp__arena_alloc(&arena, (ft->n ? ft->n : 1) * sizeof *params);
+  wisp__cval_t *outs = wisp__arena_alloc(&arena, (ft->nresults ? ft->nresults : 1) * sizeof *outs);
+  int rc = -1;
+  if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
+  if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
+  for (uint32_t i = 0; i < ft->nresults; i++) outs[i].type = ft->results[i].type;
+  if (!e->func->host) {
+    snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
+    goto done;
+  }
+  if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
+  uint64_t out[1] = {0};
+  uint32_t nout = 0, area = spilled ? (uint32_t)flat[np] : 0;
+  if (wisp__cabi_lower_values(&cx, ft->results, ft->nresults, 1, outs, spilled ? &area : NULL, out, 1, &nout))
+    goto done;
+  if (nout == 1 && core->nresults_core == 1) val_of(core->results_core[0], out[0], &results[0]);
+  rc = 0;
+done:
+  wisp__arena_free(&arena);
+  if (rc) return wisp_call_trap(call, cx.trap);
+  return WISP_HOST_OK;
+}
+
+/* ---- replaying definitions ---- */
+
+static int replay(wisp__cinst_t *inst, frame_t *f);
+
+static const rt_named_t *find_named(const rt_named_t *list, uint32_t n, const char *name, uint32_t len) {
+  for (uint32_t i = 0; i < n; i++)
+    if (list[i].len == len && memcmp(list[i].name, name, len) == 0) return &list[i];
+  return NULL;
+}
+
+static int core_export(wisp__cinst_t *inst, const rt_core_inst_t *ci, const char *name, uint32_t len,
+                       wisp_extern_t *out) {
+  if (ci->inst) {
+    if (wisp_instance_export(ci->inst, name, len, out) == 0) return 0;
+  } else {
+    const rt_named_t *e = find_named(ci->exports, ci->n, name, len);
+    if (e) { *out = e->val.ext; return 0; }
+  }
+  return fail(inst, WISP_ERR_LINK, "core instance has no export \"%.*s\"", (int)len, name);
+}
+
+static const wisp__chost_func_t *find_host(const wisp__cinst_t *inst, const char *iface, uint32_t iface_len,
+                                           const char *name, uint32_t len) {
+  for (size_t i = 0; i < inst->nhost; i++) {
+    const wisp__chost_func_t *h = &inst->host[i];
+    if (strlen(h->name) != len || memcmp(h->name, name, len) != 0) continue;
+    if (!iface && !h->instance) return h;
+    if (iface && h->instance && wisp_component_name_matches(iface, iface_len, h->instance, strlen(h->instance)))
+      return h;
+  }
+  return NULL;
+}
+
+static int import_from_host(wisp__cinst_t *inst, const wisp__citem_t *item, int sort, rt_value_t *out) {
+  const wisp_component_t *c = inst->c;
+  if (sort == WISP_SORT_TYPE) return 0;
+  if (sort == WISP_SORT_FUNC) {
+    const wisp__chost_func_t *h = find_host(inst, NULL, 0, item->name, item->name_len);
+    if (!h) return fail(inst, WISP_ERR_LINK, "import \"%.*s\": no host function", (int)item->name_len, item->name);
+    out->func = alloc(inst, sizeof *out->func);
+    if (!out->func) return WISP_ERR_NOMEM;
+    out->func->type = item->type;
+    out->func->host = h;
+    return 0;
+  }
+  if (sort != WISP_SORT_INSTANCE)
+    return fail(inst, WISP_ERR_UNSUPPORTED, "import \"%.*s\": a %s cannot be provided by the host yet",
+                (int)item->name_len, item->name, wisp_sort_name(sort));
+  const wisp__ctype_t *it = wisp__ctype(c, item->type);
+  rt_inst_t *ri = alloc(inst, sizeof *ri);
+  rt_named_t *ex = alloc(inst, (size_t)it->nexports * sizeof *ex);
+  if (!ri || !ex) return WISP_ERR_NOMEM;
+  ri->exports = ex;
+  for (uint32_t i = 0; i < it->nexports; i++) {
+    const wisp__cextern_t *e = &it->exports[i];
+    ex[ri->n] = (rt_named_t){e->name, e->name_len, e->sort, {.func = NULL}};
+    if (e->sort == WISP_SORT_FUNC) {
+      const wisp__chost_func_t *h = find_host(inst, item->name, item->name_len, e->name, e->name_len);
+      if (!h)
+        return fail(inst, WISP_ERR_LINK, "import \"%.*s\": function \"%.*s\" is not provided by the host",
+                    (int)item->name_len, item->name, (int)e->name_len, e->name);
+      wisp__cfunc_t *fn = alloc(inst, sizeof *fn);
+      if (!fn) return WISP_ERR_NOMEM;
+      fn->type = e->type;
+      fn->host = h;
+      ex[ri->n].val.func = fn;
+    } else if (e->sort != WISP_SORT_TYPE) {
+      return fail(inst, WISP_ERR_UNSUPPORTED, "import \"%.*s\": exports of a %s are not supported yet",
+                  (int)item->name_len, item->name, wisp_sort_name(e->sort));
+    }
+    ri->n++;
+  }
+  out->inst = ri;
+  return 0;
+}
+
+static rt_named_t *named_list(wisp__cinst_t *inst, const frame_t *f, const wisp__carg_t *args, uint32_t n) {
+  rt_named_t *list = alloc(inst, (size_t)n * sizeof *list);
+  if (!list) return NULL;
+  for (uint32_t i = 0; i < n; i++)
+    list[i] = (rt_named_t){args[i].name, args[i].name_len, args[i].sort, f->values[args[i].sort][args[i].index]};
+  return list;
+}
+
+static int core_instantiate(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out) {
+  wisp_module_t *m = f->values[WISP_SORT_CORE_MODULE][item->a].module;
+  uint32_t n = wisp_module_import_count(m);
+  wisp_extern_t *imports = alloc(inst, (size_t)n * sizeof *imports);
+  if (!imports) return WISP_ERR_NOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    wisp_import_desc_t im;
+    wisp_module_import(m, i, &im);
+    const wisp__carg_t *arg = NULL;
+    for (uint32_t k = 0; k < item->nargs && !arg; k++)
+      if (item->args[k].name_len == im.module_len && memcmp(item->args[k].name, im.module, im.module_len) == 0)
+        arg = &item->args[k];
+    if (!arg) return fail(inst, WISP_ERR_LINK, "core import \"%.*s\" has no argument", (int)im.module_len, im.module);
+    int rc = core_export(inst, f->values[WISP_SORT_CORE_INSTANCE][arg->index].core_inst, im.name, im.name_len,
+                         &imports[i]);
+    if (rc) return rc;
+  }
+  wisp_instance_t *wi = NULL;
+  wisp_trap_t *trap = NULL;
+  wisp_error_t err;
+  int rc = wisp_instance_new(inst->store, inst->exec, m, imports, n, &wi, &trap, &err);
+  if (rc == WISP_ERR_TRAP) {
+    rc = fail(inst, rc, "core instance start: %s", trap ? wisp_trap_message(trap) : "trap");
+    wisp_trap_delete(trap);
+    return rc;
+  }
+  if (rc) return fail(inst, rc, "core instance: %.400s", err.message);
+  out->core_inst = alloc(inst, sizeof *out->core_inst);
+  if (!out->core_inst) return WISP_ERR_NOMEM;
+  out->core_inst->inst = wi;
+  return 0;
+}
+
+static int canon_lower(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out) {
+  const wisp__ctype_t *core = wisp__ctype(inst->c, item->type);
+  lower_env_t *env = alloc(inst, sizeof *env);
+  if (!env) return WISP_ERR_NOMEM;
+  env->inst = inst;
+  env->func = f->values[WISP_SORT_FUNC][item->a].func;
+  env->core_type = item->type;
+  env->encoding = item->opts.encoding;
+  env->memory = item->opts.memory != WISP__CNONE ? f->values[WISP_SORT_CORE_MEMORY][item->opts.memory].ext.of.memory : NULL;
+  env->realloc = item->opts.realloc != WISP__CNONE ? f->values[WISP_SORT_CORE_FUNC][item->opts.realloc].ext.of.func : NULL;
+  wisp_functype_t ft = {core->nparams_core, core->nresults_core, core->params_core, core->results_core};
+  out->ext.kind = WISP_EXTERN_FUNC;
+  out->ext.of.func = wisp_func_new_host(inst->store, &ft, lower_trampoline, env, NULL);
+  return out->ext.of.func ? 0 : WISP_ERR_NOMEM;
+}
+
+static int canon_lift(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out) {
+  wisp__cfunc_t *fn = alloc(inst, sizeof *fn);
+  if (!fn) return WISP_ERR_NOMEM;
+  fn->type = item->type;
+  fn->core = f->values[WISP_SORT_CORE_FUNC][item->a].ext.of.func;
+  fn->encoding = item->opts.encoding;
+  if (item->opts.memory != WISP__CNONE) fn->memory = f->values[WISP_SORT_CORE_MEMORY][item->opts.memory].ext.of.memory;
+  if (item->opts.realloc != WISP__CNONE) fn->realloc = f->values[WISP_SORT_CORE_FUNC][item->opts.realloc].ext.of.func;
+  if (item->opts.post_return != WISP__CNONE)
+    fn->post_return = f->values[WISP_SORT_CORE_FUNC][item->opts.post_return].ext.of.func;
+  out->func = fn;
+  return 0;
+}
+
+static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t *item, rt_value_t *out) {
+  switch (item->how) {
+  case WISP__DEF_IMPORT: {
+    if (!f->parent) return import_from_host(inst, item, sort, out);
+    const rt_named_t *arg = find_named(f->args, f->nargs, item->name, item->name_len);
+    if (!arg) return fail(inst, WISP_ERR_LINK, "nested import \"%.*s\" has no argument", (int)item->name_len, item->name);
+    *out = arg->val;
+    return 0;
+  }
+  case WISP__DEF_EXPORT: *out = f->values[sort][item->a]; return 0;
+  case WISP__DEF_ALIAS_EXPORT: {
+    const rt_inst_t *ri = f->values[WISP_SORT_INSTANCE][item->a].inst;
+    const rt_named_t *e = ri ? find_named(ri->exports, ri->n, item->name, item->name_len) : NULL;
+    if (!e) return sort == WISP_SORT_TYPE ? 0 : fail(inst, WISP_ERR_LINK, "instance has no export \"%.*s\"",
+                                                     (int)item->name_len, item->name);
+    *out = e->val;
+    return 0;
+  }
+  case WISP__DEF_ALIAS_CORE_EXPORT: {
+    if (sort == WISP_SORT_CORE_TYPE) return 0;
+    return core_export(inst, f->values[WISP_SORT_CORE_INSTANCE][item->a].core_inst, item->name, item->name_len,
+                       &out->ext);
+  }
+  case WISP__DEF_ALIAS_OUTER: {
+    const frame_t *o = f;
+    for (uint32_t k = 0; k < item->a && o; k++) o = o->parent;
+    if (o) *out = o->values[sort][item->b];
+    return 0;
+  }
+  case WISP__DEF_TYPE: return 0;
+  case WISP__DEF_CORE_MODULE: out->module = item->module; return 0;
+  case WISP__DEF_CORE_INSTANTIATE: return core_instantiate(inst, f, item, out);
+  case WISP__DEF_CORE_EXPORTS:
+    out->core_inst = alloc(inst, sizeof *out->core_inst);
+    if (!out->core_inst) return WISP_ERR_NOMEM;
+    out->core_inst->n = item->nargs;
+    out->core_inst->exports = named_list(inst, f, item->args, item->nargs);
+    return out->core_inst->exports || !item->nargs ? 0 : WISP_ERR_NOMEM;
+  case WISP__DEF_COMPONENT: out->comp = item->nested; return 0;
+  case WISP__DEF_INSTANTIATE: {
+    frame_t *nf = alloc(inst, sizeof *nf);
+    if (!nf) return WISP_ERR_NOMEM;
+    nf->scope = f->values[WISP_SORT_COMPONENT][item->a].comp;
+    nf->parent = f;
+    nf->args = named_list(inst, f, item->args, item->nargs);
+    nf->nargs = item->nargs;
+    if (!nf->args && item->nargs) return WISP_ERR_NOMEM;
+    int rc = replay(inst, nf);
+    if (rc) return rc;
+    out->inst = nf->exports;
+    return 0;
+  }
+  case WISP__DEF_INSTANCE_EXPORTS:
+    out->inst = alloc(inst, sizeof *out->inst);
+    if (!out->inst) return WISP_ERR_NOMEM;
+    out->inst->n = item->nargs;
+    out->inst->exports = named_list(inst, f, item->args, item->nargs);
+    return out->inst->exports || !item->nargs ? 0 : WISP_ERR_NOMEM;
+  case WISP__DEF_CANON_LIFT: return canon_lift(inst, f, item, out);
+  case WISP__DEF_CANON_LOWER: return canon_lower(inst, f, item, out);
+  default:
+    return fail(inst, WISP_ERR_UNSUPPORTED, "resources (canon resource.new/drop/rep) are not supported yet");
+  }
+}
+
+static int replay(wisp__cinst_t *inst, frame_t *f) {
+  const wisp__cscope_t *s = f->scope;
+  for (int sort = 0; sort < WISP_SORT_COUNT; sort++) {
+    f->values[sort] = alloc(inst, (size_t)s->space[sort].len * sizeof(rt_value_t));
+    if (!f->values[sort]) return WISP_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < s->defs.len; i++) {
+    const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
+    const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
+    int rc = define(inst, f, d->sort, item, &f->values[d->sort][d->index]);
+    if (rc == WISP_ERR_NOMEM) return fail(inst, rc, "out of memory instantiating the component");
+    if (rc) return rc;
+  }
+  f->exports = alloc(inst, sizeof *f->exports);
+  rt_named_t *ex = alloc(inst, (size_t)s->exports.len * sizeof *ex);
+  if (!f->exports || !ex) return fail(inst, WISP_ERR_NOMEM, "out of memory instantiating the component");
+  for (uint32_t i = 0; i < s->exports.len; i++) {
+    const wisp__cextern_t *e = &WISP__CVEC_AT(s->exports, wisp__cextern_t, i);
+    uint32_t index = WISP__CVEC_AT(s->export_index, uint32_t, i);
+    ex[i] = (rt_named_t){e->name, e->name_len, e->sort, f->values[e->sort][index]};
+  }
+  f->exports->n = s->exports.len;
+  f->exports->exports = ex;
+  return 0;
+}
+
+int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
+                    const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err) {
+  *out = NULL;
+  wisp__cinst_t *inst = calloc(1, sizeof *inst);
+  if (!inst) {
+    if (err) { err->code = WISP_ERR_NOMEM; snprintf(err->message, sizeof err->message, "out of memory"); }
+    return WISP_ERR_NOMEM;
+  }
+  *inst = (wisp__cinst_t){.c = c, .store = store, .exec = exec, .host = host, .nhost = count, .err = err};
+  wisp__arena_init(&inst->arena);
+  inst->root = alloc(inst, sizeof *inst->root);
+  int rc = inst->root ? 0 : fail(inst, WISP_ERR_NOMEM, "out of memory instantiating the component");
+  if (!rc) {
+    inst->root->scope = c->root;
+    rc = replay(inst, inst->root);
+  }
+  if (rc) {
+    wisp__cinst_delete(inst);
+    return rc;
+  }
+  inst->err = NULL;
+  *out = inst;
+  return 0;
+}
+
+void wisp__cinst_delete(wisp__cinst_t *inst) {
+  if (!inst) return;
+  wisp__arena_free(&inst->arena);
+  free(inst);
+}
+
+wisp__cfunc_t *wisp__cinst_func(wisp__cinst_t *inst, const char *instance, const char *name) {
+  const rt_inst_t *top = inst->root->exports;
+  if (!instance) {
+    const rt_named_t *e = find_named(top->exports, top->n, name, (uint32_t)strlen(name));
+    return e && e->sort == WISP_SORT_FUNC ? e->val.func : NULL;
+  }
+  for (uint32_t i = 0; i < top->n; i++) {
+    const rt_named_t *e = &top->exports[i];
+    if (e->sort != WISP_SORT_INSTANCE || !wisp_component_name_matches(instance, strlen(instance), e->name, e->len))
+      continue;
+    const rt_named_t *fn = find_named(e->val.inst->exports, e->val.inst->n, name, (uint32_t)strlen(name));
+    return fn && fn->sort == WISP_SORT_FUNC ? fn->val.func : NULL;
+  }
+  return NULL;
+}
+
+uint32_t wisp__cfunc_type(const wisp__cfunc_t *f) { return f->type; }
+
+int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args, uint32_t nargs,
+                     wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap, size_t trap_size) {
+  const wisp__ctype_t *ft = wisp__ctype(inst->c, f->type);
+  if (nargs != ft->n || nresults != ft->nresults) {
+    snprintf(trap, trap_size, "expected %u arguments and %u results", ft->n, ft->nresults);
+    return -1;
+  }
+  if (!f->core) {
+    snprintf(trap, trap_size, "the function is a host function, not one of the component's");
+    return -1;
+  }
+  realloc_env_t re = {inst->exec, f->realloc, f->memory};
+  wisp__cabi_t cx = {.component = inst->c, .encoding = f->encoding, .realloc = f->realloc ? guest_realloc : NULL,
+                     .env = &re, .arena = arena};
+  if (f->memory) {
+    cx.mem = wisp_memory_data(f->memory);
+    cx.mem_len = wisp_memory_size(f->memory);
+  }
+  uint64_t flat[WISP__MAX_FLAT];
+  uint32_t nflat = 0;
+  const wisp_functype_t *core = wisp_func_type(f->core);
+  wisp_val_t cargs[WISP__MAX_FLAT], cres[1];
+  int rc = -1;
+  if (wisp__cabi_lower_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, args, NULL, flat, WISP__MAX_FLAT, &nflat))
+    goto done;
+  if (nflat != core->nparams || core->nresults > 1) {
+    snprintf(cx.trap, sizeof cx.trap, "core signature mismatch");
+    goto done;
+  }
+  for (uint32_t i = 0; i < nflat; i++) val_of(core->params[i], flat[i], &cargs[i]);
+  wisp_status_t st = wisp_exec_call(inst->exec, f->core, cargs, nflat, cres, core->nresults);
+  if (st != WISP_DONE) {
+    trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "call");
+    goto done;
+  }
+  if (f->memory) {
+    cx.mem = wisp_memory_data(f->memory);
+    cx.mem_len = wisp_memory_size(f->memory);
+  }
+  uint64_t rflat[1] = {core->nresults ? raw_of(&cres[0]) : 0};
+  if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, results)) goto done;
+  if (f->post_return) {
+    st = wisp_exec_call(inst->exec, f->post_return, cres, core->nresults, NULL, 0);
+    if (st != WISP_DONE) {
+      trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "post-return");
+      goto done;
+    }
+  }
+  rc = 0;
+done:
+  if (rc) snprintf(trap, trap_size, "%s", cx.trap);
+  return rc;
+}

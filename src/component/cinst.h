@@ -1,0 +1,66 @@
+/*
+ * cinst.h: instantiating a component (first cut, internal API).
+ *
+ * wisp__cinst_new replays the definitions of a decoded component (component.h
+ * `defs`, in binary order) in a store: embedded core modules are instantiated
+ * with wisp_instance_new, `canon lower` becomes a core host function (a
+ * trampoline that lifts the guest's core arguments with cabi.c, calls the host's
+ * component function and lowers its results, calling the guest's realloc as a
+ * nested call), `canon lift` becomes a component function the host can call with
+ * wisp__cinst_call, nested components are instantiated recursively with their
+ * `with` arguments.
+ *
+ * Supported now: functions between the host and one component (imports provided
+ * by host callbacks, exports called by the host), all value types, every string
+ * encoding, nested components (the shims wit-component emits). Not yet: resources
+ * (own/borrow handles, resource.new/drop/rep: instantiation fails with
+ * WISP_ERR_UNSUPPORTED), calls from one component's lift into another's lower,
+ * suspension of a guest inside a component call.
+ */
+#ifndef WISP_CINST_H
+#define WISP_CINST_H
+
+#include "cabi.h"
+
+/* A host implementation of a component function. `args` are lifted already
+ * (nargs = the function type's parameters); fill `results` (nresults, their
+ * .type preset) with values allocated from cx->arena when they need memory.
+ * Return 0, or -1 after writing cx->trap. */
+typedef int (*wisp__chost_fn_t)(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
+                                wisp__cval_t *results, uint32_t nresults);
+
+/* One function the host provides: `instance` is the interface it belongs to
+ * ("wisp:tests/shapes", matched with wisp_component_name_matches), NULL for a
+ * function imported by plain name; `name` is the function's name. */
+typedef struct wisp__chost_func {
+  const char *instance;
+  const char *name;
+  wisp__chost_fn_t fn;
+  void *env;
+} wisp__chost_func_t;
+
+typedef struct wisp__cinst wisp__cinst_t;
+typedef struct wisp__cfunc wisp__cfunc_t;
+
+/* Instantiates `c` in `store`, running core start functions on `exec`. `host`
+ * (count entries, borrowed: must outlive the instance) provides the imports.
+ * 0 and *out, or a negative code with *err (link errors name the import). The
+ * instance borrows c, store and exec. */
+int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
+                    const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err);
+void wisp__cinst_delete(wisp__cinst_t *inst);
+
+/* An exported function: `instance` names an exported instance (semver-matched)
+ * and `name` its function; instance NULL for a function exported directly. */
+wisp__cfunc_t *wisp__cinst_func(wisp__cinst_t *inst, const char *instance, const char *name);
+/* The function's type (a pool id of the component). */
+uint32_t wisp__cfunc_type(const wisp__cfunc_t *f);
+
+/* Calls exported function `f`: lowers `args` into the guest, runs it, lifts the
+ * results into `results` (their values allocated from `arena`), then runs
+ * post-return. 0, or -1 with the reason (a trap message) in `trap`. */
+int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args, uint32_t nargs,
+                     wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap,
+                     size_t trap_size);
+
+#endif
