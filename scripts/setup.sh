@@ -89,8 +89,10 @@ else
   say "Debian packages: all ${#packages[@]} installed"
 fi
 
-if [ -x scripts/setup-npm.sh ]; then
-  scripts/setup-npm.sh
+# The npm packages serve only the component tests, which print SKIPPED without
+# them: a registry that cannot be reached is a warning here, not a failed setup.
+if [ -x scripts/setup-npm.sh ] && ! scripts/setup-npm.sh; then
+  echo "setup.sh: WARNING: scripts/setup-npm.sh failed: the component tests will be skipped" >&2
 fi
 
 sysroot=$(scripts/build-guest.sh --sysroot)
