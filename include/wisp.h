@@ -329,6 +329,13 @@ int wisp_linker_define_func(wisp_linker_t *linker, const char *module, const cha
 /* Defines every export of `instance` under `module`. */
 int wisp_linker_define_instance(wisp_linker_t *linker, const char *module,
                                 wisp_instance_t *instance);
+/* Fills `imports` (wisp_module_import_count entries) with the linker's
+ * definitions for `module`'s imports, checking their types; an error names
+ * the first missing or mistyped import. The array can be kept and reused for
+ * any number of instantiations while the defined objects live, even in other
+ * stores (e.g. host functions made once per thread in a long-lived store). */
+int wisp_linker_resolve(wisp_linker_t *linker, const wisp_module_t *module, wisp_extern_t *imports,
+                        wisp_error_t *err);
 /* Resolves every import of `module` (an error names the first missing or
  * mistyped import), then instantiates as wisp_instance_new does. */
 int wisp_linker_instantiate(wisp_linker_t *linker, wisp_exec_t *exec,

@@ -157,6 +157,16 @@ int wisp_wasi_suspended_fd(const wisp_wasi_t *wasi, short *events);
  * early is harmless. */
 wisp_status_t wisp_wasi_resume(wisp_wasi_t *wasi, wisp_exec_t *exec);
 
+/* Shared definitions, for servers that make an instance per request: defines
+ * every function once (e.g. per thread, in a long-lived store) acting on the
+ * wisp_wasi_t attached to the CALLING store. A request then needs only
+ * wisp_wasi_new + wisp_wasi_attach on its own store, and no linker work
+ * (see wisp_linker_resolve). A call from a store with nothing attached traps. */
+int wisp_wasi_define_shared(wisp_linker_t *linker);
+/* Attaches `wasi` to `store` (it uses the store's data slot,
+ * wisp_store_set_data). `wasi` must outlive calls into the store. */
+void wisp_wasi_attach(wisp_wasi_t *wasi, wisp_store_t *store);
+
 /* The module name the functions are defined under. */
 #define WISP_WASI_MODULE "wasi_snapshot_preview1"
 

@@ -563,7 +563,17 @@ struct wisp_linker {
   wisp_store_t *store;
   linker_entry_t *entries;
   size_t n, cap;
+  uint32_t *buckets;  /* open addressing over entries: index + 1, 0 = empty */
+  size_t nbuckets;    /* a power of two, at least twice n */
 };
+
+static uint64_t name_hash(const char *module, size_t mlen, const char *name, size_t nlen) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < mlen; i++) h = (h ^ (uint8_t)module[i]) * 0x100000001b3ull;
+  h = (h ^ 0xFF) * 0x100000001b3ull; /* separator: ("ab","c") differs from ("a","bc") */
+  for (size_t i = 0; i < nlen; i++) h = (h ^ (uint8_t)name[i]) * 0x100000001b3ull;
+  return h;
+}
 
 wisp_linker_t *wisp_linker_new(wisp_store_t *store) {
   wisp_linker_t *l = calloc(1, sizeof *l);
@@ -573,6 +583,7 @@ wisp_linker_t *wisp_linker_new(wisp_store_t *store) {
 
 void wisp_linker_delete(wisp_linker_t *l) {
   if (!l) return;
+  free(l->buckets);
   for (size_t i = 0; i < l->n; i++) {
     free(l->entries[i].module);
     free(l->entries[i].name);
@@ -583,13 +594,32 @@ void wisp_linker_delete(wisp_linker_t *l) {
 
 static linker_entry_t *linker_find(wisp_linker_t *l, const char *module, size_t mlen, const char *name,
                                    size_t nlen) {
-  for (size_t i = 0; i < l->n; i++) {
-    linker_entry_t *e = &l->entries[i];
+  if (!l->nbuckets) return NULL;
+  for (size_t i = name_hash(module, mlen, name, nlen) & (l->nbuckets - 1); l->buckets[i];
+       i = (i + 1) & (l->nbuckets - 1)) {
+    linker_entry_t *e = &l->entries[l->buckets[i] - 1];
     if (e->name_len == nlen && e->module_len == mlen && memcmp(e->name, name, nlen) == 0 &&
         memcmp(e->module, module, mlen) == 0)
       return e;
   }
   return NULL;
+}
+
+static void linker_index(wisp_linker_t *l, size_t entry) {
+  linker_entry_t *e = &l->entries[entry];
+  size_t i = name_hash(e->module, e->module_len, e->name, e->name_len) & (l->nbuckets - 1);
+  while (l->buckets[i]) i = (i + 1) & (l->nbuckets - 1);
+  l->buckets[i] = (uint32_t)entry + 1;
+}
+
+static bool linker_rehash(wisp_linker_t *l, size_t nbuckets) {
+  uint32_t *b = calloc(nbuckets, sizeof *b);
+  if (!b) return false;
+  free(l->buckets);
+  l->buckets = b;
+  l->nbuckets = nbuckets;
+  for (size_t k = 0; k < l->n; k++) linker_index(l, k);
+  return true;
 }
 
 /* A NUL-terminated copy of a name that is not NUL-terminated (module bytes). */
@@ -609,19 +639,21 @@ static int linker_put(wisp_linker_t *l, const char *module, size_t mlen, const c
     return 0;
   }
   if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 32;
+    size_t cap = l->cap ? l->cap * 2 : 64;
     linker_entry_t *grown = realloc(l->entries, cap * sizeof *grown);
     if (!grown) return WISP_ERR_NOMEM;
     l->entries = grown;
     l->cap = cap;
   }
+  if ((l->n + 1) * 2 > l->nbuckets && !linker_rehash(l, l->nbuckets ? l->nbuckets * 2 : 128)) return WISP_ERR_NOMEM;
   char *mc = copy_name(module, mlen), *nc = copy_name(name, nlen);
   if (!mc || !nc) {
     free(mc);
     free(nc);
     return WISP_ERR_NOMEM;
   }
-  l->entries[l->n++] = (linker_entry_t){mc, nc, mlen, nlen, *ext};
+  l->entries[l->n] = (linker_entry_t){mc, nc, mlen, nlen, *ext};
+  linker_index(l, l->n++);
   return 0;
 }
 
@@ -648,19 +680,28 @@ int wisp_linker_define_instance(wisp_linker_t *l, const char *module, wisp_insta
   return 0;
 }
 
+int wisp_linker_resolve(wisp_linker_t *l, const wisp_module_t *m, wisp_extern_t *imports, wisp_error_t *err) {
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const wisp__import_t *im = &m->imports[i];
+    linker_entry_t *e = linker_find(l, im->module, im->module_len, im->name, im->name_len);
+    if (!e)
+      return wisp__error(err, WISP_ERR_LINK, 0, "unknown import: \"%.*s\" \"%.*s\" is not defined",
+                         (int)im->module_len, im->module, (int)im->name_len, im->name);
+    int rc = match_import(m, i, &e->ext, err);
+    if (rc) return rc;
+    imports[i] = e->ext;
+  }
+  return 0;
+}
+
 /* Resolves `m`'s imports through the linker into a new array (caller frees). */
 static int linker_resolve(wisp_linker_t *l, const wisp_module_t *m, wisp_extern_t **out, wisp_error_t *err) {
   wisp_extern_t *imports = calloc(m->nimports + 1, sizeof *imports);
   if (!imports) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
-  for (uint32_t i = 0; i < m->nimports; i++) {
-    const wisp__import_t *im = &m->imports[i];
-    linker_entry_t *e = linker_find(l, im->module, im->module_len, im->name, im->name_len);
-    if (!e) {
-      free(imports);
-      return wisp__error(err, WISP_ERR_LINK, 0, "unknown import: \"%.*s\" \"%.*s\" is not defined",
-                         (int)im->module_len, im->module, (int)im->name_len, im->name);
-    }
-    imports[i] = e->ext;
+  int rc = wisp_linker_resolve(l, m, imports, err);
+  if (rc) {
+    free(imports);
+    return rc;
   }
   *out = imports;
   return 0;
@@ -668,7 +709,7 @@ static int linker_resolve(wisp_linker_t *l, const wisp_module_t *m, wisp_extern_
 
 int wisp_linker_instantiate(wisp_linker_t *l, wisp_exec_t *exec, const wisp_module_t *m, wisp_instance_t **out,
                             wisp_trap_t **trap, wisp_error_t *err) {
-  wisp_extern_t *imports;
+  wisp_extern_t *imports = NULL;
   int rc = linker_resolve(l, m, &imports, err);
   if (rc) return rc;
   rc = wisp_instance_new(l->store, exec, m, imports, m->nimports, out, trap, err);
@@ -679,7 +720,7 @@ int wisp_linker_instantiate(wisp_linker_t *l, wisp_exec_t *exec, const wisp_modu
 int wisp_linker_instantiate_snapshot(wisp_linker_t *l, const wisp_snapshot_t *snap, wisp_instance_t **out,
                                      wisp_error_t *err) {
   const wisp_module_t *m = wisp_snapshot_module(snap);
-  wisp_extern_t *imports;
+  wisp_extern_t *imports = NULL;
   int rc = linker_resolve(l, m, &imports, err);
   if (rc) return rc;
   rc = wisp_instance_from_snapshot(l->store, snap, imports, m->nimports, out, err);

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -712,17 +713,20 @@ static const wasi_func_def_t core_funcs[] = {
 static wisp_host_status_t trampoline(wisp_call_t *call, void *env, const wisp_val_t *args,
                                      wisp_val_t *results) {
   struct wasi_binding *b = env;
-  wasi_ctx_t c = {.wasi = b->wasi, .call = call};
+  /* shared definitions (wisp_wasi_define_shared) act on the calling store's WASI state */
+  wisp_wasi_t *w = b->wasi ? b->wasi : wisp_store_data(wisp_call_store(call));
+  if (!w) return wisp_call_trap(call, "wasi: no WASI state is attached to this store (wisp_wasi_attach)");
+  wasi_ctx_t c = {.wasi = w, .call = call};
   wisp_memory_t *m = wisp_call_memory(call, 0);
   if (m) {
     c.mem = wisp_memory_data(m);
     c.mem_size = wisp_memory_size(m);
   }
-  b->wasi->pending.wait_fd = -1;
+  w->pending.wait_fd = -1;
   int rc = b->def->impl(&c, args, results);
   if (rc == WASI_EXIT) return wisp_call_exit(call, c.exit_code);
   if (rc == WASI_SUSPEND) {
-    wasi_pending_t *p = &b->wasi->pending;
+    wasi_pending_t *p = &w->pending;
     p->active = true;
     p->def = b->def;
     memcpy(p->args, args, strlen(b->def->params) * sizeof *args);
@@ -770,6 +774,29 @@ int wisp_wasi_define(wisp_wasi_t *w, wisp_linker_t *linker) {
   }
   return 0;
 }
+
+/* Bindings with no wasi: they find it through the calling store. Built once. */
+static struct wasi_binding *shared_bindings;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void make_shared_bindings(void) {
+  size_t n = CORE_NFUNCS + wasi__fs_nfuncs;
+  shared_bindings = calloc(n, sizeof *shared_bindings);
+  for (size_t i = 0; shared_bindings && i < n; i++)
+    shared_bindings[i].def = i < CORE_NFUNCS ? &core_funcs[i] : &wasi__fs_funcs[i - CORE_NFUNCS];
+}
+
+int wisp_wasi_define_shared(wisp_linker_t *linker) {
+  pthread_once(&shared_once, make_shared_bindings);
+  if (!shared_bindings) return WISP_ERR_NOMEM;
+  for (size_t i = 0; i < CORE_NFUNCS + wasi__fs_nfuncs; i++) {
+    int rc = define_one(linker, &shared_bindings[i]);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+void wisp_wasi_attach(wisp_wasi_t *wasi, wisp_store_t *store) { wisp_store_set_data(store, wasi); }
 
 int wisp_wasi_suspended_fd(const wisp_wasi_t *w, short *events) {
   if (!w->pending.active || w->pending.wait_fd < 0) return -1;

@@ -33,6 +33,12 @@ struct wisp_memory { int unused; };
 static struct wisp_memory the_memory;
 
 wisp_memory_t *wisp_call_memory(wisp_call_t *call, uint32_t index) { return index == 0 ? &the_memory : NULL; }
+/* one store for every call: what wisp_wasi_attach set */
+struct wisp_store { void *data; };
+static struct wisp_store the_store;
+wisp_store_t *wisp_call_store(wisp_call_t *call) { return &the_store; }
+void *wisp_store_data(const wisp_store_t *store) { return store->data; }
+void wisp_store_set_data(wisp_store_t *store, void *data) { store->data = data; }
 uint8_t *wisp_memory_data(wisp_memory_t *m) { return mem; }
 uint64_t wisp_memory_size(const wisp_memory_t *m) { return MEM_SIZE; }
 wisp_host_status_t wisp_call_exit(wisp_call_t *call, int code) {
