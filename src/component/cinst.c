@@ -76,7 +76,19 @@ struct wisp__cinst {
   wisp__arena_t arena;
   frame_t *root;
   wisp_error_t *err;
+  /* The handle table (one per component instance; nested shims share the
+   * outermost's here): index 0 is never a handle. */
+  struct handle *handles;
+  uint32_t nhandles, cap_handles, free_head;
 };
+
+/* A resource handle as the guest sees it: an index into the instance's table. */
+typedef struct handle {
+  uint32_t type;  /* resource type (pool id); 0 when the slot is free */
+  uint32_t rep;   /* the representation: the host's value, or the guest's i32 */
+  bool own;
+  uint32_t next_free;
+} handle_t;
 
 /* What a `canon lower` trampoline needs. */
 typedef struct lower_env {
@@ -171,6 +183,161 @@ static uint32_t results_flat(const wisp_component_t *c, const wisp__ctype_t *ft)
   return n;
 }
 
+/* ---- resources: the handle table ---- */
+
+static int handle_add(wisp__cinst_t *inst, uint32_t type, uint32_t rep, bool own, uint32_t *out, char *trap,
+                      size_t trap_size) {
+  if (inst->free_head) {
+    *out = inst->free_head;
+    inst->free_head = inst->handles[*out].next_free;
+  } else {
+    if (inst->nhandles == 0) inst->nhandles = 1; /* index 0 stays invalid */
+    if (inst->nhandles >= inst->cap_handles) {
+      uint32_t cap = inst->cap_handles ? inst->cap_handles * 2 : 16;
+      handle_t *grown = cap > (1u << 24) ? NULL : realloc(inst->handles, cap * sizeof *grown);
+      if (!grown) { snprintf(trap, trap_size, "too many resource handles"); return -1; }
+      inst->handles = grown;
+      inst->cap_handles = cap;
+    }
+    *out = inst->nhandles++;
+  }
+  inst->handles[*out] = (handle_t){.type = type, .rep = rep, .own = own};
+  return 0;
+}
+
+static handle_t *handle_get(wisp__cinst_t *inst, uint32_t h, uint32_t type, char *trap, size_t trap_size) {
+  if (h == 0 || h >= inst->nhandles || inst->handles[h].type == 0) {
+    snprintf(trap, trap_size, "unknown resource handle %u", h);
+    return NULL;
+  }
+  if (inst->handles[h].type != type) {
+    snprintf(trap, trap_size, "resource handle %u is of another resource type", h);
+    return NULL;
+  }
+  return &inst->handles[h];
+}
+
+static void handle_free(wisp__cinst_t *inst, uint32_t h) {
+  inst->handles[h].type = 0;
+  inst->handles[h].next_free = inst->free_head;
+  inst->free_head = h;
+}
+
+enum { TO_HOST, TO_GUEST };
+
+/* Rewrites the handles inside value `v` of type `type`: to the host, a guest
+ * handle becomes the resource's representation (an own handle leaves the table);
+ * to the guest, a representation becomes a new handle. */
+static int translate(wisp__cinst_t *inst, uint32_t type, wisp__cval_t *v, int dir, int depth, char *trap,
+                     size_t trap_size) {
+  const wisp__ctype_t *t = wisp__ctype(inst->c, type);
+  if (depth > 100) { snprintf(trap, trap_size, "value nested too deeply"); return -1; }
+  switch (t->kind) {
+  case WISP__CT_OWN: case WISP__CT_BORROW: {
+    bool own = t->kind == WISP__CT_OWN;
+    if (dir == TO_GUEST) {
+      uint32_t h = 0;
+      if (handle_add(inst, t->a, (uint32_t)v->of.u, own, &h, trap, trap_size)) return -1;
+      v->of.u = h;
+      return 0;
+    }
+    handle_t *e = handle_get(inst, (uint32_t)v->of.u, t->a, trap, trap_size);
+    if (!e) return -1;
+    if (own && !e->own) { snprintf(trap, trap_size, "a borrowed handle cannot be passed as owned"); return -1; }
+    uint32_t h = (uint32_t)v->of.u;
+    v->of.u = e->rep;
+    if (own) handle_free(inst, h);
+    return 0;
+  }
+  case WISP__CT_RECORD: case WISP__CT_TUPLE:
+    for (uint32_t i = 0; i < t->n && i < v->of.agg.len; i++)
+      if (translate(inst, t->fields[i].type, &v->of.agg.items[i], dir, depth + 1, trap, trap_size)) return -1;
+    return 0;
+  case WISP__CT_LIST:
+    if (!wisp__ctype(inst->c, t->a)->has_borrow && wisp__ctype(inst->c, t->a)->kind < WISP__CT_NPRIM) return 0;
+    for (uint32_t i = 0; i < v->of.agg.len; i++)
+      if (translate(inst, t->a, &v->of.agg.items[i], dir, depth + 1, trap, trap_size)) return -1;
+    return 0;
+  case WISP__CT_VARIANT: case WISP__CT_OPTION: case WISP__CT_RESULT: {
+    uint32_t ct = t->kind == WISP__CT_VARIANT ? t->fields[v->of.var.disc].type
+                  : t->kind == WISP__CT_OPTION ? (v->of.var.disc ? t->a : WISP__CNONE)
+                  : (v->of.var.disc ? t->b : t->a);
+    if (ct == WISP__CNONE || !v->of.var.payload) return 0;
+    return translate(inst, ct, v->of.var.payload, dir, depth + 1, trap, trap_size);
+  }
+  default: return 0;
+  }
+}
+
+static int translate_all(wisp__cinst_t *inst, const wisp__cfield_t *types, uint32_t n, wisp__cval_t *vals, int dir,
+                         char *trap, size_t trap_size) {
+  for (uint32_t i = 0; i < n; i++)
+    if (translate(inst, types[i].type, &vals[i], dir, 0, trap, trap_size)) return -1;
+  return 0;
+}
+
+/* canon resource.new / rep / drop of resource type `type`. */
+typedef struct resource_env {
+  wisp__cinst_t *inst;
+  uint32_t type;
+  uint8_t how;           /* WISP__DEF_RESOURCE_* */
+  wisp_func_t *dtor;     /* a guest-defined resource's destructor */
+} resource_env_t;
+
+static const wisp__chost_func_t *find_host(const wisp__cinst_t *inst, const char *iface, uint32_t iface_len,
+                                           const char *name, uint32_t len);
+
+static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const wisp_val_t *args,
+                                           wisp_val_t *results) {
+  resource_env_t *e = env;
+  char trap[160];
+  uint32_t arg = (uint32_t)args[0].of.i32;
+  if (e->how == WISP__DEF_RESOURCE_NEW) {
+    uint32_t h = 0;
+    if (handle_add(e->inst, e->type, arg, true, &h, trap, sizeof trap)) return wisp_call_trap(call, trap);
+    results[0].of.i32 = (int32_t)h;
+    return WISP_HOST_OK;
+  }
+  handle_t *entry = handle_get(e->inst, arg, e->type, trap, sizeof trap);
+  if (!entry) return wisp_call_trap(call, trap);
+  if (e->how == WISP__DEF_RESOURCE_REP) {
+    results[0].of.i32 = (int32_t)entry->rep;
+    return WISP_HOST_OK;
+  }
+  handle_t dropped = *entry;
+  handle_free(e->inst, arg);
+  if (!dropped.own) return WISP_HOST_OK;
+  if (e->dtor) {
+    wisp_val_t rep;
+    memset(&rep, 0, sizeof rep);
+    rep.kind = WISP_I32;
+    rep.of.i32 = (int32_t)dropped.rep;
+    wisp_status_t st = wisp_exec_call(wisp_call_exec(call), e->dtor, &rep, 1, NULL, 0);
+    if (st != WISP_DONE) {
+      trap_message(wisp_call_exec(call), st, trap, sizeof trap, "resource destructor");
+      return wisp_call_trap(call, trap);
+    }
+    return WISP_HOST_OK;
+  }
+  /* a host resource: the host's "[resource-drop]NAME", if it has one */
+  const wisp__ctype_t *rt = wisp__ctype(e->inst->c, e->type);
+  char name[128];
+  snprintf(name, sizeof name, "[resource-drop]%.*s", (int)rt->name_len, rt->name ? rt->name : "");
+  for (size_t i = 0; i < e->inst->nhost; i++) {
+    const wisp__chost_func_t *h = &e->inst->host[i];
+    if (strcmp(h->name, name) != 0) continue;
+    wisp__arena_t arena;
+    wisp__arena_init(&arena);
+    wisp__cabi_t cx = {.component = e->inst->c, .arena = &arena};
+    wisp__cval_t v = {.type = WISP__CT_U32, .of.u = dropped.rep};
+    int rc = h->fn(h->env, &cx, &v, 1, NULL, 0);
+    wisp__arena_free(&arena);
+    if (rc) return wisp_call_trap(call, cx.trap);
+    break;
+  }
+  return WISP_HOST_OK;
+}
+
 /* ---- canon lower: the guest calls a host function ---- */
 
 static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const wisp_val_t *args,
@@ -198,12 +365,15 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   int rc = -1;
   if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
   if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
+  if (translate_all((wisp__cinst_t *)e->inst, ft->fields, ft->n, params, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
   for (uint32_t i = 0; i < ft->nresults; i++) outs[i].type = ft->results[i].type;
   if (!e->func->host) {
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
   if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
+  if (translate_all((wisp__cinst_t *)e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
+    goto done;
   uint64_t out[1] = {0};
   uint32_t nout = 0, area = spilled ? (uint32_t)flat[np] : 0;
   if (wisp__cabi_lower_values(&cx, ft->results, ft->nresults, 1, outs, spilled ? &area : NULL, out, 1, &nout))
@@ -423,8 +593,27 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
     return out->inst->exports || !item->nargs ? 0 : WISP_ERR_NOMEM;
   case WISP__DEF_CANON_LIFT: return canon_lift(inst, f, item, out);
   case WISP__DEF_CANON_LOWER: return canon_lower(inst, f, item, out);
+  case WISP__DEF_RESOURCE_NEW: case WISP__DEF_RESOURCE_REP: case WISP__DEF_RESOURCE_DROP: {
+    resource_env_t *env = alloc(inst, sizeof *env);
+    if (!env) return WISP_ERR_NOMEM;
+    env->inst = inst;
+    env->type = item->a;
+    env->how = item->how;
+    const wisp__ctype_t *rt = wisp__ctype(inst->c, item->a);
+    if (rt->kind == WISP__CT_RESOURCE && rt->a != WISP__CNONE) {
+      /* the destructor was defined in the resource's own scope: this frame or an outer one */
+      const frame_t *o = f;
+      while (o && o->scope != rt->owner) o = o->parent;
+      if (o) env->dtor = o->values[WISP_SORT_CORE_FUNC][rt->a].ext.of.func;
+    }
+    const wisp__ctype_t *core = wisp__ctype(inst->c, item->type);
+    wisp_functype_t ft = {core->nparams_core, core->nresults_core, core->params_core, core->results_core};
+    out->ext.kind = WISP_EXTERN_FUNC;
+    out->ext.of.func = wisp_func_new_host(inst->store, &ft, resource_builtin, env, NULL);
+    return out->ext.of.func ? 0 : WISP_ERR_NOMEM;
+  }
   default:
-    return fail(inst, WISP_ERR_UNSUPPORTED, "resources (canon resource.new/drop/rep) are not supported yet");
+    return fail(inst, WISP_ERR_UNSUPPORTED, "definition kind %u is not supported yet", item->how);
   }
 }
 
@@ -481,6 +670,7 @@ int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t 
 
 void wisp__cinst_delete(wisp__cinst_t *inst) {
   if (!inst) return;
+  free(inst->handles);
   wisp__arena_free(&inst->arena);
   free(inst);
 }
@@ -526,7 +716,12 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   const wisp_functype_t *core = wisp_func_type(f->core);
   wisp_val_t cargs[WISP__MAX_FLAT], cres[1];
   int rc = -1;
-  if (wisp__cabi_lower_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, args, NULL, flat, WISP__MAX_FLAT, &nflat))
+  /* handles in the arguments enter the guest's table (on a copy: args are the caller's) */
+  wisp__cval_t *copy = wisp__arena_alloc(arena, (ft->n ? ft->n : 1) * sizeof *copy);
+  if (!copy) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
+  if (ft->n) memcpy(copy, args, ft->n * sizeof *copy);
+  if (translate_all(inst, ft->fields, ft->n, copy, TO_GUEST, cx.trap, sizeof cx.trap)) goto done;
+  if (wisp__cabi_lower_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, copy, NULL, flat, WISP__MAX_FLAT, &nflat))
     goto done;
   if (nflat != core->nparams || core->nresults > 1) {
     snprintf(cx.trap, sizeof cx.trap, "core signature mismatch");
@@ -544,6 +739,7 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   }
   uint64_t rflat[1] = {core->nresults ? raw_of(&cres[0]) : 0};
   if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, results)) goto done;
+  if (translate_all(inst, ft->results, ft->nresults, results, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
   if (f->post_return) {
     st = wisp_exec_call(inst->exec, f->post_return, cres, core->nresults, NULL, 0);
     if (st != WISP_DONE) {

@@ -1,0 +1,212 @@
+/*
+ * component_command FILE [ARGS...]: runs a wasi:cli/command component (a C
+ * program made a component with `jco new --wasi-command`) on a tiny test-only
+ * WASI 0.2 host: arguments, stdout/stderr output streams (resources: handles
+ * through the instance's table), terminals absent, no preopens, exit. Every
+ * other import is a stub that traps naming itself. Prints what the guest writes;
+ * exits with the guest's status. The real WASI 0.2 host comes later (docs/
+ * component-model.md); this proves instantiation, resources and the canonical
+ * ABI on a component produced by the standard toolchain.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "component/cinst.h"
+
+static int guest_argc;
+static char **guest_argv;
+static int exit_status = -1;
+
+static int fail(wisp__cabi_t *cx, const char *msg) {
+  snprintf(cx->trap, sizeof cx->trap, "%s", msg);
+  return -1;
+}
+
+static const wisp__ctype_t *type_of(wisp__cabi_t *cx, uint32_t id) { return wisp__ctype(cx->component, id); }
+
+static int get_arguments(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                         uint32_t nres) {
+  (void)env; (void)args; (void)nargs; (void)nres;
+  uint32_t elem = type_of(cx, res[0].type)->a;
+  wisp__cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (size_t)(guest_argc + 1));
+  if (!items) return fail(cx, "out of memory");
+  for (int i = 0; i < guest_argc; i++)
+    items[i] = (wisp__cval_t){.type = elem, .of.str = {guest_argv[i], (uint32_t)strlen(guest_argv[i])}};
+  res[0].of.agg.items = items;
+  res[0].of.agg.len = (uint32_t)guest_argc;
+  return 0;
+}
+
+static int empty_list(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                      uint32_t nres) {
+  (void)env; (void)cx; (void)args; (void)nargs; (void)nres;
+  res[0].of.agg.len = 0;
+  return 0;
+}
+
+static int none(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                uint32_t nres) {
+  (void)env; (void)cx; (void)args; (void)nargs; (void)nres;
+  res[0].of.var.disc = 0;
+  res[0].of.var.payload = NULL;
+  return 0;
+}
+
+/* get-stdout / get-stderr: the representation is the file descriptor */
+static int get_stream(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                      uint32_t nres) {
+  (void)cx; (void)args; (void)nargs; (void)nres;
+  res[0].of.u = (uint32_t)(uintptr_t)env;
+  return 0;
+}
+
+/* ok(()) or ok(value) of a result */
+static int ok(wisp__cabi_t *cx, wisp__cval_t *res, uint64_t value) {
+  res->of.var.disc = 0;
+  res->of.var.payload = NULL;
+  uint32_t payload = type_of(cx, res->type)->a;
+  if (payload == WISP__CNONE) return 0;
+  res->of.var.payload = wisp__arena_alloc(cx->arena, sizeof *res->of.var.payload);
+  if (!res->of.var.payload) return fail(cx, "out of memory");
+  *res->of.var.payload = (wisp__cval_t){.type = payload, .of.u = value};
+  return 0;
+}
+
+static int check_write(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                       uint32_t nres) {
+  (void)env; (void)args; (void)nargs; (void)nres;
+  return ok(cx, &res[0], 65536);
+}
+
+static int write_bytes(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                       uint32_t nres) {
+  (void)env; (void)nres;
+  if (nargs != 2) return fail(cx, "write: bad arguments");
+  FILE *out = args[0].of.u == 2 ? stderr : stdout;
+  for (uint32_t i = 0; i < args[1].of.agg.len; i++) fputc((int)args[1].of.agg.items[i].of.u, out);
+  fflush(out);
+  return ok(cx, &res[0], 0);
+}
+
+static int flush(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                 uint32_t nres) {
+  (void)env; (void)args; (void)nargs; (void)nres;
+  return ok(cx, &res[0], 0);
+}
+
+static int drop(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                uint32_t nres) {
+  (void)env; (void)cx; (void)args; (void)nargs; (void)res; (void)nres;
+  return 0;
+}
+
+static int do_exit(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                   uint32_t nres) {
+  (void)env; (void)nargs; (void)res; (void)nres;
+  exit_status = args[0].of.var.disc == 0 ? 0 : 1;
+  return fail(cx, "exit");
+}
+
+static int stub(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                uint32_t nres) {
+  (void)args; (void)nargs; (void)res; (void)nres;
+  snprintf(cx->trap, sizeof cx->trap, "test host: %s is not implemented", (const char *)env);
+  return -1;
+}
+
+typedef struct impl {
+  const char *iface, *name;
+  wisp__chost_fn_t fn;
+  uintptr_t env;
+} impl_t;
+
+static const impl_t impls[] = {
+  {"wasi:cli/environment@0.2.0", "get-arguments", get_arguments, 0},
+  {"wasi:cli/environment@0.2.0", "get-environment", empty_list, 0},
+  {"wasi:cli/exit@0.2.0", "exit", do_exit, 0},
+  {"wasi:cli/stdout@0.2.0", "get-stdout", get_stream, 1},
+  {"wasi:cli/stderr@0.2.0", "get-stderr", get_stream, 2},
+  {"wasi:cli/stdin@0.2.0", "get-stdin", get_stream, 0},
+  {"wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin", none, 0},
+  {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, 0},
+  {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, 0},
+  {"wasi:filesystem/preopens@0.2.0", "get-directories", empty_list, 0},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, 0},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.write", write_bytes, 0},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", write_bytes, 0},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", flush, 0},
+  {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", drop, 0},
+};
+
+static char *dup_n(const char *s, size_t n) {
+  char *p = malloc(n + 1);
+  if (p) { memcpy(p, s, n); p[n] = 0; }
+  return p;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: component_command FILE [ARGS...]\n"); return 2; }
+  guest_argc = argc - 1;
+  guest_argv = argv + 1;
+  FILE *file = fopen(argv[1], "rb");
+  if (!file) { perror(argv[1]); return 2; }
+  static uint8_t bytes[1 << 22];
+  size_t len = fread(bytes, 1, sizeof bytes, file);
+  fclose(file);
+  wisp_engine_t *engine = wisp_engine_new();
+  wisp_error_t err;
+  wisp_component_t *c = NULL;
+  if (wisp_component_new(engine, bytes, len, &c, &err)) { printf("error: %s\n", err.message); return 1; }
+
+  /* one host entry per imported function: an implementation or a stub */
+  size_t n = sizeof impls / sizeof impls[0], cap = n + 256, count = 0;
+  wisp__chost_func_t *host = calloc(cap, sizeof *host);
+  for (size_t i = 0; i < n; i++) {
+    host[count++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, (void *)impls[i].env};
+  }
+  for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
+    wisp_component_item_t im, fn;
+    wisp_component_import(c, i, &im);
+    for (uint32_t k = 0; k < wisp_component_type_export_count(c, im.type) && count < cap; k++) {
+      wisp_component_type_export(c, im.type, k, &fn);
+      if (fn.sort != WISP_SORT_FUNC) continue;
+      char *iface = dup_n(im.name, im.name_len), *name = dup_n(fn.name, fn.name_len);
+      char *label = malloc(im.name_len + fn.name_len + 2);
+      sprintf(label, "%s#%s", iface, name);
+      host[count++] = (wisp__chost_func_t){iface, name, stub, label};
+    }
+  }
+  wisp_store_t *store = wisp_store_new(engine);
+  wisp_exec_t *exec = wisp_exec_new(store, NULL);
+  wisp__cinst_t *inst = NULL;
+  if (wisp__cinst_new(c, store, exec, host, count, &inst, &err)) { printf("error: %s\n", err.message); return 1; }
+  wisp__cfunc_t *run = wisp__cinst_func(inst, "wasi:cli/run@0.2.0", "run");
+  if (!run) { printf("error: no wasi:cli/run export\n"); return 1; }
+  wisp__arena_t arena;
+  wisp__arena_init(&arena);
+  wisp__cval_t result = {.type = wisp__ctype(c, wisp__cfunc_type(run))->results[0].type};
+  char trap[200];
+  int status;
+  if (wisp__cinst_call(inst, run, NULL, 0, &result, 1, &arena, trap, sizeof trap) == 0) {
+    status = result.of.var.disc == 0 ? 0 : 1;
+  } else if (exit_status >= 0) {
+    status = exit_status;
+  } else {
+    printf("trap: %s\n", trap);
+    status = 1;
+  }
+  wisp__arena_free(&arena);
+  wisp__cinst_delete(inst);
+  wisp_exec_delete(exec);
+  wisp_store_delete(store);
+  for (size_t i = n; i < count; i++) {
+    free((char *)host[i].instance);
+    free((char *)host[i].name);
+    free(host[i].env);
+  }
+  free(host);
+  wisp_component_delete(c);
+  wisp_engine_delete(engine);
+  return status;
+}
