@@ -7,6 +7,11 @@
  * exits with the guest's status. The real WASI 0.2 host comes later (docs/
  * component-model.md); this proves instantiation, resources and the canonical
  * ABI on a component produced by the standard toolchain.
+ *
+ * component_command --http FILE: calls a wasi:http/incoming-handler component's
+ * `handle` once with a test-only wasi:http host (fields, outgoing response and
+ * body, output stream, response-outparam.set) and prints "status: N" and the
+ * body it wrote.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +120,58 @@ static int stub(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t 
   return -1;
 }
 
+/* ---- a test-only wasi:http host: representations are small constants ---- */
+
+static int http_status = -1;
+static char http_body[4096];
+static size_t http_body_len;
+
+static int rep_result(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                      uint32_t nres) {
+  (void)args; (void)nargs; (void)nres;
+  return ok(cx, &res[0], (uintptr_t)env);
+}
+
+static int rep(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+               uint32_t nres) {
+  (void)cx; (void)args; (void)nargs; (void)nres;
+  res[0].of.u = (uintptr_t)env;
+  return 0;
+}
+
+static int outparam_set(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                        uint32_t nres) {
+  (void)env; (void)res; (void)nres;
+  if (nargs != 2 || args[0].of.u != 2) return fail(cx, "response-outparam.set: not the outparam given");
+  if (args[1].of.var.disc != 0) return fail(cx, "response-outparam.set: an error response");
+  if (args[1].of.var.payload->of.u != 20) return fail(cx, "response-outparam.set: not the response made");
+  http_status = 200;
+  return 0;
+}
+
+static int body_write(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                      uint32_t nres) {
+  (void)env; (void)nres;
+  if (nargs != 2 || args[0].of.u != 40) return fail(cx, "write: not the body stream");
+  for (uint32_t i = 0; i < args[1].of.agg.len && http_body_len < sizeof http_body - 1; i++)
+    http_body[http_body_len++] = (char)args[1].of.agg.items[i].of.u;
+  return ok(cx, &res[0], 0);
+}
+
+static const struct impl_http {
+  const char *iface, *name;
+  wisp__chost_fn_t fn;
+  uintptr_t env;
+} http_impls[] = {
+  {"wasi:http/types@0.2.0", "[constructor]fields", rep, 10},
+  {"wasi:http/types@0.2.0", "[constructor]outgoing-response", rep, 20},
+  {"wasi:http/types@0.2.0", "[method]outgoing-response.body", rep_result, 30},
+  {"wasi:http/types@0.2.0", "[method]outgoing-body.write", rep_result, 40},
+  {"wasi:http/types@0.2.0", "[static]outgoing-body.finish", flush, 0},
+  {"wasi:http/types@0.2.0", "[static]response-outparam.set", outparam_set, 0},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", body_write, 0},
+};
+
 typedef struct impl {
   const char *iface, *name;
   wisp__chost_fn_t fn;
@@ -146,7 +203,9 @@ static char *dup_n(const char *s, size_t n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: component_command FILE [ARGS...]\n"); return 2; }
+  bool http = argc > 1 && strcmp(argv[1], "--http") == 0;
+  if (http) { argc--; argv++; }
+  if (argc < 2) { fprintf(stderr, "usage: component_command [--http] FILE [ARGS...]\n"); return 2; }
   guest_argc = argc - 1;
   guest_argv = argv + 1;
   FILE *file = fopen(argv[1], "rb");
@@ -160,10 +219,13 @@ int main(int argc, char **argv) {
   if (wisp_component_new(engine, bytes, len, &c, &err)) { printf("error: %s\n", err.message); return 1; }
 
   /* one host entry per imported function: an implementation or a stub */
-  size_t n = sizeof impls / sizeof impls[0], cap = n + 256, count = 0;
+  size_t n = http ? sizeof http_impls / sizeof http_impls[0] : sizeof impls / sizeof impls[0];
+  size_t cap = n + 256, count = 0;
   wisp__chost_func_t *host = calloc(cap, sizeof *host);
   for (size_t i = 0; i < n; i++) {
-    host[count++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, (void *)impls[i].env};
+    if (http) host[count++] = (wisp__chost_func_t){http_impls[i].iface, http_impls[i].name, http_impls[i].fn,
+                                                   (void *)http_impls[i].env};
+    else host[count++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, (void *)impls[i].env};
   }
   for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
     wisp_component_item_t im, fn;
@@ -181,13 +243,23 @@ int main(int argc, char **argv) {
   wisp_exec_t *exec = wisp_exec_new(store, NULL);
   wisp__cinst_t *inst = NULL;
   if (wisp__cinst_new(c, store, exec, host, count, &inst, &err)) { printf("error: %s\n", err.message); return 1; }
-  wisp__cfunc_t *run = wisp__cinst_func(inst, "wasi:cli/run@0.2.0", "run");
-  if (!run) { printf("error: no wasi:cli/run export\n"); return 1; }
   wisp__arena_t arena;
   wisp__arena_init(&arena);
-  wisp__cval_t result = {.type = wisp__ctype(c, wisp__cfunc_type(run))->results[0].type};
   char trap[200];
   int status;
+  if (http) {
+    wisp__cfunc_t *handle = wisp__cinst_func(inst, "wasi:http/incoming-handler@0.2.0", "handle");
+    if (!handle) { printf("error: no wasi:http/incoming-handler export\n"); return 1; }
+    const wisp__ctype_t *ft = wisp__ctype(c, wisp__cfunc_type(handle));
+    wisp__cval_t hargs[2] = {{.type = ft->fields[0].type, .of.u = 1}, {.type = ft->fields[1].type, .of.u = 2}};
+    status = wisp__cinst_call(inst, handle, hargs, 2, NULL, 0, &arena, trap, sizeof trap) == 0 && http_status > 0 ? 0 : 1;
+    if (status) printf("trap: %s\n", trap);
+    else printf("status: %d\nbody: %.*s", http_status, (int)http_body_len, http_body);
+    goto done;
+  }
+  wisp__cfunc_t *run = wisp__cinst_func(inst, "wasi:cli/run@0.2.0", "run");
+  if (!run) { printf("error: no wasi:cli/run export\n"); return 1; }
+  wisp__cval_t result = {.type = wisp__ctype(c, wisp__cfunc_type(run))->results[0].type};
   if (wisp__cinst_call(inst, run, NULL, 0, &result, 1, &arena, trap, sizeof trap) == 0) {
     status = result.of.var.disc == 0 ? 0 : 1;
   } else if (exit_status >= 0) {
@@ -196,6 +268,7 @@ int main(int argc, char **argv) {
     printf("trap: %s\n", trap);
     status = 1;
   }
+done:
   wisp__arena_free(&arena);
   wisp__cinst_delete(inst);
   wisp_exec_delete(exec);
