@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "component/cinst.h"
 
@@ -120,6 +121,37 @@ static int stub(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t 
   return -1;
 }
 
+static int clock_now(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                     uint32_t nres) {
+  (void)env; (void)cx; (void)args; (void)nargs; (void)nres;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  res[0].of.u = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return 0;
+}
+
+static int random_u64(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                      uint32_t nres) {
+  (void)env; (void)cx; (void)args; (void)nargs; (void)nres;
+  static uint64_t state = 0x9E3779B97F4A7C15ull;
+  state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+  res[0].of.u = state;
+  return 0;
+}
+
+static int random_bytes(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs, wisp__cval_t *res,
+                        uint32_t nres) {
+  (void)env; (void)nargs; (void)nres;
+  uint64_t n = args[0].of.u > 65536 ? 65536 : args[0].of.u;
+  uint32_t elem = type_of(cx, res[0].type)->a;
+  wisp__cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (size_t)(n ? n : 1));
+  if (!items) return fail(cx, "out of memory");
+  for (uint64_t i = 0; i < n; i++) items[i] = (wisp__cval_t){.type = elem, .of.u = (uint8_t)(i * 131 + 7)};
+  res[0].of.agg.items = items;
+  res[0].of.agg.len = (uint32_t)n;
+  return 0;
+}
+
 /* ---- a test-only wasi:http host: representations are small constants ---- */
 
 static int http_status = -1;
@@ -170,6 +202,17 @@ static const struct impl_http {
   {"wasi:http/types@0.2.0", "[static]outgoing-body.finish", flush, 0},
   {"wasi:http/types@0.2.0", "[static]response-outparam.set", outparam_set, 0},
   {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", body_write, 0},
+  {"wasi:clocks/monotonic-clock@0.2.0", "now", clock_now, 0},
+  {"wasi:random/random@0.2.0", "get-random-u64", random_u64, 0},
+  {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, 0},
+  {"wasi:cli/stdout@0.2.0", "get-stdout", get_stream, 1},
+  {"wasi:cli/stderr@0.2.0", "get-stderr", get_stream, 2},
+  {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, 0},
+  {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, 0},
+  {"wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin", none, 0},
+  {"wasi:cli/environment@0.2.0", "get-environment", empty_list, 0},
+  {"wasi:cli/environment@0.2.0", "get-arguments", empty_list, 0},
+  {"wasi:filesystem/preopens@0.2.0", "get-directories", empty_list, 0},
 };
 
 typedef struct impl {
@@ -189,6 +232,9 @@ static const impl_t impls[] = {
   {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, 0},
   {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, 0},
   {"wasi:filesystem/preopens@0.2.0", "get-directories", empty_list, 0},
+  {"wasi:clocks/monotonic-clock@0.2.0", "now", clock_now, 0},
+  {"wasi:random/random@0.2.0", "get-random-u64", random_u64, 0},
+  {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, 0},
   {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, 0},
   {"wasi:io/streams@0.2.0", "[method]output-stream.write", write_bytes, 0},
   {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", write_bytes, 0},
@@ -210,13 +256,18 @@ int main(int argc, char **argv) {
   guest_argv = argv + 1;
   FILE *file = fopen(argv[1], "rb");
   if (!file) { perror(argv[1]); return 2; }
-  static uint8_t bytes[1 << 22];
-  size_t len = fread(bytes, 1, sizeof bytes, file);
+  fseek(file, 0, SEEK_END);
+  long size = ftell(file);
+  fseek(file, 0, SEEK_SET);
+  uint8_t *bytes = malloc(size > 0 ? (size_t)size : 1);
+  size_t len = bytes ? fread(bytes, 1, (size_t)size, file) : 0;
   fclose(file);
   wisp_engine_t *engine = wisp_engine_new();
   wisp_error_t err;
   wisp_component_t *c = NULL;
-  if (wisp_component_new(engine, bytes, len, &c, &err)) { printf("error: %s\n", err.message); return 1; }
+  int decoded = wisp_component_new(engine, bytes, len, &c, &err);
+  free(bytes);
+  if (decoded) { printf("error: %s\n", err.message); return 1; }
 
   /* one host entry per imported function: an implementation or a stub */
   size_t n = http ? sizeof http_impls / sizeof http_impls[0] : sizeof impls / sizeof impls[0];
@@ -252,8 +303,11 @@ int main(int argc, char **argv) {
     if (!handle) { printf("error: no wasi:http/incoming-handler export\n"); return 1; }
     const wisp__ctype_t *ft = wisp__ctype(c, wisp__cfunc_type(handle));
     wisp__cval_t hargs[2] = {{.type = ft->fields[0].type, .of.u = 1}, {.type = ft->fields[1].type, .of.u = 2}};
-    status = wisp__cinst_call(inst, handle, hargs, 2, NULL, 0, &arena, trap, sizeof trap) == 0 && http_status > 0 ? 0 : 1;
-    if (status) printf("trap: %s\n", trap);
+    trap[0] = 0;
+    int rc = wisp__cinst_call(inst, handle, hargs, 2, NULL, 0, &arena, trap, sizeof trap);
+    status = rc == 0 && http_status > 0 ? 0 : 1;
+    if (rc) printf("trap: %s\n", trap);
+    else if (http_status < 0) printf("handle returned without setting a response\n");
     else printf("status: %d\nbody: %.*s", http_status, (int)http_body_len, http_body);
     goto done;
   }
