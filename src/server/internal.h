@@ -33,7 +33,9 @@ typedef struct srv_job srv_job_t;
 /* A component with its module compiled once at start. */
 typedef struct srv_component {
   const wisp_manifest_component_t *manifest;
-  wisp_module_t *module; /* NULL when it could not be loaded (HTTP executor) */
+  wisp_module_t *module;     /* NULL when it could not be loaded (HTTP executor) */
+  wisp_snapshot_t *snapshot; /* its state after instantiation; NULL: instantiate
+                                per request through a linker instead */
   wisp_wasi_preopen_t *preopens;
   size_t npreopens;
   atomic_uint running; /* instances alive now, all threads */
@@ -74,6 +76,7 @@ struct srv {
   socklen_t listen_addrlen, admin_addrlen;
   srv_thread_t *threads;
   int nthreads;
+  wisp_pool_t *pool;      /* memory slots for snapshot instances, per process */
   srv_metrics_t *metrics; /* shared by every worker process (srv_shared_alloc) */
   int nprocs, threads_per_proc;
   bool is_child;
@@ -86,12 +89,14 @@ struct srv_thread {
   pthread_t tid;
   h2o_accept_ctx_t accept_ctx, admin_accept_ctx;
   h2o_socket_t *listener, *admin_listener;
-  int64_t slice_fuel;     /* fuel per slice, adapted to ~0.5 ms of CPU */
-  unsigned inflight;      /* jobs alive on this thread */
-  h2o_linklist_t waiting; /* jobs queued for a concurrency slot */
-  h2o_linklist_t ready;   /* jobs whose fuel slice ended, to run next round */
-  h2o_linklist_t sleeping; /* jobs suspended in a WASI call (a sleep) until wake_us */
-  bool closing;           /* listeners closed, draining */
+  int64_t slice_fuel;       /* fuel per slice, adapted to ~0.5 ms of CPU */
+  unsigned inflight;        /* jobs alive on this thread */
+  h2o_linklist_t waiting;   /* jobs queued for a concurrency slot */
+  h2o_linklist_t ready;     /* jobs whose fuel slice ended, to run next round */
+  h2o_linklist_t sleeping;  /* jobs suspended in a WASI call (a sleep) until wake_us */
+  wisp_store_t *host_store; /* long-lived: the shared WASI host functions */
+  wisp_extern_t **imports;  /* per component, resolved once; NULL: no snapshot */
+  bool closing;             /* listeners closed, draining */
 };
 
 /* job.c */

@@ -560,6 +560,25 @@ static void build_env(srv_job_t *job, wagi_strvec_t *env, const char *script_nam
 
 /* ---- instance creation ---------------------------------------------------- */
 
+/* The instance, in job->store: from the component's snapshot into a pooled
+ * memory slot with the thread's resolved imports and the request's WASI
+ * state attached to the store; or, without a snapshot, through a linker with
+ * WASI defined for this request. */
+static int instantiate(srv_job_t *job, wisp_instance_t **inst, wisp_trap_t **trap, wisp_error_t *err) {
+  size_t ci = (size_t)(job->comp - job->thread->srv->components);
+  wisp_extern_t *imports = job->thread->imports ? job->thread->imports[ci] : NULL;
+  if (job->comp->snapshot && imports) {
+    wisp_store_set_pool(job->store, job->thread->srv->pool);
+    wisp_wasi_attach(job->wasi, job->store);
+    return wisp_instance_from_snapshot(job->store, job->comp->snapshot, imports,
+                                       wisp_module_import_count(job->comp->module), inst, err);
+  }
+  job->linker = wisp_linker_new(job->store);
+  if (!job->linker || wisp_wasi_define(job->wasi, job->linker) < 0) return WISP_ERR_NOMEM;
+  wisp_exec_set_fuel(job->exec, job->thread->slice_fuel * 10);
+  return wisp_linker_instantiate(job->linker, job->exec, job->comp->module, inst, trap, err);
+}
+
 /* Creates the WASI state, store, linker and instance. 0, or -1 after job_fail. */
 static int job_instantiate(srv_job_t *job) {
   srv_t *srv = job->thread->srv;
@@ -600,14 +619,13 @@ static int job_instantiate(srv_job_t *job) {
   if (!job->store) goto nomem;
   wisp_store_limits_t limits = {.max_memory_bytes = (uint64_t)mc->limits.memory_mib << 20};
   wisp_store_set_limits(job->store, &limits);
-  job->linker = wisp_linker_new(job->store);
   wisp_exec_config_t ecfg = {.stack_cells = EXEC_STACK_CELLS, .max_call_depth = EXEC_CALL_DEPTH};
   job->exec = wisp_exec_new(job->store, &ecfg);
-  if (!job->linker || !job->exec || wisp_wasi_define(job->wasi, job->linker) < 0) goto nomem;
-  wisp_exec_set_fuel(job->exec, job->thread->slice_fuel * 10);
+  if (!job->exec) goto nomem;
   wisp_instance_t *inst = NULL;
   wisp_trap_t *trap = NULL;
-  int rc = wisp_linker_instantiate(job->linker, job->exec, job->comp->module, &inst, &trap, &err);
+  int rc = instantiate(job, &inst, &trap, &err);
+  if (rc == WISP_ERR_NOMEM) goto nomem;
   if (rc < 0) {
     char msg[600];
     if (trap) wisp_trap_format(trap, msg, sizeof msg);

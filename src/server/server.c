@@ -39,6 +39,7 @@
 #define MAX_HEADER_BYTES (64 * 1024) /* request line + headers; more is a 431 */
 
 #define MAX_WORKERS 256
+#define POOL_SLOTS  128 /* reusable memory slots per process (8 GiB of address space each) */
 
 static volatile sig_atomic_t stop_requested;
 static pid_t worker_pids[MAX_WORKERS]; /* in the first process: the others */
@@ -118,6 +119,38 @@ static int build_component(const srv_t *srv, const wisp_manifest_component_t *mc
   return 0;
 }
 
+/* Instantiates the component once, against the shared WASI definitions, and
+ * keeps its state as a snapshot: requests then map it copy-on-write into a
+ * pooled memory slot instead of instantiating. A module that cannot be
+ * snapshotted (it imports its memory, say) is instantiated per request. */
+static void make_snapshot(srv_t *srv, srv_component_t *c) {
+  wisp_error_t err = {0};
+  wisp_store_t *store = wisp_store_new(srv->engine);
+  wisp_linker_t *linker = store ? wisp_linker_new(store) : NULL;
+  wisp_wasi_config_t cfg;
+  wisp_wasi_config_init(&cfg);
+  wisp_wasi_t *wasi = NULL;
+  wisp_instance_t *inst = NULL;
+  wisp_trap_t *trap = NULL;
+  const char *why = "out of memory";
+  if (!linker || wisp_wasi_define_shared(linker) < 0 || wisp_wasi_new(&cfg, &wasi, &err) < 0) goto done;
+  wisp_wasi_attach(wasi, store);
+  why = err.message;
+  if (wisp_linker_instantiate(linker, NULL, c->module, &inst, &trap, &err) < 0) {
+    if (trap) why = wisp_trap_message(trap);
+    goto done;
+  }
+  if (wisp_snapshot_new(inst, &c->snapshot, &err) < 0) c->snapshot = NULL;
+done:
+  if (!c->snapshot)
+    fprintf(stderr, "wisp: component '%s': no snapshot (%s); instantiating per request\n", c->manifest->id,
+            why);
+  wisp_trap_delete(trap);
+  wisp_linker_delete(linker);
+  wisp_store_delete(store);
+  wisp_wasi_delete(wasi);
+}
+
 /* Decodes and validates one component's module; sets up its preopens. A
  * module file that does not exist yet is built first when the component has
  * build commands (always with --build). */
@@ -156,6 +189,7 @@ static int load_component(srv_t *srv, size_t index) {
     c->preopens[i].read_only = !mc->files[i].read_write;
   }
   c->npreopens = mc->file_count;
+  make_snapshot(srv, c);
   return 0;
 }
 
@@ -342,12 +376,42 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+/* The thread's shared WASI host functions (in a store that lives as long as
+ * the thread) and, for every snapshotted component, its imports resolved
+ * against them once. */
+static int resolve_imports(srv_t *srv, srv_thread_t *t) {
+  size_t n = srv->manifest->component_count;
+  t->imports = calloc(n + 1, sizeof *t->imports);
+  t->host_store = wisp_store_new(srv->engine);
+  wisp_linker_t *linker = t->host_store ? wisp_linker_new(t->host_store) : NULL;
+  if (!t->imports || !linker || wisp_wasi_define_shared(linker) < 0) {
+    wisp_linker_delete(linker);
+    fprintf(stderr, "wisp: out of memory setting up a loop thread\n");
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    srv_component_t *c = &srv->components[i];
+    if (!c->snapshot) continue;
+    wisp_error_t err = {0};
+    size_t count = wisp_module_import_count(c->module);
+    t->imports[i] = calloc(count + 1, sizeof *t->imports[i]);
+    if (!t->imports[i] || wisp_linker_resolve(linker, c->module, t->imports[i], &err) < 0) {
+      if (t->imports[i]) fprintf(stderr, "wisp: component '%s': %s\n", c->manifest->id, err.message);
+      free(t->imports[i]);
+      t->imports[i] = NULL;
+    }
+  }
+  wisp_linker_delete(linker);
+  return 0;
+}
+
 /* Sets up loop thread `index` of this process: its h2o context and its own
  * listener (listen_fd when given, else a new SO_REUSEPORT socket). */
 static int init_thread(srv_t *srv, srv_thread_t *t, int index, int listen_fd, int admin_fd) {
   t->srv = srv;
   t->index = index;
   srv_thread_jobs_init(t);
+  if (resolve_imports(srv, t) < 0) return -1;
   h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
   t->accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->app_hosts, .ssl_ctx = srv->ssl_ctx};
   t->admin_accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->admin_hosts};
@@ -441,6 +505,7 @@ void *srv_shared_alloc(size_t size) {
 
 /* Runs this process's loop threads until they have drained. */
 static int run_loops(srv_t *srv, int listen_fd, int admin_fd) {
+  srv->pool = wisp_pool_new(POOL_SLOTS);
   srv->nthreads = srv->threads_per_proc;
   srv->threads = calloc((size_t)srv->nthreads, sizeof *srv->threads);
   if (!srv->threads) return -1;
