@@ -173,7 +173,7 @@ static int load_string(wisp__cabi_t *cx, uint32_t begin, uint32_t tagged, wisp__
       uint32_t cp = 0;
       if (!get_utf8(src, units, &i, &cp)) return trap(cx, "invalid UTF-8 in a string at byte %u", i);
     }
-    memcpy(s, src, units);
+    if (units) memcpy(s, src, units);
     n = units;
   }
   out->of.str.ptr = s;
@@ -203,7 +203,7 @@ static int store_string(wisp__cabi_t *cx, const char *s, uint32_t len, uint32_t 
   if (cx->encoding == WISP__ENC_UTF8) {
     if (len > MAX_STRING_BYTES) return trap(cx, "string too long");
     if (guest_alloc(cx, 1, len, ptr)) return -1;
-    memcpy(cx->mem + *ptr, s, len);
+    if (len) memcpy(cx->mem + *ptr, s, len);
     *tagged = len;
     return 0;
   }

@@ -259,6 +259,10 @@ static int translate(wisp__cinst_t *inst, uint32_t type, wisp__cval_t *v, int di
       if (translate(inst, t->a, &v->of.agg.items[i], dir, depth + 1, trap, trap_size)) return -1;
     return 0;
   case WISP__CT_VARIANT: case WISP__CT_OPTION: case WISP__CT_RESULT: {
+    if (v->of.var.disc >= (t->kind == WISP__CT_VARIANT ? t->n : 2u)) {
+      snprintf(trap, trap_size, "invalid variant discriminant %u", v->of.var.disc);
+      return -1;
+    }
     uint32_t ct = t->kind == WISP__CT_VARIANT ? t->fields[v->of.var.disc].type
                   : t->kind == WISP__CT_OPTION ? (v->of.var.disc ? t->a : WISP__CNONE)
                   : (v->of.var.disc ? t->b : t->a);
