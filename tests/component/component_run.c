@@ -4,8 +4,14 @@
  * wisp:tests/shapes#area) and calls every export through the canonical ABI:
  * integers, strings both ways (with realloc and post-return), enums, options,
  * records, variants, an exported interface calling back into the host.
+ *
+ * component_run CALC FLIPS: also flips FLIPS pseudo-random bytes of the binary
+ * one at a time; whatever still decodes is instantiated and every export called
+ * with the same arguments. Nothing may crash (run it in the sanitizer build);
+ * traps and refusals are fine.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "component/cinst.h"
@@ -62,8 +68,55 @@ static int call(const char *iface, const char *name, wisp__cval_t *args, uint32_
   return rc;
 }
 
+/* Instantiates `bytes` if it decodes and calls add, greet and apply; returns
+ * how far it got (0 refused, 1 instantiated, 2 called). */
+static int try_mutant(wisp_engine_t *engine, const uint8_t *bytes, size_t len) {
+  wisp_error_t err;
+  wisp_component_t *c = NULL;
+  if (wisp_component_new(engine, bytes, len, &c, &err)) return 0;
+  wisp_store_t *store = wisp_store_new(engine);
+  wisp_exec_t *exec = wisp_exec_new(store, NULL);
+  wisp_exec_set_fuel(exec, 1000000);
+  wisp__cinst_t *mi = NULL;
+  int stage = 0;
+  if (wisp__cinst_new(c, store, exec, host, 2, &mi, &err) == 0) {
+    stage = 1;
+    static const char *const names[3] = {"add", "greet", "apply"};
+    for (int k = 0; k < 3; k++) {
+      wisp__cfunc_t *f = wisp__cinst_func(mi, NULL, names[k]);
+      if (!f) continue;
+      const wisp__ctype_t *ft = wisp__ctype(c, wisp__cfunc_type(f));
+      if (ft->n > 3 || ft->nresults > 1) continue;
+      wisp__cval_t a[3], r[1];
+      memset(a, 0, sizeof a);
+      memset(r, 0, sizeof r);
+      /* arguments shaped by the (possibly mutated) type: zero values of each kind */
+      bool ok = true;
+      for (uint32_t i = 0; i < ft->n; i++) {
+        a[i].type = ft->fields[i].type;
+        uint8_t kind = wisp__ctype(c, a[i].type)->kind;
+        if (kind == WISP__CT_STRING) { a[i].of.str.ptr = "x"; a[i].of.str.len = 1; }
+        else if (kind > WISP__CT_STRING && kind != WISP__CT_ENUM && kind != WISP__CT_FLAGS) ok = false;
+      }
+      if (ft->nresults) r[0].type = ft->results[0].type;
+      if (!ok) continue;
+      wisp__arena_t ar;
+      wisp__arena_init(&ar);
+      char trap[200];
+      wisp__cinst_call(mi, f, a, ft->n, r, ft->nresults, &ar, trap, sizeof trap);
+      wisp__arena_free(&ar);
+      stage = 2;
+    }
+    wisp__cinst_delete(mi);
+  }
+  wisp_exec_delete(exec);
+  wisp_store_delete(store);
+  wisp_component_delete(c);
+  return stage;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: component_run CALC.component.wasm\n"); return 2; }
+  if (argc != 2 && argc != 3) { fprintf(stderr, "usage: component_run CALC.component.wasm [FLIPS]\n"); return 2; }
   FILE *file = fopen(argv[1], "rb");
   if (!file) { perror(argv[1]); return 2; }
   static uint8_t bytes[1 << 20];
@@ -132,6 +185,21 @@ int main(int argc, char **argv) {
   CHECK(wisp__cinst_new(c, store, exec, host, 1, &other, &err) == WISP_ERR_LINK);
   CHECK(strstr(err.message, "function \"area\" is not provided by the host") != NULL);
 
+  if (argc == 3) {
+    long flips = atol(argv[2]);
+    uint32_t state = 2024;
+    long counts[3] = {0, 0, 0};
+    static uint8_t copy[1 << 20];
+    for (long i = 0; i < flips; i++) {
+      state = state * 1103515245u + 12345u;
+      size_t at = 8 + (state >> 8) % (len - 8);
+      state = state * 1103515245u + 12345u;
+      memcpy(copy, bytes, len);
+      copy[at] ^= (uint8_t)((state >> 16) | 1);
+      counts[try_mutant(engine, copy, len)]++;
+    }
+    printf("mutants: %ld refused, %ld instantiated only, %ld called\n", counts[0], counts[1], counts[2]);
+  }
   wisp__arena_free(&arena);
   wisp__cinst_delete(inst);
   wisp_exec_delete(exec);
