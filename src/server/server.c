@@ -489,7 +489,15 @@ static int srv_setup_config(srv_t *srv, int *admin_fd) {
  * trip h2o's assertions on dispose. Shared memory (components, metrics)
  * lives until exit too. */
 static void teardown(srv_t *srv) {
+  for (int t = 0; srv->threads && t < srv->nthreads; t++) {
+    srv_thread_t *th = &srv->threads[t];
+    for (size_t i = 0; th->imports && i < srv->manifest->component_count; i++) free(th->imports[i]);
+    free(th->imports);
+    wisp_store_delete(th->host_store);
+  }
+  wisp_pool_delete(srv->pool); /* every request's store is gone after the drain */
   for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
+    wisp_snapshot_delete(srv->components[i].snapshot);
     wisp_module_delete(srv->components[i].module);
     free(srv->components[i].preopens);
   }
