@@ -80,6 +80,8 @@ struct wisp__cinst {
    * outermost's here): index 0 is never a handle. */
   struct handle *handles;
   uint32_t nhandles, cap_handles, free_head;
+  uint32_t *lent;       /* borrow handles lent to the guest for the current calls */
+  uint32_t nlent, cap_lent;
 };
 
 /* A resource handle as the guest sees it: an index into the instance's table. */
@@ -239,6 +241,16 @@ static int translate(wisp__cinst_t *inst, uint32_t type, wisp__cval_t *v, int di
       uint32_t h = 0;
       if (handle_add(inst, t->a, (uint32_t)v->of.u, own, &h, trap, trap_size)) return -1;
       v->of.u = h;
+      if (!own) { /* a borrow lasts for the call: remember it to drop it after */
+        if (inst->nlent == inst->cap_lent) {
+          uint32_t cap = inst->cap_lent ? inst->cap_lent * 2 : 8;
+          uint32_t *grown = realloc(inst->lent, cap * sizeof *grown);
+          if (!grown) { snprintf(trap, trap_size, "too many borrowed handles"); return -1; }
+          inst->lent = grown;
+          inst->cap_lent = cap;
+        }
+        inst->lent[inst->nlent++] = h;
+      }
       return 0;
     }
     handle_t *e = handle_get(inst, (uint32_t)v->of.u, t->a, trap, trap_size);
@@ -675,6 +687,7 @@ int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t 
 void wisp__cinst_delete(wisp__cinst_t *inst) {
   if (!inst) return;
   free(inst->handles);
+  free(inst->lent);
   wisp__arena_free(&inst->arena);
   free(inst);
 }
@@ -720,7 +733,9 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   const wisp_functype_t *core = wisp_func_type(f->core);
   wisp_val_t cargs[WISP__MAX_FLAT], cres[1];
   int rc = -1;
-  /* handles in the arguments enter the guest's table (on a copy: args are the caller's) */
+  /* handles in the arguments enter the guest's table (on a copy: args are the caller's);
+   * borrows are lent for this call only */
+  uint32_t lent_start = inst->nlent;
   wisp__cval_t *copy = wisp__arena_alloc(arena, (ft->n ? ft->n : 1) * sizeof *copy);
   if (!copy) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
   if (ft->n) memcpy(copy, args, ft->n * sizeof *copy);
@@ -753,6 +768,10 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   }
   rc = 0;
 done:
+  while (inst->nlent > lent_start) {
+    uint32_t h = inst->lent[--inst->nlent];
+    if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own) handle_free(inst, h);
+  }
   if (rc) snprintf(trap, trap_size, "%s", cx.trap);
   return rc;
 }
