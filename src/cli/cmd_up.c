@@ -1,7 +1,7 @@
 /*
  * cmd_up.c: `wisp up`, serve an application's HTTP routes (src/server/).
  *
- *   wisp up [DIR | path/to/wisp.toml] [--build] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+ *   wisp up [DIR | path/to/wisp.toml] [--build] [--no-snapshot] [--listen HOST:PORT] [--admin-listen HOST:PORT]
  *           [--processes N] [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
  *
  * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
@@ -30,7 +30,12 @@ static void usage(FILE *out) {
       "options:\n"
       "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
       "  --admin-listen HOST:PORT  /metrics and /healthz (default 127.0.0.1:3001; 'off' for none)\n"
-      "  --threads N               event loop threads (default: one per CPU)\n"
+      "  --build                   run every component's build commands first (a component\n"
+      "                            whose module file is missing is always built)\n"
+      "  --no-snapshot             instantiate each request through a linker instead of\n"
+      "                            from the module's start-up snapshot (for comparison)\n"
+      "  --processes N             worker processes (default: one per CPU)\n"
+      "  --threads N               event loop threads per process (default 1)\n"
       "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
       "  --tls-cert FILE           PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)\n"
       "  --tls-key FILE            PEM private key for --tls-cert\n"
@@ -70,8 +75,11 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       usage(stdout);
       exit(0);
     }
-    if (strcmp(a, "--build") == 0) {
-      o->build = true;
+    if (strcmp(a, "--build") == 0 || strcmp(a, "--no-snapshot") == 0) {
+      if (a[2] == 'b')
+        o->build = true;
+      else
+        o->no_snapshot = true;
       continue;
     }
     if (a[0] != '-') {

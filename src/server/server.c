@@ -189,7 +189,7 @@ static int load_component(srv_t *srv, size_t index) {
     c->preopens[i].read_only = !mc->files[i].read_write;
   }
   c->npreopens = mc->file_count;
-  make_snapshot(srv, c);
+  if (!srv->options->no_snapshot) make_snapshot(srv, c);
   return 0;
 }
 

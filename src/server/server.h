@@ -26,7 +26,8 @@ typedef struct wisp_server_options {
   int processes;             /* worker processes; 0: one per online CPU */
   int threads;               /* event loop threads per process; 0: one */
   wisp_server_log_format_t log_format;
-  bool build; /* run every component's build commands first */
+  bool build;       /* run every component's build commands first */
+  bool no_snapshot; /* instantiate through a linker per request (for comparison) */
 } wisp_server_options_t;
 
 /* Runs the server. Returns 0 after a clean shutdown, 1 when the manifest,

@@ -619,7 +619,9 @@ def test_startup_errors(s):
     r = run_wisp(["up", "--bogus"])
     check(r.returncode == 2 and "unknown option" in r.stderr, f"usage error: {r.returncode}")
     r = run_wisp(["help", "up"])
-    check(r.returncode == 0 and "--listen" in r.stdout, "wisp help up")
+    for opt in ("--listen", "--admin-listen", "--processes", "--threads", "--build", "--no-snapshot",
+                "--log-format", "--tls-cert"):
+        check(r.returncode == 0 and opt in r.stdout, f"wisp help up shows {opt}")
     r = run_wisp(["up", "--log-format", "xml"])
     check(r.returncode == 2, "bad --log-format")
 
@@ -661,6 +663,18 @@ def test_admin(s):
     check(st == 404, f"admin 404: {st}")
     st, _, b = s.get("/metrics")
     check(st == 404, f"/metrics is not on the application listener: {st}")
+
+
+def test_no_snapshot(s):
+    # The per-request linker path (modules that cannot be snapshotted).
+    s.stop()
+    t = Server(["--no-snapshot"])
+    try:
+        test_wagi_env(t)
+        test_limits_traps(t)
+        test_sleep(t)
+    finally:
+        t.stop()
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
