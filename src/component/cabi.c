@@ -234,10 +234,24 @@ static int store_string(wisp__cabi_t *cx, const char *s, uint32_t len, uint32_t 
 
 static int load(wisp__cabi_t *cx, uint32_t type, uint32_t ptr, wisp__cval_t *out, int depth);
 
+/* list<u8> and list<s8> are carried as bytes (of.bytes), not a value per byte */
+static bool byte_list(const wisp__cabi_t *cx, uint32_t elem) {
+  uint8_t k = type_of(cx, elem)->kind;
+  return k == WISP__CT_U8 || k == WISP__CT_S8;
+}
+
 static int load_list(wisp__cabi_t *cx, uint32_t elem, uint32_t begin, uint32_t n, wisp__cval_t *out, int depth) {
   const wisp__ctype_t *e = type_of(cx, elem);
   if (begin % e->align) return trap(cx, "misaligned list at 0x%x", begin);
   if (check_range(cx, begin, (uint64_t)n * e->size, "list")) return -1;
+  if (byte_list(cx, elem)) {
+    uint8_t *copy = host_alloc(cx, n);
+    if (!copy) return -1;
+    if (n) memcpy(copy, cx->mem + begin, n);
+    out->of.bytes.ptr = copy;
+    out->of.bytes.len = n;
+    return 0;
+  }
   if (n > MAX_HOST_ITEMS) return trap(cx, "list of %u elements is too long for the host", n);
   out->of.agg.items = host_alloc(cx, (size_t)n * sizeof *out->of.agg.items);
   if (!out->of.agg.items) return -1;
@@ -333,8 +347,17 @@ static int check_value(wisp__cabi_t *cx, uint32_t type, const wisp__cval_t *v, i
   return 0;
 }
 
+static uint32_t list_len(const wisp__cabi_t *cx, uint32_t elem, const wisp__cval_t *v) {
+  return byte_list(cx, elem) ? v->of.bytes.len : v->of.agg.len;
+}
+
 static int store_list(wisp__cabi_t *cx, uint32_t elem, const wisp__cval_t *v, uint32_t *begin, int depth) {
   const wisp__ctype_t *e = type_of(cx, elem);
+  if (byte_list(cx, elem)) {
+    if (guest_alloc(cx, 1, v->of.bytes.len, begin)) return -1;
+    if (v->of.bytes.len) memcpy(cx->mem + *begin, v->of.bytes.ptr, v->of.bytes.len);
+    return 0;
+  }
   uint64_t bytes = (uint64_t)v->of.agg.len * e->size;
   if (guest_alloc(cx, e->align, bytes, begin)) return -1;
   for (uint32_t i = 0; i < v->of.agg.len; i++)
@@ -363,7 +386,7 @@ static int store(wisp__cabi_t *cx, uint32_t type, const wisp__cval_t *v, uint32_
     uint32_t begin = 0;
     if (store_list(cx, t->a, v, &begin, depth)) return -1;
     wr(cx, ptr, begin, 4);
-    wr(cx, ptr + 4, v->of.agg.len, 4);
+    wr(cx, ptr + 4, list_len(cx, t->a, v), 4);
     return 0;
   }
   case WISP__CT_FLAGS: wr(cx, ptr, v->of.u & flags_mask(t), t->size); return 0;
@@ -526,7 +549,7 @@ static int lower(wisp__cabi_t *cx, uint32_t type, const wisp__cval_t *v, uint64_
     uint32_t begin = 0;
     if (store_list(cx, t->a, v, &begin, depth)) return -1;
     if (push(cx, flat, cap, pos, begin)) return -1;
-    return push(cx, flat, cap, pos, v->of.agg.len);
+    return push(cx, flat, cap, pos, list_len(cx, t->a, v));
   }
   default: return push(cx, flat, cap, pos, (uint32_t)v->of.u); /* 32-bit and narrower, char, handles */
   }

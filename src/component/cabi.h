@@ -31,6 +31,8 @@ typedef struct wisp__cval {
     double f64;
     struct { const char *ptr; uint32_t len; } str;          /* UTF-8, not NUL-terminated */
     struct { struct wisp__cval *items; uint32_t len; } agg; /* list, record, tuple */
+    struct { const uint8_t *ptr; uint32_t len; } bytes;     /* list<u8>, list<s8>: the bytes
+                                                             * themselves, no value per byte */
     struct { uint32_t disc; struct wisp__cval *payload; } var; /* variant, enum, option
                                                                 * (0 none, 1 some), result
                                                                 * (0 ok, 1 error); payload

@@ -90,7 +90,7 @@ static int write_bytes(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, ui
   (void)env; (void)nres;
   if (nargs != 2) return fail(cx, "write: bad arguments");
   FILE *out = args[0].of.u == 2 ? stderr : stdout;
-  for (uint32_t i = 0; i < args[1].of.agg.len; i++) fputc((int)args[1].of.agg.items[i].of.u, out);
+  fwrite(args[1].of.bytes.ptr, 1, args[1].of.bytes.len, out);
   fflush(out);
   return ok(cx, &res[0], 0);
 }
@@ -143,12 +143,11 @@ static int random_bytes(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, u
                         uint32_t nres) {
   (void)env; (void)nargs; (void)nres;
   uint64_t n = args[0].of.u > 65536 ? 65536 : args[0].of.u;
-  uint32_t elem = type_of(cx, res[0].type)->a;
-  wisp__cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (size_t)(n ? n : 1));
-  if (!items) return fail(cx, "out of memory");
-  for (uint64_t i = 0; i < n; i++) items[i] = (wisp__cval_t){.type = elem, .of.u = (uint8_t)(i * 131 + 7)};
-  res[0].of.agg.items = items;
-  res[0].of.agg.len = (uint32_t)n;
+  uint8_t *bytes = wisp__arena_alloc(cx->arena, (size_t)(n ? n : 1));
+  if (!bytes) return fail(cx, "out of memory");
+  for (uint64_t i = 0; i < n; i++) bytes[i] = (uint8_t)(i * 131 + 7);
+  res[0].of.bytes.ptr = bytes;
+  res[0].of.bytes.len = (uint32_t)n;
   return 0;
 }
 
@@ -185,8 +184,8 @@ static int body_write(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uin
                       uint32_t nres) {
   (void)env; (void)nres;
   if (nargs != 2 || args[0].of.u != 40) return fail(cx, "write: not the body stream");
-  for (uint32_t i = 0; i < args[1].of.agg.len && http_body_len < sizeof http_body - 1; i++)
-    http_body[http_body_len++] = (char)args[1].of.agg.items[i].of.u;
+  for (uint32_t i = 0; i < args[1].of.bytes.len && http_body_len < sizeof http_body - 1; i++)
+    http_body[http_body_len++] = (char)args[1].of.bytes.ptr[i];
   return ok(cx, &res[0], 0);
 }
 

@@ -62,7 +62,12 @@ static bool eq(const wisp__cval_t *a, const wisp__cval_t *b) {
   case WISP__CT_F64: return a->of.f64 == b->of.f64 || (isnan(a->of.f64) && isnan(b->of.f64));
   case WISP__CT_STRING:
     return a->of.str.len == b->of.str.len && memcmp(a->of.str.ptr, b->of.str.ptr, a->of.str.len) == 0;
-  case WISP__CT_LIST: case WISP__CT_RECORD: case WISP__CT_TUPLE:
+  case WISP__CT_LIST:
+    if (wisp__ctype(comp, t->a)->kind == WISP__CT_U8 || wisp__ctype(comp, t->a)->kind == WISP__CT_S8)
+      return a->of.bytes.len == b->of.bytes.len &&
+             (a->of.bytes.len == 0 || memcmp(a->of.bytes.ptr, b->of.bytes.ptr, a->of.bytes.len) == 0);
+    /* fall through */
+  case WISP__CT_RECORD: case WISP__CT_TUPLE:
     if (a->of.agg.len != b->of.agg.len) return false;
     for (uint32_t i = 0; i < a->of.agg.len; i++)
       if (!eq(&a->of.agg.items[i], &b->of.agg.items[i])) return false;
@@ -171,6 +176,15 @@ static void layouts(void) {
   memcpy(&bits, &pay.of.f32, 4);
   n = 0;
   CHECK(wisp__cabi_lower_flat(&cx, &vv, flat, 2, &n) == 0 && n == 2 && flat[0] == 1 && flat[1] == bits);
+  /* list<u8> travels as bytes: one copy each way, no value per byte */
+  uint32_t bl = add((wisp__ctype_t){.kind = WISP__CT_LIST, .a = WISP__CT_U8});
+  static const uint8_t payload[5] = {0, 1, 0xfe, 0xff, 42};
+  wisp__cval_t bv = {.type = bl, .of.bytes = {payload, 5}}, bback;
+  n = 0;
+  uint32_t bpos = 0;
+  CHECK(wisp__cabi_lower_flat(&cx, &bv, flat, 2, &n) == 0 && n == 2 && flat[1] == 5);
+  CHECK(memcmp(memory + flat[0], payload, 5) == 0);
+  CHECK(wisp__cabi_lift_flat(&cx, bl, flat, 2, &bpos, &bback) == 0 && eq(&bv, &bback));
   /* s8 -1 lowers sign-extended to 32 bits */
   wisp__cval_t m1 = {.type = WISP__CT_S8, .of.s = -1};
   n = 0;
