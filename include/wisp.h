@@ -434,7 +434,10 @@ int wisp_exec_set_store(wisp_exec_t *exec, wisp_store_t *store);
 
 /* Fuel is an approximate instruction budget, charged at function entry and loop
  * headers by the static length of the straight-line code that follows. A
- * negative budget (the default) means unlimited. */
+ * region runs whenever some budget is left and is charged in full, so the last
+ * region of a slice may overdraw it (by at most one region): every slice of at
+ * least 1 makes progress. A negative budget (the default) means unlimited.
+ * wisp_exec_set_fuel sets the budget (it does not add to it). */
 void wisp_exec_set_fuel(wisp_exec_t *exec, int64_t fuel);
 int64_t wisp_exec_fuel(const wisp_exec_t *exec);
 /* Total fuel charged since the exec was created (a CPU-cost measure). */

@@ -247,16 +247,21 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
     S(1).u64 = (uint64_t)(T)v_; NEXT(4); } while (0)
 #define STORE(CT, field) do { CT v_ = (CT)S(2).field; exec->fault_ip = ip; \
     memcpy(EA(ip[1], ip[3]), &v_, sizeof v_); NEXT(4); } while (0)
-/* Jumps by the offset in word k. A backward jump is a loop back-edge: it lands
+/* Fuel: a region runs when any budget is left, and is charged in full (the
+ * budget may end below zero, by at most one region). So every slice, however
+ * small, makes progress; the guest stops at the first check that finds the
+ * budget used up, with nothing charged for the region it did not enter.
+ *
+ * Jumps by the offset in word k. A backward jump is a loop back-edge: it lands
  * just past the loop's FUEL instruction and charges that region itself (the
  * FUEL word's immediate is at ip[-1]), saving a dispatch per iteration. When
- * the fuel runs out, ip is left at the FUEL instruction. */
+ * the fuel is used up, ip is left at the FUEL instruction. */
 #define JUMP(k) do { \
     int32_t off_ = (int32_t)ip[k]; \
     ip += (k) + off_; \
     if (off_ < 0) { \
+      if (UNLIKELY(fuel <= 0)) { ip -= 2; goto out_of_fuel; } \
       fuel -= ip[-1]; \
-      if (UNLIKELY(fuel < 0)) { fuel += ip[-1]; ip -= 2; goto out_of_fuel; } \
     } \
     DISPATCH(); \
   } while (0)
@@ -268,9 +273,7 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
 op_base:
 L_UNREACHABLE: TRAP(WISP_TRAP_UNREACHABLE, "unreachable");
 L_FUEL:
-  fuel -= ip[1];
-  if (UNLIKELY(fuel < 0)) {
-    fuel += ip[1];
+  if (UNLIKELY(fuel <= 0)) {
   out_of_fuel:
     exec->ip = ip;
     exec->fp = fp;
@@ -278,6 +281,7 @@ L_FUEL:
     exec->status = WISP_OUT_OF_FUEL;
     goto leave;
   }
+  fuel -= ip[1];
   NEXT(2);
 L_BR: JUMP(1);
 L_BR_NZ: if (S(1).i32) JUMP(2); NEXT(3);
@@ -743,16 +747,15 @@ do_call:
     if (UNLIKELY(!code)) TRAP(WISP_TRAP_OOM, "out of memory translating a function");
     if (UNLIKELY(frame == exec->frames_end || nfp + code->frame_cells > exec->stack_end))
       TRAP(WISP_TRAP_STACK_EXHAUSTED, "call stack exhausted");
-    fuel -= code->entry_fuel;
-    if (UNLIKELY(fuel < 0)) {
+    if (UNLIKELY(fuel <= 0)) {
       /* out of fuel before the call: continuing re-executes the call instruction */
-      fuel += code->entry_fuel;
       exec->ip = ip;
       exec->fp = fp;
       SYNC_CALL_STATE();
       exec->status = WISP_OUT_OF_FUEL;
       goto leave;
     }
+    fuel -= code->entry_fuel;
     frame->ret_ip = ip + call_len;
     frame->fp = fp;
     frame->func = func;
@@ -868,7 +871,10 @@ void wisp_exec_delete(wisp_exec_t *exec) {
 }
 
 void wisp_exec_set_fuel(wisp_exec_t *exec, int64_t fuel) { exec->fuel = fuel < 0 ? FUEL_UNLIMITED : fuel; }
-int64_t wisp_exec_fuel(const wisp_exec_t *exec) { return exec->fuel == FUEL_UNLIMITED ? -1 : exec->fuel; }
+int64_t wisp_exec_fuel(const wisp_exec_t *exec) {
+  if (exec->fuel == FUEL_UNLIMITED) return -1;
+  return exec->fuel < 0 ? 0 : exec->fuel; /* the last region may overdraw */
+}
 uint64_t wisp_exec_fuel_used(const wisp_exec_t *exec) { return exec->fuel_used; }
 wisp_status_t wisp_exec_status(const wisp_exec_t *exec) { return exec->status; }
 wisp_func_t *wisp_exec_suspended_func(const wisp_exec_t *exec) {
@@ -976,8 +982,8 @@ wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *f, const wisp_val_t
   if (fp + code->frame_cells > exec->stack_end)
     return finish(exec, fail_call(exec, WISP_TRAP_STACK_EXHAUSTED, "call stack exhausted"));
   memset(fp + code->param_cells, 0, (size_t)code->local_cells * sizeof(wisp__cell_t));
-  /* The entry function's first region; when the budget cannot cover it the
-   * call starts out of fuel (continuing runs it without charging it again). */
+  /* The entry function's first region; with no budget left the call starts
+   * out of fuel (continuing runs it without charging it). */
   frame->ret_ip = exit_code;
   frame->fp = fp;
   frame->func = NULL;
@@ -985,7 +991,7 @@ wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *f, const wisp_val_t
   exec->fp = fp;
   exec->frame = frame + 1;
   exec->func = f;
-  if (exec->fuel < code->entry_fuel) return exec->status = WISP_OUT_OF_FUEL;
+  if (exec->fuel <= 0) return exec->status = WISP_OUT_OF_FUEL;
   exec->fuel -= code->entry_fuel;
   exec->fuel_used += code->entry_fuel;
   return finish(exec, wisp__interp_run(exec));

@@ -156,6 +156,20 @@ static void test_fuel(void) {
   CHECK(t && wisp_trap_frame_count(t) >= 1 && wisp_trap_frame(t, 0)->func_name &&
         strcmp(wisp_trap_frame(t, 0)->func_name, "forever") == 0);
   wisp_trap_delete(t);
+  /* slices of a single unit still make progress (a region may overdraw its slice) */
+  wisp_exec_set_fuel(exec, 1);
+  st = call1(exec, export_func(&fx, "fib"), 15, &r);
+  int tiny = 1;
+  bool reported_empty = true;
+  while (st == WISP_OUT_OF_FUEL && tiny < 1000000) {
+    if (wisp_exec_fuel(exec) != 0) reported_empty = false;
+    wisp_exec_set_fuel(exec, 1);
+    st = wisp_exec_continue(exec);
+    tiny++;
+  }
+  CHECK(st == WISP_DONE && r.of.i32 == 610);
+  CHECK(reported_empty);
+  CHECK(tiny > 1000); /* fib(15) makes about 2000 calls: about one per slice */
   /* recursion is charged at calls too */
   wisp_exec_set_fuel(exec, 100);
   CHECK(call1(exec, export_func(&fx, "fib"), 25, &r) == WISP_OUT_OF_FUEL);
