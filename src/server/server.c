@@ -571,19 +571,29 @@ static int wait_workers(void) {
   return code;
 }
 
-static void announce(srv_t *srv) {
-  const wisp_server_options_t *o = srv->options;
+/* "HOST:PORT" of a bound address (IPv6 in brackets). */
+static void format_address(const struct sockaddr_storage *ss, char *out, size_t size) {
   char host[INET6_ADDRSTRLEN] = "?";
-  if (srv->listen_addr.ss_family == AF_INET)
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&srv->listen_addr)->sin_addr, host, sizeof host);
-  else if (srv->listen_addr.ss_family == AF_INET6)
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&srv->listen_addr)->sin6_addr, host, sizeof host);
-  fprintf(stderr, "wisp: serving '%s' on %s://%s:%d (port %d, %d processes x %d threads)\n",
-          srv->manifest->name, srv->ssl_ctx ? "https" : "http", host, addr_port(&srv->listen_addr),
-          addr_port(&srv->listen_addr), srv->nprocs, srv->threads_per_proc);
-  if (o->admin_listen)
-    fprintf(stderr, "wisp: metrics on http://%s/metrics (admin port %d)\n", o->admin_listen,
+  if (ss->ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof host);
+    snprintf(out, size, "%s:%d", host, addr_port(ss));
+  } else {
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof host);
+    snprintf(out, size, "[%s]:%d", host, addr_port(ss));
+  }
+}
+
+static void announce(srv_t *srv) {
+  char app[INET6_ADDRSTRLEN + 16], admin[INET6_ADDRSTRLEN + 16];
+  format_address(&srv->listen_addr, app, sizeof app);
+  fprintf(stderr, "wisp: serving '%s' on %s://%s (port %d, %d processes x %d threads)\n", srv->manifest->name,
+          srv->ssl_ctx ? "https" : "http", app, addr_port(&srv->listen_addr), srv->nprocs,
+          srv->threads_per_proc);
+  if (srv->options->admin_listen) {
+    format_address(&srv->admin_addr, admin, sizeof admin);
+    fprintf(stderr, "wisp: metrics on http://%s/metrics (admin port %d)\n", admin,
             addr_port(&srv->admin_addr));
+  }
   for (size_t i = 0; i < srv->manifest->trigger_count; i++)
     fprintf(stderr, "wisp: route %s -> %s\n", srv->manifest->triggers[i].route,
             srv->manifest->components[srv->manifest->triggers[i].component].id);
