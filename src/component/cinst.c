@@ -94,7 +94,7 @@ typedef struct handle {
 
 /* What a `canon lower` trampoline needs. */
 typedef struct lower_env {
-  const wisp__cinst_t *inst;
+  wisp__cinst_t *inst; /* its handle table changes */
   const wisp__cfunc_t *func;
   uint32_t core_type;
   wisp_memory_t *memory;
@@ -381,14 +381,14 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   int rc = -1;
   if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
   if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
-  if (translate_all((wisp__cinst_t *)e->inst, ft->fields, ft->n, params, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
+  if (translate_all(e->inst, ft->fields, ft->n, params, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
   for (uint32_t i = 0; i < ft->nresults; i++) outs[i].type = ft->results[i].type;
   if (!e->func->host) {
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
   if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
-  if (translate_all((wisp__cinst_t *)e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
+  if (translate_all(e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
     goto done;
   uint64_t out[1] = {0};
   uint32_t nout = 0, area = spilled ? (uint32_t)flat[np] : 0;
