@@ -149,6 +149,7 @@ run_fuzz() {
     return
   fi
   say "fuzz: ${targets[*]}: ${fuzz_seconds} s each, $jobs at a time"
+  t0=$SECONDS
   local running=0 target i
   for i in "${!targets[@]}"; do
     if [ "$running" -ge "$jobs" ]; then
@@ -159,6 +160,7 @@ run_fuzz() {
     running=$((running + 1))
   done
   wait
+  summary_lines+=("$(printf 'fuzz     %d targets (%d s)' ${#targets[@]} $((SECONDS - t0)))")
   local rc stats
   for target in "${targets[@]}"; do
     local work=build/fuzz/runs/$target
@@ -182,6 +184,7 @@ if ! scripts/setup.sh --no-build; then
   echo "0 passed, $failed failed"
   exit 1
 fi
+summary_lines+=("$(printf 'setup    ok (%d s)' "$SECONDS")")
 
 for b in $builds; do
   case "$b" in
