@@ -44,8 +44,9 @@ packages=(
   clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libclang-rt-19-dev
   # reference tools: wast2json, wasm-objdump, wasm2c; wasm-opt
   wabt binaryen
-  # spec/WASI test expectations are JSON; the server's end-to-end tests are Python
-  libjansson-dev python3
+  # spec/WASI test expectations are JSON; the server's end-to-end tests are Python,
+  # and use curl (HTTP/2) and openssl (a TLS certificate)
+  libjansson-dev python3 curl openssl
   # server, outbound HTTP, store (later layers)
   libh2o-evloop-dev libcurl4-openssl-dev libsqlite3-dev
   # benchmarks: load generators, reference server, command timing

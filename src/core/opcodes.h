@@ -270,6 +270,17 @@ typedef struct wisp__opinfo {
   const char *sig;    /* see the table's header comment; NULL = special */
 } wisp__opinfo_t;
 
+/* The value type a signature letter stands for (see the table's header). */
+static inline uint8_t wisp__sig_type(char c) {
+  switch (c) {
+    case 'i': return 0x7F; /* WISP_I32 */
+    case 'I': return 0x7E; /* WISP_I64 */
+    case 'f': return 0x7D; /* WISP_F32 */
+    case 'F': return 0x7C; /* WISP_F64 */
+    default: return 0x7B;  /* WISP_V128 ('v') */
+  }
+}
+
 /* NULL if `code` is not a known core or SIMD instruction. */
 const wisp__opinfo_t *wisp__opinfo(uint32_t code);
 

@@ -81,33 +81,28 @@ typedef struct translator {
 
 /* ---- output ------------------------------------------------------------- */
 
-static void emit_word(translator_t *t, uint32_t w) {
-  if (t->nwords == t->cap) {
-    uint32_t cap = t->cap ? t->cap * 2 : 256;
-    uint32_t *grown = realloc(t->words, cap * sizeof *grown);
-    if (!grown) {
-      t->oom = true;
-      return;
-    }
-    t->words = grown;
-    t->cap = cap;
+/* Makes room for one more element in a growable array (*items, *cap); on
+ * allocation failure sets t->oom and returns false. */
+static bool grow(translator_t *t, void **items, uint32_t *cap, uint32_t count, size_t elem, uint32_t first) {
+  if (count < *cap) return true;
+  uint32_t ncap = *cap ? *cap * 2 : first;
+  void *grown = realloc(*items, (size_t)ncap * elem);
+  if (!grown) {
+    t->oom = true;
+    return false;
   }
-  t->words[t->nwords++] = w;
+  *items = grown;
+  *cap = ncap;
+  return true;
+}
+
+static void emit_word(translator_t *t, uint32_t w) {
+  if (grow(t, (void **)&t->words, &t->cap, t->nwords, sizeof *t->words, 256)) t->words[t->nwords++] = w;
 }
 
 /* Starts an instruction: records its wasm offset for backtraces. */
 static uint32_t emit_op(translator_t *t, wisp__iop_t op) {
-  if (t->noffsets * 2 + 2 > t->offcap) {
-    uint32_t cap = t->offcap ? t->offcap * 2 : 128;
-    uint32_t *grown = realloc(t->offsets, cap * sizeof *grown);
-    if (!grown) {
-      t->oom = true;
-    } else {
-      t->offsets = grown;
-      t->offcap = cap;
-    }
-  }
-  if (!t->oom) {
+  if (grow(t, (void **)&t->offsets, &t->offcap, t->noffsets * 2 + 1, sizeof *t->offsets, 128)) {
     t->offsets[t->noffsets * 2] = t->nwords;
     t->offsets[t->noffsets * 2 + 1] = t->op_offset;
     t->noffsets++;
@@ -136,17 +131,7 @@ static void emit_offset_to(translator_t *t, uint32_t target) {
 }
 
 static void add_patch(translator_t *t, patchlist_t *pl, uint32_t pos) {
-  if (pl->n == pl->cap) {
-    uint32_t cap = pl->cap ? pl->cap * 2 : 4;
-    uint32_t *grown = realloc(pl->pos, cap * sizeof *grown);
-    if (!grown) {
-      t->oom = true;
-      return;
-    }
-    pl->pos = grown;
-    pl->cap = cap;
-  }
-  pl->pos[pl->n++] = pos;
+  if (grow(t, (void **)&pl->pos, &pl->cap, pl->n, sizeof *pl->pos, 4)) pl->pos[pl->n++] = pos;
 }
 
 /* ---- stack model -------------------------------------------------------- */
@@ -154,16 +139,7 @@ static void add_patch(translator_t *t, patchlist_t *pl, uint32_t pos) {
 static uint32_t home(const translator_t *t, uint32_t pos) { return t->nlocals + pos; }
 
 static void push(translator_t *t, uint8_t type, uint8_t kind, uint32_t local, uint64_t bits) {
-  if (t->height == t->stack_cap) {
-    uint32_t cap = t->stack_cap ? t->stack_cap * 2 : 64;
-    entry_t *grown = realloc(t->stack, cap * sizeof *grown);
-    if (!grown) {
-      t->oom = true;
-      return;
-    }
-    t->stack = grown;
-    t->stack_cap = cap;
-  }
+  if (!grow(t, (void **)&t->stack, &t->stack_cap, t->height, sizeof *t->stack, 64)) return;
   t->stack[t->height++] = (entry_t){type, kind, local, bits};
   if (t->height > t->max_height) t->max_height = t->height;
 }
@@ -306,16 +282,7 @@ static void read_blocktype(translator_t *t, uint32_t *np, uint32_t *nr, const ui
 
 static cframe_t *push_frame(translator_t *t, uint8_t kind, uint32_t np, uint32_t nr, const uint8_t *params,
                             const uint8_t *results) {
-  if (t->nframes == t->frames_cap) {
-    uint32_t cap = t->frames_cap ? t->frames_cap * 2 : 16;
-    cframe_t *grown = realloc(t->frames, cap * sizeof *grown);
-    if (!grown) {
-      t->oom = true;
-      return NULL;
-    }
-    t->frames = grown;
-    t->frames_cap = cap;
-  }
+  if (!grow(t, (void **)&t->frames, &t->frames_cap, t->nframes, sizeof *t->frames, 16)) return NULL;
   cframe_t *f = &t->frames[t->nframes++];
   memset(f, 0, sizeof *f);
   f->kind = kind;
@@ -595,15 +562,6 @@ static wisp__iop_t numeric_iop(uint32_t code) {
   }
 }
 
-static uint8_t sig_type(char c) {
-  switch (c) {
-    case 'i': return WISP_I32;
-    case 'I': return WISP_I64;
-    case 'f': return WISP_F32;
-    case 'F': return WISP_F64;
-    default: return WISP_V128;
-  }
-}
 
 /* For i32/i64 add and sub whose right operand is a constant that fits a
  * signed 32-bit addend: the addend (negated for sub). */
@@ -913,10 +871,10 @@ static bool translate_op(translator_t *t, uint32_t code) {
   const char *arrow = strchr(sig, '>');
   uint32_t nin = (uint32_t)(arrow - sig);
   if (info->imm == WISP_IMM_MEMARG) {
-    translate_memarg_op(t, iop, arrow[1] == '\0', sig_type(arrow[1]));
+    translate_memarg_op(t, iop, arrow[1] == '\0', wisp__sig_type(arrow[1]));
     return true;
   }
-  uint8_t result = sig_type(arrow[1]);
+  uint8_t result = wisp__sig_type(arrow[1]);
   /* integer add/sub with a small constant right operand */
   int32_t imm;
   if (nin == 2 && add_immediate(t, code, &imm)) {

@@ -99,15 +99,6 @@ static uint32_t cells_of(uint8_t t) {
 
 static bool is_reftype(uint8_t t) { return t == WISP_FUNCREF || t == WISP_EXTERNREF; }
 
-static uint8_t sig_type(char c) {
-  switch (c) {
-    case 'i': return WISP_I32;
-    case 'I': return WISP_I64;
-    case 'f': return WISP_F32;
-    case 'F': return WISP_F64;
-    default: return WISP_V128;
-  }
-}
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -577,9 +568,9 @@ static int apply_sig(validator_t *v, const instr_t *ins, const char *sig) {
   const char *arrow = strchr(sig, '>');
   int rc;
   for (const char *c = arrow; c-- > sig;)
-    if ((rc = pop_expect(v, ins, sig_type(*c))) != 0) return rc;
+    if ((rc = pop_expect(v, ins, wisp__sig_type(*c))) != 0) return rc;
   for (const char *c = arrow + 1; *c; c++)
-    if ((rc = push(v, sig_type(*c))) != 0) return rc;
+    if ((rc = push(v, wisp__sig_type(*c))) != 0) return rc;
   return 0;
 }
 

@@ -447,7 +447,7 @@ def curl_available():
 
 def test_http2(s):
     if not curl_available():
-        print("SKIP: no curl")
+        print("SKIPPED: server/http2: curl not found")
         return
     out = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", "-", "-w", "\n%{http_version}",
                           f"http://127.0.0.1:{s.port}/echo/h2"], capture_output=True, timeout=20)
@@ -457,7 +457,7 @@ def test_http2(s):
 
 def test_tls(s):
     if not curl_available() or not shutil.which("openssl"):
-        print("SKIP: no curl or openssl")
+        print("SKIPPED: server/tls: curl or openssl not found")
         return
     d = tempfile.mkdtemp(prefix="wisp-tls-")
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")

@@ -28,7 +28,8 @@ if (process.argv[2] === '--guest') {
     returnOnExit: true,
   });
   const compiled = await WebAssembly.compile(fs.readFileSync(module));
-  const instance = await WebAssembly.instantiate(compiled, wasi.getImportObject());
+  // wasiImport rather than getImportObject(): the latter needs Node 20, Debian 12 ships 18
+  const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: wasi.wasiImport });
   process.exitCode = wasi.start(instance);
 } else {
   main();
