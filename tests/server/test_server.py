@@ -656,6 +656,51 @@ def test_autobuild(s):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_examples_app(s):
+    # The README's first command serves examples/http: every bundled example
+    # answers from the one application, and the looping one is cut off.
+    s.stop()
+    p = subprocess.Popen([WISP, "up", os.path.join(SOURCE_DIR, "examples/http"), "--listen", "127.0.0.1:0",
+                          "--admin-listen", "off"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = None
+    try:
+        for line in p.stderr:
+            m = re.search(r"\(port (\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        check(port is not None, "examples app started")
+        if not port:
+            return
+
+        def get(path):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            body = r.read()
+            conn.close()
+            return r.status, body
+
+        st, b = get("/hello")
+        check(st == 200 and b == b"hello from wisp\n", f"/hello: {st} {b[:80]!r}")
+        st, b = get("/echo/x?y=1")
+        check(st == 200 and b"ENV PATH_INFO=/x" in b and b"ENV GREETING=hello" in b, f"/echo: {st} {b[:120]!r}")
+        st, b = get("/api/items")
+        check(st == 200 and b.startswith(b"[{"), f"/api/items: {st} {b[:80]!r}")
+        st, b = get("/static/")
+        check(st == 200 and b"wisp static example" in b, f"/static/: {st} {b[:80]!r}")
+        st, b = get("/loop")
+        check(st == 504, f"/loop is cut at its CPU limit: {st}")
+        st, b = get("/nowhere")
+        check(st == 404, f"unrouted path: {st}")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def test_admin(s):
     st, _, b = s.get("/healthz", port=s.admin_port)
     check(st == 200 and b == b"ok\n", f"healthz: {st} {b!r}")
