@@ -1,0 +1,661 @@
+/*
+ * test_store.c: the SQLite store (src/store/) on real database files in a
+ * temporary directory: every operation, reopening, migrations, refusal of a
+ * newer schema, blob dedup and collection, failed deploys that change
+ * nothing, and crash safety (a child process SIGKILLed at every named point
+ * of deploy, rollback and delete, and at random moments of a deploy loop).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (cond) {                                                                \
+      passed++;                                                                \
+    } else {                                                                   \
+      failed++;                                                                \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
+  } while (0)
+
+static char root[256]; /* the temporary directory of this run */
+
+static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+static bool contains(const char *s, const char *part) { return s && part && strstr(s, part); }
+
+/* root/name into out. */
+static const char *tmp_path(char *out, size_t size, const char *name) {
+  snprintf(out, size, "%s/%s", root, name);
+  return out;
+}
+
+static wisp_store_db_t *open_ok(const char *dir) {
+  char error[512];
+  wisp_store_db_t *db = NULL;
+  int rc = wisp_store_db_open(dir, &db, error, sizeof error);
+  if (rc != 0) fprintf(stderr, "open %s: %d %s\n", dir, rc, error);
+  CHECK(rc == 0 && db);
+  return db;
+}
+
+/* Every row of every table of DIR/wisp.db as text (blob data as its
+ * length), so that two states can be compared. Caller frees. */
+static char *dump_state(const char *dir) {
+  static const char *const queries[] = {
+      "SELECT 'S', version FROM schema_version ORDER BY version",
+      "SELECT 'A', id, name, created_at FROM apps ORDER BY id",
+      "SELECT 'V', id, app_id, number, manifest, created_at, deployed_by FROM versions ORDER BY id",
+      "SELECT 'B', sha256, size, length(data) FROM blobs ORDER BY sha256",
+      "SELECT 'L', version_id, component, sha256 FROM version_blobs ORDER BY version_id, component",
+      "SELECT 'C', app_id, version_id FROM active ORDER BY app_id",
+      "SELECT 'H', id, app, version, action, at, by FROM history ORDER BY id",
+  };
+  char path[512];
+  snprintf(path, sizeof path, "%s/wisp.db", dir);
+  sqlite3 *sql = NULL;
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  if (sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    fprintf(out, "cannot open %s", path);
+    goto done;
+  }
+  for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(sql, queries[q], -1, &stmt, NULL) != SQLITE_OK) {
+      fprintf(out, "error %s\n", sqlite3_errmsg(sql));
+      continue;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(stmt); c++) {
+        const unsigned char *v = sqlite3_column_text(stmt, c);
+        fprintf(out, "%s|", v ? (const char *)v : "NULL");
+      }
+      fputc('\n', out);
+    }
+    sqlite3_finalize(stmt);
+  }
+done:
+  sqlite3_close(sql);
+  fclose(out);
+  return text;
+}
+
+/* Runs one SQL statement on DIR/wisp.db directly (to damage or age it). */
+static int raw_exec(const char *dir, const char *statement) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/wisp.db", dir);
+  sqlite3 *sql = NULL;
+  int rc = sqlite3_open(path, &sql);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(sql, statement, NULL, NULL, NULL);
+  sqlite3_close(sql);
+  return rc;
+}
+
+static int64_t active_of(wisp_store_db_t *db, const char *app) {
+  wisp_store_app_t *apps = NULL;
+  size_t count = 0;
+  int64_t active = -1;
+  if (wisp_store_db_list_apps(db, &apps, &count) != 0) return -2;
+  for (size_t i = 0; i < count; i++)
+    if (streq(apps[i].name, app)) active = apps[i].active_version;
+  wisp_store_apps_free(apps, count);
+  return active;
+}
+
+/* Puts text as a blob and returns its key in sha. */
+static void put_text(wisp_store_db_t *db, const char *text, char sha[65]) {
+  int rc = wisp_store_db_put_blob(db, text, strlen(text), sha);
+  if (rc) fprintf(stderr, "put blob: %s\n", wisp_store_db_error(db));
+  CHECK(rc == 0);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void test_open(void) {
+  char dir[512], error[512];
+  tmp_path(dir, sizeof dir, "a/b/store");
+  wisp_store_db_t *db = open_ok(dir);
+  struct stat st;
+  CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+  tmp_path(error, sizeof error, "a/b");
+  CHECK(stat(error, &st) == 0 && (st.st_mode & 0777) == 0700);
+  int version = 0;
+  CHECK(wisp_store_db_schema_version(db, &version) == 0 && version == WISP_STORE_SCHEMA_VERSION);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+
+  /* WAL mode is persistent in the file. */
+  char path[600];
+  snprintf(path, sizeof path, "%s/wisp.db", dir);
+  sqlite3 *sql = NULL;
+  CHECK(sqlite3_open(path, &sql) == SQLITE_OK);
+  sqlite3_stmt *stmt = NULL;
+  CHECK(sqlite3_prepare_v2(sql, "PRAGMA journal_mode", -1, &stmt, NULL) == SQLITE_OK);
+  CHECK(sqlite3_step(stmt) == SQLITE_ROW && streq((const char *)sqlite3_column_text(stmt, 0), "wal"));
+  sqlite3_finalize(stmt);
+  sqlite3_close(sql);
+
+  /* A file where the directory should be. */
+  tmp_path(path, sizeof path, "plainfile");
+  FILE *f = fopen(path, "w");
+  if (f) fclose(f);
+  db = NULL;
+  CHECK(wisp_store_db_open(path, &db, error, sizeof error) < 0 && !db);
+  CHECK(contains(error, "not a directory"));
+  /* No error buffer is fine. */
+  CHECK(wisp_store_db_open(path, &db, NULL, 0) < 0 && !db);
+}
+
+static void test_migrations(void) {
+  char dir[512], error[512];
+  tmp_path(dir, sizeof dir, "migrations");
+  wisp_store_db_t *db = open_ok(dir);
+  wisp_store_db_close(db);
+  char *before = dump_state(dir);
+  /* Opening again applies nothing and changes nothing. */
+  db = open_ok(dir);
+  wisp_store_db_close(db);
+  db = open_ok(dir);
+  wisp_store_db_close(db);
+  char *after = dump_state(dir);
+  CHECK(streq(before, after));
+  CHECK(contains(after, "S|1|\n") && !contains(after, "S|2|"));
+  free(before);
+  free(after);
+
+  /* A schema newer than this binary is refused, and left alone. */
+  CHECK(raw_exec(dir, "INSERT INTO schema_version VALUES (99, 0)") == SQLITE_OK);
+  before = dump_state(dir);
+  db = NULL;
+  CHECK(wisp_store_db_open(dir, &db, error, sizeof error) == WISP_STORE_ESCHEMA && !db);
+  CHECK(contains(error, "schema version 99 is newer") && contains(error, "(1)"));
+  after = dump_state(dir);
+  CHECK(streq(before, after));
+  free(before);
+  free(after);
+
+  /* A store holding only the migrations table (say, a crash during the
+   * first migration's transaction is impossible, but an empty table is
+   * what a fresh file looks like after it) migrates normally. */
+  tmp_path(dir, sizeof dir, "migrations-empty");
+  mkdir(dir, 0700);
+  CHECK(raw_exec(dir, "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at "
+                      "INTEGER NOT NULL)") == SQLITE_OK);
+  db = open_ok(dir);
+  int version = 0;
+  CHECK(db && wisp_store_db_schema_version(db, &version) == 0 && version == 1);
+  wisp_store_db_close(db);
+}
+
+static void test_blobs(void) {
+  char dir[512], a[65], b[65], c[65];
+  tmp_path(dir, sizeof dir, "blobs");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "abc", a);
+  CHECK(streq(a, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  put_text(db, "abc", b);
+  CHECK(streq(a, b));
+  CHECK(wisp_store_db_put_blob(db, NULL, 0, c) == 0);
+  CHECK(streq(c, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+  bool exists = false;
+  CHECK(wisp_store_db_has_blob(db, a, &exists) == 0 && exists);
+  CHECK(wisp_store_db_has_blob(db, "0000000000000000000000000000000000000000000000000000000000000000",
+                               &exists) == 0 &&
+        !exists);
+  CHECK(wisp_store_db_has_blob(db, "ABC", &exists) == WISP_STORE_EINVAL);
+  CHECK(contains(wisp_store_db_error(db), "not a SHA-256"));
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+  char *state = dump_state(dir);
+  /* Two blobs stored: "abc" once, and the empty one. */
+  CHECK(contains(state, "B|ba7816bf") && contains(state, "B|e3b0c442"));
+  CHECK(strstr(strstr(state, "B|ba7816bf") + 1, "B|ba7816bf") == NULL);
+  free(state);
+}
+
+static void test_deploy_and_read(void) {
+  char dir[512], m1[65], m2[65], shared[65];
+  tmp_path(dir, sizeof dir, "deploy");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "module one", m1);
+  put_text(db, "module two", m2);
+  put_text(db, "shared module", shared);
+
+  wisp_store_component_t v1[] = {{"web", m1}, {"api", shared}};
+  int64_t number = 0;
+  CHECK(wisp_store_db_deploy(db, "shop", "name = 'shop'\n", v1, 2, "alice", &number) == 0 && number == 1);
+  wisp_store_component_t v2[] = {{"web", m2}, {"api", shared}};
+  CHECK(wisp_store_db_deploy(db, "shop", "name = 'shop' # 2\n", v2, 2, "token:ci", &number) == 0 &&
+        number == 2);
+  wisp_store_component_t other[] = {{"main", shared}};
+  CHECK(wisp_store_db_deploy(db, "blog", "blog", other, 1, "bob", &number) == 0 && number == 1);
+  CHECK(wisp_store_db_deploy(db, "empty", "", NULL, 0, NULL, &number) == 0 && number == 1);
+
+  wisp_store_app_t *apps = NULL;
+  size_t count = 0;
+  CHECK(wisp_store_db_list_apps(db, &apps, &count) == 0 && count == 3);
+  if (count == 3) {
+    CHECK(streq(apps[0].name, "blog") && apps[0].active_version == 1);
+    CHECK(streq(apps[1].name, "empty") && apps[1].active_version == 1);
+    CHECK(streq(apps[2].name, "shop") && apps[2].active_version == 2);
+    CHECK(apps[2].created_at > 1700000000);
+  }
+  wisp_store_apps_free(apps, count);
+
+  wisp_store_version_info_t *versions = NULL;
+  CHECK(wisp_store_db_list_versions(db, "shop", &versions, &count) == 0 && count == 2);
+  if (count == 2) {
+    CHECK(versions[0].number == 1 && !versions[0].active && streq(versions[0].deployed_by, "alice"));
+    CHECK(versions[1].number == 2 && versions[1].active && streq(versions[1].deployed_by, "token:ci"));
+  }
+  wisp_store_version_infos_free(versions, count);
+  CHECK(wisp_store_db_list_versions(db, "nope", &versions, &count) == WISP_STORE_ENOTFOUND);
+  CHECK(streq(wisp_store_db_error(db), "app 'nope' does not exist"));
+
+  wisp_store_version_t *v = NULL;
+  CHECK(wisp_store_db_get_version(db, "shop", 0, &v) == 0 && v);
+  if (v) {
+    CHECK(v->number == 2 && v->active && streq(v->manifest, "name = 'shop' # 2\n"));
+    CHECK(streq(v->app, "shop") && streq(v->deployed_by, "token:ci"));
+    CHECK(v->blob_count == 2);
+    if (v->blob_count == 2) {
+      CHECK(streq(v->blobs[0].component, "api") && streq(v->blobs[0].sha256, shared));
+      CHECK(v->blobs[0].size == 13 && memcmp(v->blobs[0].data, "shared module", 13) == 0);
+      CHECK(streq(v->blobs[1].component, "web") && streq(v->blobs[1].sha256, m2));
+      CHECK(v->blobs[1].size == 10 && memcmp(v->blobs[1].data, "module two", 10) == 0);
+    }
+  }
+  wisp_store_version_free(v);
+  v = NULL;
+  CHECK(wisp_store_db_get_version(db, "shop", 1, &v) == 0 && v && v->number == 1 && !v->active);
+  if (v && v->blob_count == 2) CHECK(memcmp(v->blobs[1].data, "module one", 10) == 0);
+  wisp_store_version_free(v);
+  v = NULL;
+  CHECK(wisp_store_db_get_version(db, "shop", 7, &v) == WISP_STORE_ENOTFOUND && !v);
+  CHECK(streq(wisp_store_db_error(db), "app 'shop': version 7 does not exist"));
+  CHECK(wisp_store_db_get_version(db, "nope", 0, &v) == WISP_STORE_ENOTFOUND && !v);
+  CHECK(wisp_store_db_get_version(db, "empty", 0, &v) == 0 && v && v->blob_count == 0);
+  wisp_store_version_free(v);
+
+  wisp_store_event_t *events = NULL;
+  CHECK(wisp_store_db_history(db, "shop", &events, &count) == 0 && count == 2);
+  if (count == 2) {
+    CHECK(streq(events[0].action, "deploy") && events[0].version == 1 && streq(events[0].by, "alice"));
+    CHECK(streq(events[1].action, "deploy") && events[1].version == 2 && events[1].id > events[0].id);
+  }
+  wisp_store_events_free(events, count);
+  CHECK(wisp_store_db_history(db, NULL, &events, &count) == 0 && count == 4);
+  wisp_store_events_free(events, count);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+
+  /* Reopened, the store holds the same state. */
+  char *before = dump_state(dir);
+  db = open_ok(dir);
+  CHECK(active_of(db, "shop") == 2 && active_of(db, "blog") == 1);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+  char *after = dump_state(dir);
+  CHECK(streq(before, after));
+  free(before);
+  free(after);
+}
+
+/* Deploys that fail at any step leave the store exactly as it was. */
+static void test_failed_deploys(void) {
+  char dir[512], m1[65];
+  tmp_path(dir, sizeof dir, "deploy-fail");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "module one", m1);
+  wisp_store_component_t v1[] = {{"web", m1}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v1", v1, 1, "alice", NULL) == 0);
+  char *before = dump_state(dir);
+
+  const char *missing = "1111111111111111111111111111111111111111111111111111111111111111";
+  wisp_store_component_t bad_blob[] = {{"web", m1}, {"api", missing}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v2", bad_blob, 2, "alice", NULL) == WISP_STORE_ENOTFOUND);
+  CHECK(contains(wisp_store_db_error(db), "component 'api': blob 1111") &&
+        contains(wisp_store_db_error(db), "does not exist"));
+  /* A new app whose deploy fails is not created either. */
+  CHECK(wisp_store_db_deploy(db, "new", "v1", bad_blob, 2, "alice", NULL) == WISP_STORE_ENOTFOUND);
+  wisp_store_component_t bad_sha[] = {{"web", "xyz"}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v2", bad_sha, 1, "alice", NULL) == WISP_STORE_EINVAL);
+  CHECK(contains(wisp_store_db_error(db), "'xyz' is not a SHA-256"));
+  wisp_store_component_t twice[] = {{"web", m1}, {"web", m1}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v2", twice, 2, "alice", NULL) == WISP_STORE_EINVAL);
+  CHECK(contains(wisp_store_db_error(db), "component 'web' is listed twice"));
+  wisp_store_component_t unnamed[] = {{"", m1}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v2", unnamed, 1, "alice", NULL) == WISP_STORE_EINVAL);
+  CHECK(wisp_store_db_deploy(db, "", "v2", v1, 1, "alice", NULL) == WISP_STORE_EINVAL);
+  CHECK(streq(wisp_store_db_error(db), "app name is empty"));
+  char long_name[300];
+  memset(long_name, 'x', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+  CHECK(wisp_store_db_deploy(db, long_name, "v2", v1, 1, "alice", NULL) == WISP_STORE_EINVAL);
+  CHECK(wisp_store_db_deploy(db, "shop", NULL, v1, 1, "alice", NULL) == WISP_STORE_EINVAL);
+
+  CHECK(active_of(db, "shop") == 1);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+  char *after = dump_state(dir);
+  CHECK(streq(before, after));
+  if (!streq(before, after)) fprintf(stderr, "before:\n%s\nafter:\n%s\n", before, after);
+  free(before);
+  free(after);
+}
+
+static void test_rollback(void) {
+  char dir[512], m[3][65];
+  tmp_path(dir, sizeof dir, "rollback");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "one", m[0]);
+  put_text(db, "two", m[1]);
+  put_text(db, "three", m[2]);
+  for (int i = 0; i < 3; i++) {
+    wisp_store_component_t c[] = {{"web", m[i]}};
+    CHECK(wisp_store_db_deploy(db, "shop", "manifest", c, 1, "alice", NULL) == 0);
+  }
+  int64_t active = 0;
+  CHECK(wisp_store_db_rollback(db, "shop", 0, "bob", &active) == 0 && active == 2);
+  CHECK(active_of(db, "shop") == 2);
+  CHECK(wisp_store_db_rollback(db, "shop", 0, "bob", &active) == 0 && active == 1);
+  char *before = dump_state(dir);
+  CHECK(wisp_store_db_rollback(db, "shop", 0, "bob", &active) == WISP_STORE_ENOTFOUND);
+  CHECK(streq(wisp_store_db_error(db), "app 'shop': no version before version 1 to roll back to"));
+  CHECK(wisp_store_db_rollback(db, "shop", 7, "bob", &active) == WISP_STORE_ENOTFOUND);
+  CHECK(streq(wisp_store_db_error(db), "app 'shop': version 7 does not exist"));
+  CHECK(wisp_store_db_rollback(db, "nope", 1, "bob", &active) == WISP_STORE_ENOTFOUND);
+  CHECK(wisp_store_db_rollback(db, "shop", -1, "bob", &active) == WISP_STORE_EINVAL);
+  char *after = dump_state(dir);
+  CHECK(streq(before, after));
+  free(before);
+  free(after);
+  /* Forward again to a given version; a new deploy gets the next number. */
+  CHECK(wisp_store_db_rollback(db, "shop", 3, "carol", &active) == 0 && active == 3);
+  wisp_store_component_t c[] = {{"web", m[0]}};
+  int64_t number = 0;
+  CHECK(wisp_store_db_rollback(db, "shop", 1, "carol", NULL) == 0);
+  CHECK(wisp_store_db_deploy(db, "shop", "manifest", c, 1, "alice", &number) == 0 && number == 4);
+  CHECK(active_of(db, "shop") == 4);
+
+  wisp_store_event_t *events = NULL;
+  size_t count = 0;
+  CHECK(wisp_store_db_history(db, "shop", &events, &count) == 0 && count == 8);
+  if (count == 8) {
+    CHECK(streq(events[3].action, "rollback") && events[3].version == 2 && streq(events[3].by, "bob"));
+    CHECK(streq(events[4].action, "rollback") && events[4].version == 1);
+    CHECK(streq(events[5].action, "rollback") && events[5].version == 3 && streq(events[5].by, "carol"));
+    CHECK(streq(events[7].action, "deploy") && events[7].version == 4);
+  }
+  wisp_store_events_free(events, count);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+}
+
+static void test_delete(void) {
+  char dir[512], own[65], shared[65], loose[65];
+  tmp_path(dir, sizeof dir, "delete");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "own module", own);
+  put_text(db, "shared module", shared);
+  put_text(db, "uploaded, not yet deployed", loose);
+  wisp_store_component_t shop[] = {{"web", own}, {"api", shared}};
+  CHECK(wisp_store_db_deploy(db, "shop", "m", shop, 2, "alice", NULL) == 0);
+  CHECK(wisp_store_db_deploy(db, "shop", "m", shop, 2, "alice", NULL) == 0);
+  wisp_store_component_t blog[] = {{"main", shared}};
+  CHECK(wisp_store_db_deploy(db, "blog", "m", blog, 1, "bob", NULL) == 0);
+
+  CHECK(wisp_store_db_delete_app(db, "shop", "admin") == 0);
+  bool exists = true;
+  CHECK(wisp_store_db_has_blob(db, own, &exists) == 0 && !exists);    /* collected */
+  CHECK(wisp_store_db_has_blob(db, shared, &exists) == 0 && exists);  /* blog uses it */
+  CHECK(wisp_store_db_has_blob(db, loose, &exists) == 0 && exists);   /* never used */
+  CHECK(active_of(db, "shop") == -1 && active_of(db, "blog") == 1);
+  wisp_store_version_info_t *versions = NULL;
+  size_t count = 0;
+  CHECK(wisp_store_db_list_versions(db, "shop", &versions, &count) == WISP_STORE_ENOTFOUND);
+  wisp_store_event_t *events = NULL;
+  CHECK(wisp_store_db_history(db, "shop", &events, &count) == 0 && count == 1);
+  if (count == 1)
+    CHECK(streq(events[0].action, "delete") && events[0].version == 0 && streq(events[0].by, "admin"));
+  wisp_store_events_free(events, count);
+  CHECK(wisp_store_db_delete_app(db, "shop", "admin") == WISP_STORE_ENOTFOUND);
+  CHECK(streq(wisp_store_db_error(db), "app 'shop' does not exist"));
+
+  /* Deleting the last user of a shared blob collects it. */
+  CHECK(wisp_store_db_delete_app(db, "blog", "admin") == 0);
+  CHECK(wisp_store_db_has_blob(db, shared, &exists) == 0 && !exists);
+  /* An app deployed again after a delete starts at version 1. */
+  wisp_store_component_t again[] = {{"web", loose}};
+  int64_t number = 0;
+  CHECK(wisp_store_db_deploy(db, "shop", "m", again, 1, "alice", &number) == 0 && number == 1);
+  CHECK(wisp_store_db_check(db) == 0);
+  wisp_store_db_close(db);
+}
+
+/* Two handles on one store see each other's commits. */
+static void test_two_handles(void) {
+  char dir[512], m[65];
+  tmp_path(dir, sizeof dir, "two");
+  wisp_store_db_t *a = open_ok(dir), *b = open_ok(dir);
+  put_text(a, "module", m);
+  wisp_store_component_t c[] = {{"web", m}};
+  CHECK(wisp_store_db_deploy(a, "shop", "m", c, 1, "alice", NULL) == 0);
+  CHECK(active_of(b, "shop") == 1);
+  CHECK(wisp_store_db_deploy(b, "shop", "m", c, 1, "bob", NULL) == 0);
+  CHECK(active_of(a, "shop") == 2);
+  wisp_store_db_close(a);
+  wisp_store_db_close(b);
+}
+
+/* The check notices damage done behind the store's back. */
+static void test_check_detects(void) {
+  char dir[512], m[65];
+  tmp_path(dir, sizeof dir, "damaged");
+  wisp_store_db_t *db = open_ok(dir);
+  put_text(db, "module", m);
+  wisp_store_component_t c[] = {{"web", m}};
+  CHECK(wisp_store_db_deploy(db, "shop", "m", c, 1, "alice", NULL) == 0);
+  wisp_store_db_close(db);
+  CHECK(raw_exec(dir, "UPDATE blobs SET data = x'00', size = 1") == SQLITE_OK);
+  db = open_ok(dir);
+  CHECK(wisp_store_db_check(db) == WISP_STORE_EIO);
+  CHECK(contains(wisp_store_db_error(db), "does not match its SHA-256"));
+  wisp_store_db_close(db);
+  CHECK(raw_exec(dir, "PRAGMA foreign_keys=OFF; DELETE FROM versions") == SQLITE_OK);
+  db = open_ok(dir);
+  CHECK(wisp_store_db_check(db) == WISP_STORE_EIO);
+  CHECK(contains(wisp_store_db_error(db), "foreign key violation"));
+  wisp_store_db_close(db);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Crash safety                                                              */
+
+static const char *kill_point;
+
+static void kill_at(void *ctx, const char *point) {
+  if (strcmp(point, kill_point) == 0) kill(getpid(), SIGKILL);
+}
+
+/* Prepares DIR with app "shop" at versions 1 and 2 (2 active) and blobs
+ * "one", "two" and "three" (only the first two used), then closes it. */
+static void crash_setup(const char *dir, char three[65]) {
+  char one[65], two[65];
+  wisp_store_db_t *db = open_ok(dir);
+  if (!db) return;
+  put_text(db, "one", one);
+  put_text(db, "two", two);
+  put_text(db, "three", three);
+  wisp_store_component_t c1[] = {{"web", one}}, c2[] = {{"web", two}};
+  CHECK(wisp_store_db_deploy(db, "shop", "v1", c1, 1, "alice", NULL) == 0);
+  CHECK(wisp_store_db_deploy(db, "shop", "v2", c2, 1, "alice", NULL) == 0);
+  wisp_store_db_close(db);
+}
+
+/* In a child: open dir, kill ourselves at `point` of operation `op`. */
+static void crash_child(const char *dir, const char *op, const char *point, const char *three) {
+  kill_point = point;
+  wisp_store_db_t *db = NULL;
+  if (wisp_store_db_open(dir, &db, NULL, 0) != 0) _exit(2);
+  wisp__store_db_set_hook(db, kill_at, NULL);
+  wisp_store_component_t c3[] = {{"web", three}};
+  if (strcmp(op, "deploy") == 0) wisp_store_db_deploy(db, "shop", "v3", c3, 1, "ci", NULL);
+  if (strcmp(op, "rollback") == 0) wisp_store_db_rollback(db, "shop", 0, "ci", NULL);
+  if (strcmp(op, "delete") == 0) wisp_store_db_delete_app(db, "shop", "ci");
+  _exit(3); /* not killed: the point was never reached */
+}
+
+static void test_crash_points(void) {
+  static const struct {
+    const char *op, *point;
+    int64_t active_after; /* -1: app gone */
+  } cases[] = {
+      {"deploy", "deploy:app", 2},       {"deploy", "deploy:version", 2},
+      {"deploy", "deploy:blobs", 2},     {"deploy", "deploy:active", 2},
+      {"deploy", "deploy:history", 2},   {"deploy", "deploy:commit", 2},
+      {"deploy", "deploy:done", 3},      {"rollback", "rollback:active", 2},
+      {"rollback", "rollback:commit", 2}, {"rollback", "rollback:done", 1},
+      {"delete", "delete:active", 2},    {"delete", "delete:versions", 2},
+      {"delete", "delete:blobs", 2},     {"delete", "delete:commit", 2},
+      {"delete", "delete:done", -1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char dir[512], name[64], three[65] = "";
+    snprintf(name, sizeof name, "crash-%zu", i);
+    tmp_path(dir, sizeof dir, name);
+    crash_setup(dir, three);
+    char *before = dump_state(dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) crash_child(dir, cases[i].op, cases[i].point, three);
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (!killed) fprintf(stderr, "%s: child was not killed (status %d)\n", cases[i].point, status);
+    CHECK(killed);
+
+    wisp_store_db_t *db = open_ok(dir);
+    if (!db) continue;
+    int rc = wisp_store_db_check(db);
+    if (rc) fprintf(stderr, "%s: %s\n", cases[i].point, wisp_store_db_error(db));
+    CHECK(rc == 0);
+    int64_t active = active_of(db, "shop");
+    if (active != cases[i].active_after)
+      fprintf(stderr, "%s: active %lld, expected %lld\n", cases[i].point, (long long)active,
+              (long long)cases[i].active_after);
+    CHECK(active == cases[i].active_after);
+    wisp_store_db_close(db);
+    /* Killed before its commit, the operation left no trace at all. */
+    char *after = dump_state(dir);
+    bool committed = strstr(cases[i].point, ":done") != NULL;
+    CHECK(committed != streq(before, after));
+    free(before);
+    free(after);
+  }
+}
+
+/* A child deploys new versions (with fresh 256 KiB blobs) in a loop and is
+ * killed at a random moment, many times over: each time the store reopens
+ * consistent, with its newest version active. */
+static void test_crash_random(void) {
+  char dir[512];
+  tmp_path(dir, sizeof dir, "crash-random");
+  wisp_store_db_t *db = open_ok(dir);
+  wisp_store_db_close(db);
+  srand((unsigned)time(NULL));
+  int rounds = 12;
+  int64_t newest = 0;
+  for (int round = 0; round < rounds; round++) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      wisp_store_db_t *child = NULL;
+      if (wisp_store_db_open(dir, &child, NULL, 0) != 0) _exit(2);
+      static unsigned char data[256 * 1024];
+      for (unsigned n = 0;; n++) {
+        for (size_t i = 0; i < sizeof data; i += 64) data[i] = (unsigned char)rand();
+        memcpy(data, &n, sizeof n);
+        char sha[65];
+        if (wisp_store_db_put_blob(child, data, sizeof data, sha) != 0) _exit(4);
+        wisp_store_component_t c[] = {{"web", sha}};
+        if (wisp_store_db_deploy(child, "app", "m", c, 1, "loop", NULL) != 0) _exit(5);
+      }
+    }
+    struct timespec wait = {0, (long)(rand() % 40 + 5) * 1000000L};
+    nanosleep(&wait, NULL);
+    kill(pid, SIGKILL);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+
+    db = open_ok(dir);
+    if (!db) return;
+    int rc = wisp_store_db_check(db);
+    if (rc) fprintf(stderr, "round %d: %s\n", round, wisp_store_db_error(db));
+    CHECK(rc == 0);
+    wisp_store_version_info_t *versions = NULL;
+    size_t count = 0;
+    rc = wisp_store_db_list_versions(db, "app", &versions, &count);
+    if (rc == 0 && count > 0) {
+      CHECK(versions[count - 1].active && versions[count - 1].number == (int64_t)count);
+      CHECK(versions[count - 1].number >= newest); /* no committed deploy was lost */
+      newest = versions[count - 1].number;
+      wisp_store_version_t *v = NULL;
+      CHECK(wisp_store_db_get_version(db, "app", 0, &v) == 0 && v && v->blob_count == 1 &&
+            v->blobs[0].size == 256 * 1024);
+      wisp_store_version_free(v);
+    } else {
+      CHECK(rc == WISP_STORE_ENOTFOUND); /* killed before the first deploy */
+    }
+    wisp_store_version_infos_free(versions, count);
+    wisp_store_db_close(db);
+  }
+  /* The children did get to deploy (else this test tested nothing). */
+  if (newest == 0) fprintf(stderr, "crash-random: no deploy committed in %d rounds\n", rounds);
+  CHECK(newest > 0);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+int main(void) {
+  snprintf(root, sizeof root, "%s/wisp-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+  if (!mkdtemp(root)) {
+    perror("mkdtemp");
+    return 1;
+  }
+  test_open();
+  test_migrations();
+  test_blobs();
+  test_deploy_and_read();
+  test_failed_deploys();
+  test_rollback();
+  test_delete();
+  test_two_handles();
+  test_check_detects();
+  test_crash_points();
+  test_crash_random();
+  nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
