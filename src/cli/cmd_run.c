@@ -40,6 +40,7 @@
 
 #include "cli.h"
 #include "wisp.h"
+#include "wisp_component.h"
 #include "wisp_wasi.h"
 
 #define WISP_RUN_SLICE 1000000 /* fuel per slice when a timeout is set */
@@ -451,6 +452,10 @@ done:
   return code;
 }
 
+int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
+                           const char **env, size_t nenv, size_t ndirs, bool invoke, size_t nlisten, int64_t fuel,
+                           uint64_t max_memory, int64_t timeout_ms);
+
 static int run_module(const run_opts_t *o) {
   int code = EXIT_LOAD;
   size_t len = 0;
@@ -469,6 +474,11 @@ static int run_module(const run_opts_t *o) {
   bytes = read_file(o->module_path, &len);
   if (!bytes) {
     fprintf(stderr, "wisp run: cannot read %s: %s\n", o->module_path, strerror(errno));
+    goto done;
+  }
+  if (wisp_is_component(bytes, len)) { /* a wasi:cli/command component: cmd_run_component.c */
+    code = wisp_cli_run_component(o->module_path, bytes, len, o->nargs, o->args, o->env, o->nenv, o->ndirs,
+                                  o->invoke != NULL, o->nlisten, o->fuel, o->max_memory, o->timeout_ms);
     goto done;
   }
   engine = wisp_engine_new();

@@ -82,6 +82,8 @@ struct wisp__cinst {
   uint32_t nhandles, cap_handles, free_head;
   uint32_t *lent;       /* borrow handles lent to the guest for the current calls */
   uint32_t nlent, cap_lent;
+  wisp__cinst_fuel_fn_t on_fuel; /* wisp__cinst_set_fuel_hook, or NULL */
+  void *fuel_env;
 };
 
 /* A resource handle as the guest sees it: an index into the instance's table. */
@@ -692,6 +694,11 @@ void wisp__cinst_delete(wisp__cinst_t *inst) {
   free(inst);
 }
 
+void wisp__cinst_set_fuel_hook(wisp__cinst_t *inst, wisp__cinst_fuel_fn_t fn, void *env) {
+  inst->on_fuel = fn;
+  inst->fuel_env = env;
+}
+
 wisp__cfunc_t *wisp__cinst_func(wisp__cinst_t *inst, const char *instance, const char *name) {
   const rt_inst_t *top = inst->root->exports;
   if (!instance) {
@@ -748,6 +755,8 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   }
   for (uint32_t i = 0; i < nflat; i++) val_of(core->params[i], flat[i], &cargs[i]);
   wisp_status_t st = wisp_exec_call(inst->exec, f->core, cargs, nflat, cres, core->nresults);
+  while (st == WISP_OUT_OF_FUEL && inst->on_fuel && inst->on_fuel(inst->fuel_env, inst->exec))
+    st = wisp_exec_continue(inst->exec);
   if (st != WISP_DONE) {
     trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "call");
     goto done;

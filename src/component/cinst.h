@@ -50,6 +50,14 @@ int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t 
                     const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err);
 void wisp__cinst_delete(wisp__cinst_t *inst);
 
+/* Called when an exported function's guest code (wisp__cinst_call) runs out of
+ * fuel: return true after giving the exec more fuel (wisp_exec_set_fuel) to
+ * continue, false to end the call with an "out of fuel" trap. Without a hook
+ * running out of fuel ends the call. (wisp run slices fuel this way to check its
+ * --timeout.) Nested guest calls (realloc, post-return) are not continued. */
+typedef bool (*wisp__cinst_fuel_fn_t)(void *env, wisp_exec_t *exec);
+void wisp__cinst_set_fuel_hook(wisp__cinst_t *inst, wisp__cinst_fuel_fn_t fn, void *env);
+
 /* An exported function: `instance` names an exported instance (semver-matched)
  * and `name` its function; instance NULL for a function exported directly. */
 wisp__cfunc_t *wisp__cinst_func(wisp__cinst_t *inst, const char *instance, const char *name);

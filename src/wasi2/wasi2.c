@@ -1,0 +1,687 @@
+/*
+ * wasi2.c: the WASI 0.2 command-world host (wasi2.h). Each import is a
+ * wisp__chost_fn_t: arguments arrive lifted (handles as their representations),
+ * results are filled in with their .type preset by the caller (cinst.c), and
+ * anything that needs memory is allocated from cx->arena.
+ *
+ * Invariants: a stream's representation is 1 + its stdio slot (0 stdin, 1
+ * stdout, 2 stderr); an io/error's representation is the errno that caused it;
+ * a pollable's is 1 + its index in w->polls, and only [resource-drop]pollable
+ * frees that slot. Nothing here trusts a representation: an unknown one traps.
+ */
+#include "wasi2.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WASI2_MAX_BYTES (64u << 20) /* largest read or random-bytes request served */
+#define WASI2_WRITE_BUDGET 65536     /* what check-write permits at once */
+
+/* The env of subscribe-instant / subscribe-duration. */
+typedef struct subscribe_env {
+  wisp__wasi2_t *w;
+  bool duration;
+} subscribe_env_t;
+
+typedef struct pollable {
+  bool used;
+  int64_t ready_ns; /* CLOCK_MONOTONIC time it becomes ready; 0: ready now */
+} pollable_t;
+
+struct wisp__wasi2 {
+  wisp__wasi2_config_t cfg;
+  int exit_status;
+  pollable_t *polls;
+  uint32_t npolls, cap_polls;
+  wisp__chost_func_t *funcs; /* wisp__wasi2_host_funcs */
+  size_t nfuncs;
+  char **labels;             /* stub labels "iface#name", owned */
+  size_t nlabels;
+  subscribe_env_t subscribe[2]; /* instant, duration */
+};
+
+typedef wisp__cval_t cval_t;
+
+static int fail(wisp__cabi_t *cx, const char *msg) {
+  snprintf(cx->trap, sizeof cx->trap, "%s", msg);
+  return -1;
+}
+
+static const wisp__ctype_t *type_of(wisp__cabi_t *cx, uint32_t id) { return wisp__ctype(cx->component, id); }
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- small value builders ---- */
+
+/* A payload value of type `type` for a variant/option/result, or NULL on OOM. */
+static cval_t *payload(wisp__cabi_t *cx, uint32_t type) {
+  cval_t *p = wisp__arena_alloc(cx->arena, sizeof *p);
+  if (p) *p = (cval_t){.type = type};
+  return p;
+}
+
+/* ok(value) of a result (value ignored when the ok case is empty). */
+static int result_ok(wisp__cabi_t *cx, cval_t *res, uint64_t value) {
+  res->of.var.disc = 0;
+  res->of.var.payload = NULL;
+  uint32_t ok_type = type_of(cx, res->type)->a;
+  if (ok_type == WISP__CNONE) return 0;
+  res->of.var.payload = payload(cx, ok_type);
+  if (!res->of.var.payload) return fail(cx, "out of memory");
+  res->of.var.payload->of.u = value;
+  return 0;
+}
+
+/* err(stream-error) of a result: `closed` when errnum is 0 (end of stream or a
+ * closed pipe), else last-operation-failed(error) whose representation is errnum. */
+static int result_stream_error(wisp__cabi_t *cx, cval_t *res, int errnum) {
+  res->of.var.disc = 1;
+  cval_t *e = payload(cx, type_of(cx, res->type)->b);
+  if (!e) return fail(cx, "out of memory");
+  res->of.var.payload = e;
+  if (errnum == 0 || errnum == EPIPE) {
+    e->of.var.disc = 1; /* closed */
+    return 0;
+  }
+  e->of.var.disc = 0; /* last-operation-failed(error) */
+  e->of.var.payload = payload(cx, type_of(cx, e->type)->fields[0].type);
+  if (!e->of.var.payload) return fail(cx, "out of memory");
+  e->of.var.payload->of.u = (uint64_t)errnum;
+  return 0;
+}
+
+/* A list of `n` values of the list type's element type, or NULL on OOM. */
+static cval_t *list_items(wisp__cabi_t *cx, cval_t *list, uint32_t n) {
+  uint32_t elem = type_of(cx, list->type)->a;
+  cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (n ? n : 1));
+  if (!items) return NULL;
+  for (uint32_t i = 0; i < n; i++) items[i] = (cval_t){.type = elem};
+  list->of.agg.items = items;
+  list->of.agg.len = n;
+  return items;
+}
+
+/* Fills record/tuple `v` with its fields' types; returns its items or NULL. */
+static cval_t *fields_of(wisp__cabi_t *cx, cval_t *v) {
+  const wisp__ctype_t *t = type_of(cx, v->type);
+  cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (t->n ? t->n : 1));
+  if (!items) return NULL;
+  for (uint32_t i = 0; i < t->n; i++) items[i] = (cval_t){.type = t->fields[i].type};
+  v->of.agg.items = items;
+  v->of.agg.len = t->n;
+  return items;
+}
+
+#define HOST_FN(name) \
+  static int name(void *env, wisp__cabi_t *cx, const cval_t *args, uint32_t nargs, cval_t *res, uint32_t nres)
+#define UNUSED_ARGS (void)env, (void)cx, (void)args, (void)nargs, (void)res, (void)nres
+
+/* ---- wasi:cli ---- */
+
+HOST_FN(get_arguments) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  cval_t *items = list_items(cx, &res[0], (uint32_t)w->cfg.argc);
+  if (!items) return fail(cx, "out of memory");
+  for (size_t i = 0; i < w->cfg.argc; i++) {
+    items[i].of.str.ptr = w->cfg.argv[i];
+    items[i].of.str.len = (uint32_t)strlen(w->cfg.argv[i]);
+  }
+  return 0;
+}
+
+HOST_FN(get_environment) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  cval_t *items = list_items(cx, &res[0], (uint32_t)w->cfg.envc);
+  if (!items) return fail(cx, "out of memory");
+  for (size_t i = 0; i < w->cfg.envc; i++) {
+    const char *kv = w->cfg.env[i], *eq = strchr(kv, '=');
+    size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+    const char *val = eq ? eq + 1 : "";
+    cval_t *pair = fields_of(cx, &items[i]);
+    if (!pair) return fail(cx, "out of memory");
+    pair[0].of.str.ptr = kv;
+    pair[0].of.str.len = (uint32_t)klen;
+    pair[1].of.str.ptr = val;
+    pair[1].of.str.len = (uint32_t)strlen(val);
+  }
+  return 0;
+}
+
+/* option none (initial-cwd, get-terminal-*) and empty lists (get-directories) */
+HOST_FN(none) {
+  UNUSED_ARGS;
+  res[0].of.var.disc = 0;
+  res[0].of.var.payload = NULL;
+  return 0;
+}
+
+HOST_FN(empty_list) {
+  UNUSED_ARGS;
+  res[0].of.agg.items = NULL;
+  res[0].of.agg.len = 0;
+  return 0;
+}
+
+HOST_FN(do_nothing) {
+  UNUSED_ARGS;
+  return 0;
+}
+
+HOST_FN(do_exit) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  if (nargs != 1) return fail(cx, "exit: bad arguments");
+  w->exit_status = args[0].of.var.disc == 0 ? 0 : 1;
+  return fail(cx, "exit");
+}
+
+HOST_FN(do_exit_with_code) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  if (nargs != 1) return fail(cx, "exit-with-code: bad arguments");
+  w->exit_status = (int)(args[0].of.u & 0xff);
+  return fail(cx, "exit");
+}
+
+/* get-stdin / get-stdout / get-stderr: env is the slot + 1 (the representation) */
+HOST_FN(get_stdio) {
+  UNUSED_ARGS;
+  res[0].of.u = (uintptr_t)env;
+  return 0;
+}
+
+/* ---- wasi:io/streams ---- */
+
+/* The host fd of stream representation `rep`, or -1 after setting a trap. */
+static int stream_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self) {
+  if (self->of.u < 1 || self->of.u > 3) {
+    fail(cx, "unknown stream");
+    return -1;
+  }
+  return w->cfg.stdio[self->of.u - 1];
+}
+
+/* Waits until `fd` is ready for `events` or the deadline passes (then traps). */
+static int wait_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events) {
+  if (w->cfg.deadline_ns < 0) return 0;
+  for (;;) {
+    int64_t left = w->cfg.deadline_ns - mono_ns();
+    if (left <= 0) return fail(cx, "timeout: a blocking stream call passed the deadline");
+    struct pollfd p = {.fd = fd, .events = events};
+    int n = poll(&p, 1, (int)(left / 1000000 + 1));
+    if (n > 0 || (n < 0 && errno != EINTR)) return 0;
+  }
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+HOST_FN(check_write) {
+  UNUSED_ARGS;
+  if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
+  return result_ok(cx, &res[0], WASI2_WRITE_BUDGET);
+}
+
+/* write / blocking-write-and-flush: the host writes everything at once */
+HOST_FN(stream_write) {
+  UNUSED_ARGS;
+  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write: bad arguments");
+  if (wait_fd(env, cx, fd, POLLOUT)) return -1;
+  int e = write_all(fd, args[1].of.bytes.ptr, args[1].of.bytes.len);
+  return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
+}
+
+/* write-zeroes / blocking-write-zeroes-and-flush */
+HOST_FN(stream_write_zeroes) {
+  UNUSED_ARGS;
+  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write-zeroes: bad arguments");
+  static const uint8_t zeroes[4096];
+  uint64_t left = args[1].of.u;
+  int e = 0;
+  while (left > 0 && !e) {
+    size_t n = left < sizeof zeroes ? (size_t)left : sizeof zeroes;
+    e = write_all(fd, zeroes, n);
+    left -= n;
+  }
+  return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
+}
+
+/* flush / blocking-flush: writes are not buffered */
+HOST_FN(stream_flush) {
+  UNUSED_ARGS;
+  if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
+  return result_ok(cx, &res[0], 0);
+}
+
+/* read / blocking-read(len): reads what is there, up to len; end of input is
+ * `closed`. The host's stdin is blocking, so read blocks as blocking-read does. */
+HOST_FN(stream_read) {
+  UNUSED_ARGS;
+  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (fd < 0) return nargs == 2 ? -1 : fail(cx, "read: bad arguments");
+  uint64_t want = args[1].of.u > WASI2_MAX_BYTES ? WASI2_MAX_BYTES : args[1].of.u;
+  uint8_t *buf = wisp__arena_alloc(cx->arena, want ? (size_t)want : 1);
+  if (!buf) return fail(cx, "out of memory");
+  ssize_t n = 0;
+  if (want > 0) {
+    if (wait_fd(env, cx, fd, POLLIN)) return -1;
+    do n = read(fd, buf, (size_t)want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
+  }
+  res[0].of.var.disc = 0;
+  res[0].of.var.payload = payload(cx, type_of(cx, res[0].type)->a);
+  if (!res[0].of.var.payload) return fail(cx, "out of memory");
+  res[0].of.var.payload->of.bytes.ptr = buf;
+  res[0].of.var.payload->of.bytes.len = (uint32_t)n;
+  return 0;
+}
+
+/* skip / blocking-skip(len) -> result<u64, stream-error> */
+HOST_FN(stream_skip) {
+  UNUSED_ARGS;
+  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (fd < 0) return nargs == 2 ? -1 : fail(cx, "skip: bad arguments");
+  uint8_t buf[4096];
+  size_t want = args[1].of.u < sizeof buf ? (size_t)args[1].of.u : sizeof buf;
+  ssize_t n = 0;
+  if (want > 0) {
+    if (wait_fd(env, cx, fd, POLLIN)) return -1;
+    do n = read(fd, buf, want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
+  }
+  return result_ok(cx, &res[0], (uint64_t)n);
+}
+
+/* ---- wasi:io/error ---- */
+
+HOST_FN(error_to_debug_string) {
+  UNUSED_ARGS;
+  if (nargs != 1) return fail(cx, "to-debug-string: bad arguments");
+  const char *msg = strerror((int)args[0].of.u);
+  res[0].of.str.ptr = msg;
+  res[0].of.str.len = (uint32_t)strlen(msg);
+  return 0;
+}
+
+/* ---- wasi:io/poll and pollables ---- */
+
+/* A new pollable ready at `ready_ns` (0: now): its representation, or 0 on OOM. */
+static uint32_t pollable_new(wisp__wasi2_t *w, int64_t ready_ns) {
+  uint32_t i = 0;
+  while (i < w->npolls && w->polls[i].used) i++;
+  if (i == w->npolls) {
+    if (w->npolls == w->cap_polls) {
+      uint32_t cap = w->cap_polls ? w->cap_polls * 2 : 8;
+      pollable_t *grown = realloc(w->polls, sizeof *grown * cap);
+      if (!grown) return 0;
+      w->polls = grown;
+      w->cap_polls = cap;
+    }
+    w->npolls++;
+  }
+  w->polls[i] = (pollable_t){.used = true, .ready_ns = ready_ns};
+  return i + 1;
+}
+
+static pollable_t *pollable_get(wisp__wasi2_t *w, wisp__cabi_t *cx, uint64_t rep) {
+  if (rep < 1 || rep > w->npolls || !w->polls[rep - 1].used) {
+    fail(cx, "unknown pollable");
+    return NULL;
+  }
+  return &w->polls[rep - 1];
+}
+
+/* Sleeps until CLOCK_MONOTONIC time `t`, or traps at the deadline first. */
+static int sleep_until(wisp__wasi2_t *w, wisp__cabi_t *cx, int64_t t) {
+  bool capped = w->cfg.deadline_ns >= 0 && t > w->cfg.deadline_ns;
+  if (capped) t = w->cfg.deadline_ns;
+  struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
+  return capped ? fail(cx, "timeout: a poll passed the deadline") : 0;
+}
+
+/* [method]output-stream.subscribe / input-stream.subscribe: always ready */
+HOST_FN(stream_subscribe) {
+  UNUSED_ARGS;
+  if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
+  uint32_t rep = pollable_new(env, 0);
+  if (!rep) return fail(cx, "out of memory");
+  res[0].of.u = rep;
+  return 0;
+}
+
+HOST_FN(pollable_drop) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  pollable_t *p = pollable_get(w, cx, args[0].of.u);
+  if (!p) return -1;
+  p->used = false;
+  return 0;
+}
+
+HOST_FN(pollable_ready) {
+  UNUSED_ARGS;
+  pollable_t *p = pollable_get(env, cx, args[0].of.u);
+  if (!p) return -1;
+  res[0].of.u = p->ready_ns <= mono_ns();
+  return 0;
+}
+
+HOST_FN(pollable_block) {
+  UNUSED_ARGS;
+  pollable_t *p = pollable_get(env, cx, args[0].of.u);
+  if (!p) return -1;
+  return p->ready_ns > mono_ns() ? sleep_until(env, cx, p->ready_ns) : 0;
+}
+
+/* poll(list<borrow<pollable>>) -> list<u32>: waits for the earliest, returns the
+ * indices of all that are ready then */
+HOST_FN(poll_list) {
+  UNUSED_ARGS;
+  uint32_t n = args[0].of.agg.len;
+  if (n == 0) return fail(cx, "poll: an empty list");
+  int64_t earliest = INT64_MAX;
+  for (uint32_t i = 0; i < n; i++) {
+    pollable_t *p = pollable_get(env, cx, args[0].of.agg.items[i].of.u);
+    if (!p) return -1;
+    if (p->ready_ns < earliest) earliest = p->ready_ns;
+  }
+  int64_t now = mono_ns();
+  if (earliest > now) {
+    if (sleep_until(env, cx, earliest)) return -1;
+    now = mono_ns();
+  }
+  cval_t *items = list_items(cx, &res[0], n);
+  if (!items) return fail(cx, "out of memory");
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (pollable_get(env, cx, args[0].of.agg.items[i].of.u)->ready_ns <= now) items[k++].of.u = i;
+  res[0].of.agg.len = k;
+  return 0;
+}
+
+/* ---- wasi:clocks ---- */
+
+/* datetime { seconds: u64, nanoseconds: u32 } */
+static int datetime(wisp__cabi_t *cx, cval_t *v, uint64_t sec, uint32_t nsec) {
+  cval_t *f = fields_of(cx, v);
+  if (!f) return fail(cx, "out of memory");
+  f[0].of.u = sec;
+  f[1].of.u = nsec;
+  return 0;
+}
+
+HOST_FN(wall_now) {
+  UNUSED_ARGS;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return datetime(cx, &res[0], (uint64_t)ts.tv_sec, (uint32_t)ts.tv_nsec);
+}
+
+HOST_FN(wall_resolution) {
+  UNUSED_ARGS;
+  struct timespec ts;
+  clock_getres(CLOCK_REALTIME, &ts);
+  return datetime(cx, &res[0], (uint64_t)ts.tv_sec, (uint32_t)ts.tv_nsec);
+}
+
+HOST_FN(mono_now) {
+  UNUSED_ARGS;
+  res[0].of.u = (uint64_t)mono_ns();
+  return 0;
+}
+
+HOST_FN(mono_resolution) {
+  UNUSED_ARGS;
+  struct timespec ts;
+  clock_getres(CLOCK_MONOTONIC, &ts);
+  res[0].of.u = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  return 0;
+}
+
+/* subscribe-instant(when) and subscribe-duration(how-long): env 0 / 1 */
+HOST_FN(mono_subscribe) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = ((subscribe_env_t *)env)->w;
+  bool duration = ((subscribe_env_t *)env)->duration;
+  uint64_t t = args[0].of.u;
+  if (duration) t = t > (uint64_t)(INT64_MAX - mono_ns()) ? (uint64_t)INT64_MAX : t + (uint64_t)mono_ns();
+  if (t > (uint64_t)INT64_MAX) t = (uint64_t)INT64_MAX;
+  uint32_t rep = pollable_new(w, t ? (int64_t)t : 1);
+  if (!rep) return fail(cx, "out of memory");
+  res[0].of.u = rep;
+  return 0;
+}
+
+/* ---- wasi:random ---- */
+
+static int fill_random(uint8_t *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = getrandom(p, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+HOST_FN(random_bytes) {
+  UNUSED_ARGS;
+  uint64_t n = args[0].of.u;
+  if (n > WASI2_MAX_BYTES) return fail(cx, "get-random-bytes: more than 64 MiB asked for");
+  uint8_t *bytes = wisp__arena_alloc(cx->arena, n ? (size_t)n : 1);
+  if (!bytes) return fail(cx, "out of memory");
+  if (fill_random(bytes, (size_t)n)) return fail(cx, "get-random-bytes: getrandom failed");
+  res[0].of.bytes.ptr = bytes;
+  res[0].of.bytes.len = (uint32_t)n;
+  return 0;
+}
+
+HOST_FN(random_u64) {
+  UNUSED_ARGS;
+  uint64_t v = 0;
+  if (fill_random((uint8_t *)&v, sizeof v)) return fail(cx, "get-random-u64: getrandom failed");
+  res[0].of.u = v;
+  return 0;
+}
+
+HOST_FN(insecure_seed) {
+  UNUSED_ARGS;
+  uint64_t v[2] = {0, 0};
+  if (fill_random((uint8_t *)v, sizeof v)) return fail(cx, "insecure-seed: getrandom failed");
+  cval_t *f = fields_of(cx, &res[0]);
+  if (!f) return fail(cx, "out of memory");
+  f[0].of.u = v[0];
+  f[1].of.u = v[1];
+  return 0;
+}
+
+/* ---- the table of implemented functions ---- */
+
+enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_INSTANT, ENV_DURATION, ENV_NONE };
+
+typedef struct impl {
+  const char *iface, *name;
+  wisp__chost_fn_t fn;
+  uint8_t env;
+} impl_t;
+
+static const impl_t impls[] = {
+  {"wasi:cli/environment@0.2.0", "get-arguments", get_arguments, ENV_HOST},
+  {"wasi:cli/environment@0.2.0", "get-environment", get_environment, ENV_HOST},
+  {"wasi:cli/environment@0.2.0", "initial-cwd", none, ENV_NONE},
+  {"wasi:cli/exit@0.2.0", "exit", do_exit, ENV_HOST},
+  {"wasi:cli/exit@0.2.0", "exit-with-code", do_exit_with_code, ENV_HOST},
+  {"wasi:cli/stdin@0.2.0", "get-stdin", get_stdio, ENV_STDIN},
+  {"wasi:cli/stdout@0.2.0", "get-stdout", get_stdio, ENV_STDOUT},
+  {"wasi:cli/stderr@0.2.0", "get-stderr", get_stdio, ENV_STDERR},
+  {"wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin", none, ENV_NONE},
+  {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, ENV_NONE},
+  {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, ENV_NONE},
+  {"wasi:cli/terminal-input@0.2.0", "[resource-drop]terminal-input", do_nothing, ENV_NONE},
+  {"wasi:cli/terminal-output@0.2.0", "[resource-drop]terminal-output", do_nothing, ENV_NONE},
+  {"wasi:io/error@0.2.0", "[method]error.to-debug-string", error_to_debug_string, ENV_NONE},
+  {"wasi:io/error@0.2.0", "[resource-drop]error", do_nothing, ENV_NONE},
+  {"wasi:io/poll@0.2.0", "[method]pollable.ready", pollable_ready, ENV_HOST},
+  {"wasi:io/poll@0.2.0", "[method]pollable.block", pollable_block, ENV_HOST},
+  {"wasi:io/poll@0.2.0", "[resource-drop]pollable", pollable_drop, ENV_HOST},
+  {"wasi:io/poll@0.2.0", "poll", poll_list, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.write", stream_write, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", stream_write, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.write-zeroes", stream_write_zeroes, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-zeroes-and-flush", stream_write_zeroes,
+   ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", do_nothing, ENV_NONE},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", do_nothing, ENV_NONE},
+  {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
+  {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
+  {"wasi:clocks/monotonic-clock@0.2.0", "now", mono_now, ENV_NONE},
+  {"wasi:clocks/monotonic-clock@0.2.0", "resolution", mono_resolution, ENV_NONE},
+  {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-instant", mono_subscribe, ENV_INSTANT},
+  {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration", mono_subscribe, ENV_DURATION},
+  {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, ENV_NONE},
+  {"wasi:random/random@0.2.0", "get-random-u64", random_u64, ENV_NONE},
+  {"wasi:random/insecure@0.2.0", "get-insecure-random-bytes", random_bytes, ENV_NONE},
+  {"wasi:random/insecure@0.2.0", "get-insecure-random-u64", random_u64, ENV_NONE},
+  {"wasi:random/insecure-seed@0.2.0", "insecure-seed", insecure_seed, ENV_NONE},
+  {"wasi:filesystem/preopens@0.2.0", "get-directories", empty_list, ENV_NONE},
+  {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},
+};
+
+#define NIMPLS (sizeof impls / sizeof impls[0])
+
+HOST_FN(stub) {
+  UNUSED_ARGS;
+  snprintf(cx->trap, sizeof cx->trap, "wasi2: %s is not implemented", (const char *)env);
+  return -1;
+}
+
+int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out) {
+  wisp__wasi2_t *w = calloc(1, sizeof *w);
+  if (!w) return WISP_ERR_NOMEM;
+  w->cfg = *cfg;
+  w->exit_status = -1;
+  *out = w;
+  return 0;
+}
+
+void wisp__wasi2_delete(wisp__wasi2_t *w) {
+  if (!w) return;
+  for (size_t i = 0; i < w->nlabels; i++) free(w->labels[i]);
+  free(w->labels);
+  free(w->funcs);
+  free(w->polls);
+  free(w);
+}
+
+int wisp__wasi2_exit_status(const wisp__wasi2_t *w) { return w->exit_status; }
+
+static bool implemented(const char *iface, uint32_t iface_len, const char *name, uint32_t len) {
+  for (size_t i = 0; i < NIMPLS; i++)
+    if (strlen(impls[i].name) == len && memcmp(impls[i].name, name, len) == 0 &&
+        wisp_component_name_matches(iface, iface_len, impls[i].iface, strlen(impls[i].iface)))
+      return true;
+  return false;
+}
+
+/* Adds a stub for iface#name; its label (and the strings the entry points to)
+ * are owned by w. */
+static int add_stub(wisp__wasi2_t *w, const wisp_component_item_t *im, const wisp_component_item_t *fn) {
+  size_t need = im->name_len + 1 + fn->name_len + 1;
+  char *label = malloc(need * 2);
+  if (!label) return WISP_ERR_NOMEM;
+  w->labels[w->nlabels++] = label;
+  /* one allocation: "iface#name\0" then "iface\0name\0" for the entry */
+  snprintf(label, need, "%.*s#%.*s", (int)im->name_len, im->name, (int)fn->name_len, fn->name);
+  char *iface = label + need;
+  memcpy(iface, im->name, im->name_len);
+  iface[im->name_len] = 0;
+  char *name = iface + im->name_len + 1;
+  memcpy(name, fn->name, fn->name_len);
+  name[fn->name_len] = 0;
+  w->funcs[w->nfuncs++] = (wisp__chost_func_t){im->sort == WISP_SORT_INSTANCE ? iface : NULL, name, stub, label};
+  return 0;
+}
+
+int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
+                           size_t *count) {
+  size_t nstubs = 0;
+  for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
+    wisp_component_item_t im;
+    wisp_component_import(c, i, &im);
+    nstubs += im.sort == WISP_SORT_INSTANCE ? wisp_component_type_export_count(c, im.type) : 1;
+  }
+  w->funcs = calloc(NIMPLS + nstubs, sizeof *w->funcs);
+  w->labels = calloc(nstubs ? nstubs : 1, sizeof *w->labels);
+  if (!w->funcs || !w->labels) return WISP_ERR_NOMEM;
+  w->subscribe[0] = (subscribe_env_t){w, false};
+  w->subscribe[1] = (subscribe_env_t){w, true};
+  for (size_t i = 0; i < NIMPLS; i++) {
+    void *env = NULL;
+    switch (impls[i].env) {
+    case ENV_HOST: env = w; break;
+    case ENV_STDIN: env = (void *)(uintptr_t)1; break;
+    case ENV_STDOUT: env = (void *)(uintptr_t)2; break;
+    case ENV_STDERR: env = (void *)(uintptr_t)3; break;
+    case ENV_INSTANT: env = &w->subscribe[0]; break;
+    case ENV_DURATION: env = &w->subscribe[1]; break;
+    default: break;
+    }
+    w->funcs[w->nfuncs++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
+  }
+  for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
+    wisp_component_item_t im, fn;
+    wisp_component_import(c, i, &im);
+    if (im.sort == WISP_SORT_FUNC) {
+      if (add_stub(w, &im, &im)) return WISP_ERR_NOMEM;
+      continue;
+    }
+    if (im.sort != WISP_SORT_INSTANCE) continue;
+    for (uint32_t k = 0; k < wisp_component_type_export_count(c, im.type); k++) {
+      wisp_component_type_export(c, im.type, k, &fn);
+      if (fn.sort != WISP_SORT_FUNC || implemented(im.name, im.name_len, fn.name, fn.name_len)) continue;
+      if (add_stub(w, &im, &fn)) return WISP_ERR_NOMEM;
+    }
+  }
+  *funcs = w->funcs;
+  *count = w->nfuncs;
+  return 0;
+}

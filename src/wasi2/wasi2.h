@@ -1,0 +1,54 @@
+/*
+ * wasi2.h: a WASI 0.2 host for the wasi:cli/command world (internal API).
+ *
+ * It implements, as wisp__chost_func_t callbacks for src/component/cinst.h:
+ * wasi:cli/environment, exit, stdin, stdout, stderr, terminal-*; wasi:io/error,
+ * streams (stdio streams), poll; wasi:clocks/wall-clock and monotonic-clock;
+ * wasi:random/random, insecure and insecure-seed; wasi:filesystem/preopens
+ * (no directories yet) and filesystem-error-code. Any 0.2.x minor version of an
+ * interface links (wisp_component_name_matches). Every other function the
+ * component imports is given a stub that traps naming itself, so a command that
+ * links against more than it uses (the preview1 adapter imports file functions)
+ * still runs.
+ *
+ * Resource representations: input/output streams are the stdio host fd + 1;
+ * pollables index a table in the host (+1). The host owns everything it makes;
+ * wisp__wasi2_delete frees it, after the component instance is gone.
+ */
+#ifndef WISP_WASI2_H
+#define WISP_WASI2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../component/cinst.h"
+
+typedef struct wisp__wasi2_config {
+  const char *const *argv; /* the guest's arguments (argv[0] included); borrowed */
+  size_t argc;
+  const char *const *env;  /* "KEY=VALUE" strings; borrowed */
+  size_t envc;
+  int stdio[3];            /* host fds for stdin, stdout, stderr */
+  int64_t deadline_ns;     /* CLOCK_MONOTONIC; blocking calls (poll, read) end
+                            * with a trap there; -1: none */
+} wisp__wasi2_config_t;
+
+typedef struct wisp__wasi2 wisp__wasi2_t;
+
+/* 0 and *out, or WISP_ERR_NOMEM. The config's strings must outlive the host. */
+int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out);
+void wisp__wasi2_delete(wisp__wasi2_t *w);
+
+/* Host functions for every function `c` imports: the implemented ones, and a
+ * stub that traps naming "interface#name" for each other. *funcs (count
+ * entries) belongs to the host and lives until wisp__wasi2_delete; call once. */
+int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
+                           size_t *count);
+
+/* The status the guest asked for with wasi:cli/exit (exit: 0 for ok, 1 for err;
+ * exit-with-code: its code), or -1 when it has not exited. An exit ends the
+ * guest's call with a trap whose message is "exit". */
+int wisp__wasi2_exit_status(const wisp__wasi2_t *w);
+
+#endif
