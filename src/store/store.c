@@ -26,6 +26,7 @@ struct wisp_store_db {
   sqlite3 *sql;
   char *path; /* DIR/wisp.db */
   char error[512];
+  sqlite3_stmt *rollback_stmt; /* "ROLLBACK", prepared at open */
   wisp__store_hook_t hook;
   void *hook_ctx;
 };
@@ -114,14 +115,31 @@ static int exec_sql(wisp_store_db_t *db, const char *sql, const char *what) {
   return 0;
 }
 
-static int begin_write(wisp_store_db_t *db) { return exec_sql(db, "BEGIN IMMEDIATE", "begin"); }
-static int begin_read(wisp_store_db_t *db) { return exec_sql(db, "BEGIN", "begin"); }
-static int commit(wisp_store_db_t *db) { return exec_sql(db, "COMMIT", "commit"); }
-
-/* Ends a failed transaction; the error already recorded is kept. */
+/* Ends a failed transaction; the error already recorded is kept. ROLLBACK
+ * is prepared at open so that it needs no memory when memory is short; if
+ * it still fails, the next begin tries again (a handle must never stay in
+ * a transaction, holding the write lock). */
 static void rollback(wisp_store_db_t *db) {
+  if (sqlite3_get_autocommit(db->sql)) return;
+  if (db->rollback_stmt) {
+    sqlite3_step(db->rollback_stmt);
+    sqlite3_reset(db->rollback_stmt);
+  }
   if (!sqlite3_get_autocommit(db->sql)) sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 }
+
+/* Starts a transaction, first ending one a failed rollback left open. */
+static int begin(wisp_store_db_t *db, const char *sql) {
+  rollback(db);
+  if (!sqlite3_get_autocommit(db->sql))
+    return fail(db, WISP_STORE_EIO, "store %s: a failed transaction could not be rolled back",
+                db->path);
+  return exec_sql(db, sql, "begin");
+}
+
+static int begin_write(wisp_store_db_t *db) { return begin(db, "BEGIN IMMEDIATE"); }
+static int begin_read(wisp_store_db_t *db) { return begin(db, "BEGIN"); }
+static int commit(wisp_store_db_t *db) { return exec_sql(db, "COMMIT", "commit"); }
 
 /* Prepares sql into *stmt. */
 static int prepare(wisp_store_db_t *db, const char *sql, sqlite3_stmt **stmt) {
@@ -257,6 +275,10 @@ int wisp_store_db_open(const char *dir, wisp_store_db_t **out, char *error, size
     goto fail_message;
   }
   sqlite3_busy_timeout(db->sql, WISP_STORE_BUSY_TIMEOUT_MS);
+  if (sqlite3_prepare_v2(db->sql, "ROLLBACK", -1, &db->rollback_stmt, NULL) != SQLITE_OK) {
+    rc = fail_sql(db, "prepare");
+    goto fail_message;
+  }
   sqlite3_extended_result_codes(db->sql, 1);
   /* WAL: readers do not block the writer; synchronous=FULL makes every
    * commit durable (NORMAL could lose the last commits on power loss). */
@@ -287,6 +309,7 @@ fail:
 
 void wisp_store_db_close(wisp_store_db_t *db) {
   if (!db) return;
+  sqlite3_finalize(db->rollback_stmt);
   sqlite3_close_v2(db->sql);
   free(db->path);
   free(db);

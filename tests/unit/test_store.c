@@ -35,6 +35,10 @@ static int passed, failed;
   } while (0)
 
 static char root[256]; /* the temporary directory of this run */
+/* Where the allocation-failure tests keep their stores: /dev/shm when there
+ * is one (they open, write and fsync thousands of times; on tmpfs fsync
+ * costs nothing), else root. */
+static char fast_root[256];
 
 static bool streq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 static bool contains(const char *s, const char *part) { return s && part && strstr(s, part); }
@@ -42,6 +46,17 @@ static bool contains(const char *s, const char *part) { return s && part && strs
 /* root/name into out. */
 static const char *tmp_path(char *out, size_t size, const char *name) {
   snprintf(out, size, "%s/%s", root, name);
+  return out;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static const char *fast_path(char *out, size_t size, const char *name) {
+  snprintf(out, size, "%s/%s", fast_root[0] ? fast_root : root, name);
   return out;
 }
 
@@ -486,15 +501,6 @@ static void test_check_detects(void) {
   wisp_store_db_close(db);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Crash safety                                                              */
-
-static const char *kill_point;
-
-static void kill_at(void *ctx, const char *point) {
-  if (strcmp(point, kill_point) == 0) kill(getpid(), SIGKILL);
-}
-
 /* Prepares DIR with app "shop" at versions 1 and 2 (2 active) and blobs
  * "one", "two" and "three" (only the first two used), then closes it. */
 static void crash_setup(const char *dir, char three[65]) {
@@ -508,6 +514,132 @@ static void crash_setup(const char *dir, char three[65]) {
   CHECK(wisp_store_db_deploy(db, "shop", "v1", c1, 1, "alice", NULL) == 0);
   CHECK(wisp_store_db_deploy(db, "shop", "v2", c2, 1, "alice", NULL) == 0);
   wisp_store_db_close(db);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Allocation failures inside SQLite                                         */
+
+/* SQLite's allocator is replaced (before its first use) by one that fails
+ * when the budget runs out: -1 means never fail. */
+static sqlite3_mem_methods default_mem;
+static long sqlite_budget = -1;
+static bool sqlite_failed;
+
+static bool take(void) {
+  if (sqlite_budget == 0) {
+    sqlite_failed = true;
+    return false;
+  }
+  if (sqlite_budget > 0) sqlite_budget--;
+  return true;
+}
+static void *test_sqlite_malloc(int size) { return take() ? default_mem.xMalloc(size) : NULL; }
+static void *test_sqlite_realloc(void *p, int size) {
+  return take() ? default_mem.xRealloc(p, size) : NULL;
+}
+
+static void install_failing_allocator(void) {
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem);
+  sqlite3_mem_methods methods = default_mem;
+  methods.xMalloc = test_sqlite_malloc;
+  methods.xRealloc = test_sqlite_realloc;
+  if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK)
+    fprintf(stderr, "could not install the failing allocator\n");
+}
+
+/* Fails the n-th SQLite allocation of a deploy, a rollback, a delete and a
+ * read, for every n until the operation no longer meets a failure: each
+ * fails cleanly with a message and no change, or succeeds in full. */
+static void test_nomem_open(void) {
+  char dir[512], error[512];
+  fast_path(dir, sizeof dir, "nomem-open");
+  bool done = false;
+  int failures = 0;
+  for (long n = 0; !done && n < 100000; n++) {
+    wisp_store_db_t *db = NULL;
+    sqlite_failed = false;
+    sqlite_budget = n;
+    error[0] = '\0';
+    int rc = wisp_store_db_open(dir, &db, error, sizeof error);
+    sqlite_budget = -1;
+    done = !sqlite_failed;
+    if (rc != 0) {
+      failures++;
+      CHECK(!db && error[0] != '\0');
+    }
+    wisp_store_db_close(db);
+    /* Whatever the failure, the next open migrates or finds it done. */
+    db = open_ok(dir);
+    if (db) CHECK(wisp_store_db_check(db) == 0);
+    wisp_store_db_close(db);
+    remove_tree(dir);
+  }
+  CHECK(done && failures > 0);
+}
+
+static void test_nomem(void) {
+  static const char *const ops[] = {"deploy", "rollback", "delete", "read"};
+  test_nomem_open();
+  for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
+    char dir[512], name[64], three[65] = "";
+    snprintf(name, sizeof name, "nomem-%s", ops[op]);
+    fast_path(dir, sizeof dir, name);
+    crash_setup(dir, three);
+    char *before = dump_state(dir);
+    int failures = 0;
+    bool done = false;
+    for (long n = 0; !done && n < 100000; n++) {
+      wisp_store_db_t *db = open_ok(dir);
+      if (!db) break;
+      sqlite_failed = false;
+      sqlite_budget = n;
+      wisp_store_component_t c3[] = {{"web", three}};
+      wisp_store_app_t *apps = NULL;
+      size_t count = 0;
+      int rc = 0;
+      if (op == 0) rc = wisp_store_db_deploy(db, "shop", "v3", c3, 1, "ci", NULL);
+      if (op == 1) rc = wisp_store_db_rollback(db, "shop", 0, "ci", NULL);
+      if (op == 2) rc = wisp_store_db_delete_app(db, "shop", "ci");
+      if (op == 3) rc = wisp_store_db_list_apps(db, &apps, &count);
+      sqlite_budget = -1;
+      done = !sqlite_failed;
+      if (rc != 0) {
+        failures++;
+        CHECK(wisp_store_db_error(db)[0] != '\0');
+        CHECK(apps == NULL && count == 0);
+      }
+      int check = wisp_store_db_check(db);
+      if (check) fprintf(stderr, "%s n=%ld rc=%d: check: %s\n", ops[op], n, rc, wisp_store_db_error(db));
+      CHECK(check == 0);
+      wisp_store_db_close(db);
+      char *after = dump_state(dir);
+      if (rc != 0 || op == 3) {
+        CHECK(streq(before, after));
+      } else {
+        /* Succeeded despite a failed allocation (SQLite can recover from
+         * some): the change is whole. Undo it for the next round. */
+        CHECK(!streq(before, after) || op == 3);
+        free(before);
+        remove_tree(dir);
+        crash_setup(dir, three);
+        before = dump_state(dir);
+      }
+      free(after);
+      wisp_store_apps_free(apps, count);
+    }
+    CHECK(done);
+    CHECK(failures > 0);
+    free(before);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Crash safety                                                              */
+
+static const char *kill_point;
+
+static void kill_at(void *ctx, const char *point) {
+  if (strcmp(point, kill_point) == 0) kill(getpid(), SIGKILL);
 }
 
 /* In a child: open dir, kill ourselves at `point` of operation `op`. */
@@ -634,16 +766,15 @@ static void test_crash_random(void) {
 
 /* ------------------------------------------------------------------------ */
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  return remove(path);
-}
-
 int main(void) {
   snprintf(root, sizeof root, "%s/wisp-store-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
   if (!mkdtemp(root)) {
     perror("mkdtemp");
     return 1;
   }
+  snprintf(fast_root, sizeof fast_root, "/dev/shm/wisp-store-test-XXXXXX");
+  if (!mkdtemp(fast_root)) fast_root[0] = '\0';
+  install_failing_allocator();
   test_open();
   test_migrations();
   test_blobs();
@@ -653,9 +784,11 @@ int main(void) {
   test_delete();
   test_two_handles();
   test_check_detects();
+  test_nomem();
   test_crash_points();
   test_crash_random();
-  nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  remove_tree(root);
+  if (fast_root[0]) remove_tree(fast_root);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
