@@ -67,6 +67,7 @@ struct wisp_func {
   wisp_instance_t *inst;          /* defining instance; NULL for host functions */
   uint32_t index;                 /* function index in inst's module */
   wisp__func_t *def;              /* module function (code), NULL for host */
+  struct wisp__code *code;        /* def->code once translated: one load less per call */
   wisp_host_fn_t host;
   void *env;
   void (*env_free)(void *);

@@ -743,8 +743,11 @@ do_call:
     goto finish_trap;
   }
   {
-    wisp__code_t *code = func_code(callee);
-    if (UNLIKELY(!code)) TRAP(WISP_TRAP_OOM, "out of memory translating a function");
+    wisp__code_t *code = callee->code;
+    if (UNLIKELY(!code)) {
+      code = callee->code = func_code(callee);
+      if (!code) TRAP(WISP_TRAP_OOM, "out of memory translating a function");
+    }
     if (UNLIKELY(frame == exec->frames_end || nfp + code->frame_cells > exec->stack_end))
       TRAP(WISP_TRAP_STACK_EXHAUSTED, "call stack exhausted");
     if (UNLIKELY(fuel <= 0)) {
