@@ -20,7 +20,50 @@
 
 #include <sqlite3.h>
 
-#include "store/store.h"
+/* The allocations of SQLite (its allocator is replaced before its first
+ * use) and of store.c (included below with malloc & co. renamed, as h2o's
+ * unit tests do) fail once the budget runs out: -1 means never fail. */
+static sqlite3_mem_methods default_mem;
+static long alloc_budget = -1;
+static bool alloc_failed;
+
+static bool take(void) {
+  if (alloc_budget == 0) {
+    alloc_failed = true;
+    return false;
+  }
+  if (alloc_budget > 0) alloc_budget--;
+  return true;
+}
+static void *test_sqlite_malloc(int size) { return take() ? default_mem.xMalloc(size) : NULL; }
+static void *test_sqlite_realloc(void *p, int size) {
+  return take() ? default_mem.xRealloc(p, size) : NULL;
+}
+
+static void install_failing_allocator(void) {
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem);
+  sqlite3_mem_methods methods = default_mem;
+  methods.xMalloc = test_sqlite_malloc;
+  methods.xRealloc = test_sqlite_realloc;
+  if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK)
+    fprintf(stderr, "could not install the failing allocator\n");
+}
+
+static void *test_malloc(size_t size) { return take() ? malloc(size) : NULL; }
+static void *test_calloc(size_t count, size_t size) { return take() ? calloc(count, size) : NULL; }
+static void *test_realloc(void *p, size_t size) { return take() ? realloc(p, size) : NULL; }
+static char *test_strdup(const char *text) { return take() ? strdup(text) : NULL; }
+
+#undef strdup
+#define malloc  test_malloc
+#define calloc  test_calloc
+#define realloc test_realloc
+#define strdup  test_strdup
+#include "store/store.c"
+#undef malloc
+#undef calloc
+#undef realloc
+#undef strdup
 
 static int passed, failed;
 
@@ -519,37 +562,10 @@ static void crash_setup(const char *dir, char three[65]) {
 /* ------------------------------------------------------------------------ */
 /* Allocation failures inside SQLite                                         */
 
-/* SQLite's allocator is replaced (before its first use) by one that fails
- * when the budget runs out: -1 means never fail. */
-static sqlite3_mem_methods default_mem;
-static long sqlite_budget = -1;
-static bool sqlite_failed;
-
-static bool take(void) {
-  if (sqlite_budget == 0) {
-    sqlite_failed = true;
-    return false;
-  }
-  if (sqlite_budget > 0) sqlite_budget--;
-  return true;
-}
-static void *test_sqlite_malloc(int size) { return take() ? default_mem.xMalloc(size) : NULL; }
-static void *test_sqlite_realloc(void *p, int size) {
-  return take() ? default_mem.xRealloc(p, size) : NULL;
-}
-
-static void install_failing_allocator(void) {
-  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem);
-  sqlite3_mem_methods methods = default_mem;
-  methods.xMalloc = test_sqlite_malloc;
-  methods.xRealloc = test_sqlite_realloc;
-  if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK)
-    fprintf(stderr, "could not install the failing allocator\n");
-}
-
-/* Fails the n-th SQLite allocation of a deploy, a rollback, a delete and a
- * read, for every n until the operation no longer meets a failure: each
- * fails cleanly with a message and no change, or succeeds in full. */
+/* Fails the n-th allocation (SQLite's or the store's) of a deploy, a
+ * rollback, a delete and reads, for every n until the operation no longer
+ * meets a failure: each fails cleanly with a message and no change, or
+ * succeeds in full. */
 static void test_nomem_open(void) {
   char dir[512], error[512];
   fast_path(dir, sizeof dir, "nomem-open");
@@ -557,12 +573,12 @@ static void test_nomem_open(void) {
   int failures = 0;
   for (long n = 0; !done && n < 100000; n++) {
     wisp_store_db_t *db = NULL;
-    sqlite_failed = false;
-    sqlite_budget = n;
+    alloc_failed = false;
+    alloc_budget = n;
     error[0] = '\0';
     int rc = wisp_store_db_open(dir, &db, error, sizeof error);
-    sqlite_budget = -1;
-    done = !sqlite_failed;
+    alloc_budget = -1;
+    done = !alloc_failed;
     if (rc != 0) {
       failures++;
       CHECK(!db && error[0] != '\0');
@@ -578,7 +594,8 @@ static void test_nomem_open(void) {
 }
 
 static void test_nomem(void) {
-  static const char *const ops[] = {"deploy", "rollback", "delete", "read"};
+  static const char *const ops[] = {"deploy", "rollback", "delete", "list", "get", "history",
+                                    "versions"};
   test_nomem_open();
   for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
     char dir[512], name[64], three[65] = "";
@@ -591,8 +608,8 @@ static void test_nomem(void) {
     for (long n = 0; !done && n < 100000; n++) {
       wisp_store_db_t *db = open_ok(dir);
       if (!db) break;
-      sqlite_failed = false;
-      sqlite_budget = n;
+      alloc_failed = false;
+      alloc_budget = n;
       wisp_store_component_t c3[] = {{"web", three}};
       wisp_store_app_t *apps = NULL;
       size_t count = 0;
@@ -601,8 +618,31 @@ static void test_nomem(void) {
       if (op == 1) rc = wisp_store_db_rollback(db, "shop", 0, "ci", NULL);
       if (op == 2) rc = wisp_store_db_delete_app(db, "shop", "ci");
       if (op == 3) rc = wisp_store_db_list_apps(db, &apps, &count);
-      sqlite_budget = -1;
-      done = !sqlite_failed;
+      if (op == 4) {
+        wisp_store_version_t *v = NULL;
+        rc = wisp_store_db_get_version(db, "shop", 0, &v);
+        CHECK(rc != 0 || (v && v->blob_count == 1 && v->blobs[0].size == 3 && v->manifest));
+        CHECK(rc == 0 || !v);
+        wisp_store_version_free(v);
+      }
+      if (op == 5) {
+        wisp_store_event_t *events = NULL;
+        size_t n_events = 0;
+        rc = wisp_store_db_history(db, NULL, &events, &n_events);
+        CHECK(rc != 0 || n_events == 2);
+        CHECK(rc == 0 || (!events && !n_events));
+        wisp_store_events_free(events, n_events);
+      }
+      if (op == 6) {
+        wisp_store_version_info_t *versions = NULL;
+        size_t n_versions = 0;
+        rc = wisp_store_db_list_versions(db, "shop", &versions, &n_versions);
+        CHECK(rc != 0 || n_versions == 2);
+        CHECK(rc == 0 || (!versions && !n_versions));
+        wisp_store_version_infos_free(versions, n_versions);
+      }
+      alloc_budget = -1;
+      done = !alloc_failed;
       if (rc != 0) {
         failures++;
         CHECK(wisp_store_db_error(db)[0] != '\0');
@@ -613,12 +653,12 @@ static void test_nomem(void) {
       CHECK(check == 0);
       wisp_store_db_close(db);
       char *after = dump_state(dir);
-      if (rc != 0 || op == 3) {
+      if (rc != 0 || op >= 3) {
         CHECK(streq(before, after));
       } else {
         /* Succeeded despite a failed allocation (SQLite can recover from
          * some): the change is whole. Undo it for the next round. */
-        CHECK(!streq(before, after) || op == 3);
+        CHECK(!streq(before, after));
         free(before);
         remove_tree(dir);
         crash_setup(dir, three);
