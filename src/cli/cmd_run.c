@@ -453,8 +453,8 @@ done:
 }
 
 int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
-                           const char **env, size_t nenv, size_t ndirs, bool invoke, size_t nlisten, int64_t fuel,
-                           uint64_t max_memory, int64_t timeout_ms);
+                           const char **env, size_t nenv, const wisp_wasi_preopen_t *dirs, size_t ndirs,
+                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory, int64_t timeout_ms);
 
 static int run_module(const run_opts_t *o) {
   int code = EXIT_LOAD;
@@ -477,7 +477,7 @@ static int run_module(const run_opts_t *o) {
     goto done;
   }
   if (wisp_is_component(bytes, len)) { /* a wasi:cli/command component: cmd_run_component.c */
-    code = wisp_cli_run_component(o->module_path, bytes, len, o->nargs, o->args, o->env, o->nenv, o->ndirs,
+    code = wisp_cli_run_component(o->module_path, bytes, len, o->nargs, o->args, o->env, o->nenv, o->dirs, o->ndirs,
                                   o->invoke != NULL, o->nlisten, o->fuel, o->max_memory, o->timeout_ms);
     goto done;
   }

@@ -11,7 +11,7 @@
  *         run returning ok is 0, err is 1. (The preview1 adapter turns
  *         proc_exit(N != 0) into exit(err): such a component exits with 1.)
  *   1     the component could not be read, decoded, linked or instantiated
- *   2     usage: --invoke, --listen and --dir are not supported for components yet
+ *   2     usage: --invoke and --listen are not supported for components yet
  *   134   a trap (its message on stderr), 137 --fuel ran out, 142 --timeout passed.
  *
  * Fuel and timeout: the call runs in fuel slices through the instance's fuel
@@ -29,6 +29,7 @@
 
 #include "wisp.h"
 #include "wisp_component.h"
+#include "wisp_wasi.h"
 #include "wasi2/wasi2.h"
 
 #define RUN_SLICE 1000000 /* fuel per slice, as cmd_run.c */
@@ -36,8 +37,8 @@
 enum { EXIT_LOAD = 1, EXIT_USAGE = 2, EXIT_TRAP = 134, EXIT_FUEL = 137, EXIT_TIMEOUT = 142 };
 
 int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
-                           const char **env, size_t nenv, size_t ndirs, bool invoke, size_t nlisten, int64_t fuel,
-                           uint64_t max_memory, int64_t timeout_ms);
+                           const char **env, size_t nenv, const wisp_wasi_preopen_t *dirs, size_t ndirs,
+                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory, int64_t timeout_ms);
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -77,11 +78,10 @@ static int refuse(const char *what) {
 }
 
 int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
-                           const char **env, size_t nenv, size_t ndirs, bool invoke, size_t nlisten, int64_t fuel,
-                           uint64_t max_memory, int64_t timeout_ms) {
+                           const char **env, size_t nenv, const wisp_wasi_preopen_t *dirs, size_t ndirs,
+                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory, int64_t timeout_ms) {
   if (invoke) return refuse("--invoke");
   if (nlisten) return refuse("--listen");
-  if (ndirs) return refuse("--dir");
   int code = EXIT_LOAD;
   wisp_engine_t *engine = NULL;
   wisp_component_t *c = NULL;
@@ -91,6 +91,7 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   wisp__cinst_t *inst = NULL;
   const char **argv = NULL;
   wisp_error_t err = {0};
+  int rc;
   wisp__arena_t arena;
   wisp__arena_init(&arena);
 
@@ -109,8 +110,14 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   if (timeout_ms >= 0) b.deadline = now_ms() + timeout_ms;
   if (timeout_ms >= 0 || fuel >= 0) b.slice = RUN_SLICE;
   wisp__wasi2_config_t cfg = {.argv = argv, .argc = (size_t)nargs + 1, .env = env, .envc = nenv,
-                              .stdio = {0, 1, 2}, .deadline_ns = b.deadline >= 0 ? b.deadline * 1000000 : -1};
-  if (wisp__wasi2_new(&cfg, &wasi)) goto nomem;
+                              .stdio = {0, 1, 2}, .preopens = dirs, .npreopens = ndirs,
+                              .deadline_ns = b.deadline >= 0 ? b.deadline * 1000000 : -1};
+  rc = wisp__wasi2_new(&cfg, &wasi);
+  if (rc == WISP_ERR_ARG) {
+    fprintf(stderr, "wisp run: %s\n", wisp__wasi2_error(wasi));
+    goto done;
+  }
+  if (rc < 0) goto nomem;
   const wisp__chost_func_t *funcs = NULL;
   size_t nfuncs = 0;
   if (wisp__wasi2_host_funcs(wasi, c, &funcs, &nfuncs)) goto nomem;
@@ -125,7 +132,7 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   if (!exec) goto nomem;
   /* start functions run with the whole budget, as in cmd_run.c */
   wisp_exec_set_fuel(exec, fuel);
-  int rc = wisp__cinst_new(c, store, exec, funcs, nfuncs, &inst, &err);
+  rc = wisp__cinst_new(c, store, exec, funcs, nfuncs, &inst, &err);
   if (rc < 0) {
     fprintf(stderr, "wisp run: %s: %s: %s\n", path, wisp_err_name(rc), err.message);
     goto done;

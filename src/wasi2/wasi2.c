@@ -11,12 +11,17 @@
  */
 #include "wasi2.h"
 
+#include "../wasi/wasi_internal.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +33,19 @@ typedef struct subscribe_env {
   wisp__wasi2_t *w;
   bool duration;
 } subscribe_env_t;
+
+/* A resource the host made: a stream, a descriptor or a directory-entry-stream.
+ * Its representation is 1 + its index; slots 0-2 are the stdio streams. */
+typedef enum obj_kind { OBJ_FREE, OBJ_STDIO, OBJ_IN, OBJ_OUT, OBJ_DESC, OBJ_DIRSTREAM } obj_kind_t;
+
+typedef struct obj {
+  uint8_t kind;       /* obj_kind_t */
+  bool read_only;     /* OBJ_DESC: beneath a read-only preopen */
+  bool append;        /* OBJ_OUT: writes go to the end of the file */
+  int fd;             /* the host descriptor (owned unless OBJ_STDIO) */
+  uint64_t offset;    /* OBJ_IN / OBJ_OUT on a file: where the next transfer is */
+  DIR *dir;           /* OBJ_DIRSTREAM (owns its own descriptor) */
+} obj_t;
 
 typedef struct pollable {
   bool used;
@@ -44,6 +62,10 @@ struct wisp__wasi2 {
   char **labels;             /* stub labels "iface#name", owned */
   size_t nlabels;
   subscribe_env_t subscribe[2]; /* instant, duration */
+  obj_t *objs;
+  uint32_t nobjs, cap_objs;
+  int *preopen_fds;           /* one per cfg.preopens entry, owned */
+  char error[256];            /* why wisp__wasi2_new failed */
 };
 
 typedef wisp__cval_t cval_t;
@@ -159,18 +181,11 @@ HOST_FN(get_environment) {
   return 0;
 }
 
-/* option none (initial-cwd, get-terminal-*) and empty lists (get-directories) */
+/* option none (initial-cwd, get-terminal-*, filesystem-error-code) */
 HOST_FN(none) {
   UNUSED_ARGS;
   res[0].of.var.disc = 0;
   res[0].of.var.payload = NULL;
-  return 0;
-}
-
-HOST_FN(empty_list) {
-  UNUSED_ARGS;
-  res[0].of.agg.items = NULL;
-  res[0].of.agg.len = 0;
   return 0;
 }
 
@@ -204,13 +219,57 @@ HOST_FN(get_stdio) {
 
 /* ---- wasi:io/streams ---- */
 
-/* The host fd of stream representation `rep`, or -1 after setting a trap. */
-static int stream_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self) {
-  if (self->of.u < 1 || self->of.u > 3) {
-    fail(cx, "unknown stream");
-    return -1;
+/* The object of representation self->of.u if it is of kind `a` or `b`, else
+ * NULL after setting a trap. */
+static obj_t *obj_get(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, int a, int b) {
+  uint64_t rep = self->of.u;
+  if (rep < 1 || rep > w->nobjs || (w->objs[rep - 1].kind != a && w->objs[rep - 1].kind != b)) {
+    fail(cx, "unknown resource representation");
+    return NULL;
   }
-  return w->cfg.stdio[self->of.u - 1];
+  return &w->objs[rep - 1];
+}
+
+/* A new object (copied from *o): its representation, or 0 when out of memory. */
+static uint32_t obj_new(wisp__wasi2_t *w, const obj_t *o) {
+  uint32_t i = 3;
+  while (i < w->nobjs && w->objs[i].kind != OBJ_FREE) i++;
+  if (i >= w->nobjs) {
+    if (w->nobjs == w->cap_objs) {
+      uint32_t cap = w->cap_objs * 2;
+      obj_t *grown = realloc(w->objs, sizeof *grown * cap);
+      if (!grown) return 0;
+      w->objs = grown;
+      w->cap_objs = cap;
+    }
+    i = w->nobjs++;
+  }
+  w->objs[i] = *o;
+  return i + 1;
+}
+
+static void obj_free(obj_t *o) {
+  if (o->dir) closedir(o->dir);
+  else if (o->kind != OBJ_STDIO && o->kind != OBJ_FREE && o->fd >= 0) close(o->fd);
+  if (o->kind != OBJ_STDIO) *o = (obj_t){.kind = OBJ_FREE, .fd = -1};
+}
+
+/* The host fd of stream `self`, or -1 after setting a trap. */
+static int stream_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self) {
+  obj_t *o = obj_get(w, cx, self, OBJ_STDIO, OBJ_IN);
+  if (!o) o = obj_get(w, cx, self, OBJ_OUT, OBJ_OUT);
+  return o ? o->fd : -1;
+}
+
+static obj_t *stream_obj(wisp__wasi2_t *w, const cval_t *self) { return &w->objs[self->of.u - 1]; }
+
+/* read(2) on a stream: files at their offset (pread), stdio as they come. */
+static ssize_t stream_read_some(obj_t *o, uint8_t *buf, size_t n) {
+  ssize_t got;
+  do got = o->kind == OBJ_STDIO ? read(o->fd, buf, n) : pread(o->fd, buf, n, (off_t)o->offset);
+  while (got < 0 && errno == EINTR);
+  if (got > 0 && o->kind != OBJ_STDIO) o->offset += (uint64_t)got;
+  return got;
 }
 
 /* Waits until `fd` is ready for `events` or the deadline passes (then traps). */
@@ -225,13 +284,20 @@ static int wait_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events) {
   }
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
+/* Writes everything to stream `o`; 0 or the host errno. */
+static int write_all(obj_t *o, const uint8_t *p, size_t len) {
+  if (o->append) {
+    struct stat st;
+    if (fstat(o->fd, &st) < 0) return errno;
+    o->offset = (uint64_t)st.st_size;
+  }
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = o->kind == OBJ_STDIO ? write(o->fd, p, len) : pwrite(o->fd, p, len, (off_t)o->offset);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
+    if (o->kind != OBJ_STDIO) o->offset += (uint64_t)n;
     p += n;
     len -= (size_t)n;
   }
@@ -250,7 +316,7 @@ HOST_FN(stream_write) {
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write: bad arguments");
   if (wait_fd(env, cx, fd, POLLOUT)) return -1;
-  int e = write_all(fd, args[1].of.bytes.ptr, args[1].of.bytes.len);
+  int e = write_all(stream_obj(env, &args[0]), args[1].of.bytes.ptr, args[1].of.bytes.len);
   return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
 }
 
@@ -264,7 +330,7 @@ HOST_FN(stream_write_zeroes) {
   int e = 0;
   while (left > 0 && !e) {
     size_t n = left < sizeof zeroes ? (size_t)left : sizeof zeroes;
-    e = write_all(fd, zeroes, n);
+    e = write_all(stream_obj(env, &args[0]), zeroes, n);
     left -= n;
   }
   return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
@@ -289,8 +355,7 @@ HOST_FN(stream_read) {
   ssize_t n = 0;
   if (want > 0) {
     if (wait_fd(env, cx, fd, POLLIN)) return -1;
-    do n = read(fd, buf, (size_t)want);
-    while (n < 0 && errno == EINTR);
+    n = stream_read_some(stream_obj(env, &args[0]), buf, (size_t)want);
     if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
   }
   res[0].of.var.disc = 0;
@@ -311,8 +376,7 @@ HOST_FN(stream_skip) {
   ssize_t n = 0;
   if (want > 0) {
     if (wait_fd(env, cx, fd, POLLIN)) return -1;
-    do n = read(fd, buf, want);
-    while (n < 0 && errno == EINTR);
+    n = stream_read_some(stream_obj(env, &args[0]), buf, want);
     if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
   }
   return result_ok(cx, &res[0], (uint64_t)n);
@@ -525,6 +589,348 @@ HOST_FN(insecure_seed) {
   return 0;
 }
 
+/* ---- wasi:filesystem ---- */
+
+/* preview1 errno of the sandboxed walk (src/wasi) -> wasi:filesystem error-code */
+static uint32_t code_of_p1(int e) {
+  switch (e) {
+  case E_ACCES: return 0;
+  case E_AGAIN: return 1;
+  case E_BADF: return 3;
+  case E_EXIST: return 7;
+  case E_INVAL: return 12;
+  case E_ISDIR: return 14;
+  case E_LOOP: return 15;
+  case E_NAMETOOLONG: return 18;
+  case E_NOENT: return 20;
+  case E_NOMEM: return 22;
+  case E_NOSPC: return 23;
+  case E_NOTDIR: return 24;
+  case E_NOTEMPTY: return 25;
+  case E_NOTSUP: return 27;
+  case E_PERM: case E_NOTCAPABLE: return 31;
+  case E_ROFS: return 33;
+  default: return 13; /* io */
+  }
+}
+
+static uint32_t code_of_errno(int e) { return code_of_p1(wasi__errno(e)); }
+
+/* err(error-code) of a result */
+static int result_err(wisp__cabi_t *cx, cval_t *res, uint32_t code) {
+  res->of.var.disc = 1;
+  res->of.var.payload = payload(cx, type_of(cx, res->type)->b);
+  if (!res->of.var.payload) return fail(cx, "out of memory");
+  res->of.var.payload->of.u = code;
+  return 0;
+}
+
+/* ok(payload) of a result, the payload left for the caller to fill: NULL on OOM */
+static cval_t *result_ok_value(wisp__cabi_t *cx, cval_t *res) {
+  res->of.var.disc = 0;
+  res->of.var.payload = payload(cx, type_of(cx, res->type)->a);
+  return res->of.var.payload;
+}
+
+static uint32_t type_code(mode_t mode) {
+  if (S_ISBLK(mode)) return 1;
+  if (S_ISCHR(mode)) return 2;
+  if (S_ISDIR(mode)) return 3;
+  if (S_ISFIFO(mode)) return 4;
+  if (S_ISLNK(mode)) return 5;
+  if (S_ISREG(mode)) return 6;
+  if (S_ISSOCK(mode)) return 7;
+  return 0;
+}
+
+static int some_datetime(wisp__cabi_t *cx, cval_t *opt, const struct timespec *ts) {
+  opt->of.var.disc = 1;
+  opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a);
+  if (!opt->of.var.payload) return fail(cx, "out of memory");
+  return datetime(cx, opt->of.var.payload, (uint64_t)ts->tv_sec, (uint32_t)ts->tv_nsec);
+}
+
+/* ok(descriptor-stat) from a host stat */
+static int result_stat(wisp__cabi_t *cx, cval_t *res, const struct stat *st) {
+  cval_t *v = result_ok_value(cx, res);
+  cval_t *f = v ? fields_of(cx, v) : NULL;
+  if (!f) return fail(cx, "out of memory");
+  f[0].of.u = type_code(st->st_mode);
+  f[1].of.u = (uint64_t)st->st_nlink;
+  f[2].of.u = (uint64_t)st->st_size;
+  if (some_datetime(cx, &f[3], &st->st_atim) || some_datetime(cx, &f[4], &st->st_mtim) ||
+      some_datetime(cx, &f[5], &st->st_ctim))
+    return -1;
+  return 0;
+}
+
+/* ok(metadata-hash-value) from a host stat: device and inode */
+static int result_hash(wisp__cabi_t *cx, cval_t *res, const struct stat *st) {
+  cval_t *v = result_ok_value(cx, res);
+  cval_t *f = v ? fields_of(cx, v) : NULL;
+  if (!f) return fail(cx, "out of memory");
+  f[0].of.u = (uint64_t)st->st_ino;
+  f[1].of.u = (uint64_t)st->st_dev;
+  return 0;
+}
+
+static obj_t *desc_get(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self) {
+  return obj_get(w, cx, self, OBJ_DESC, OBJ_DESC);
+}
+
+/* get-directories -> list<tuple<descriptor, string>>: a new descriptor per preopen */
+HOST_FN(get_directories) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  cval_t *items = list_items(cx, &res[0], (uint32_t)w->cfg.npreopens);
+  if (!items) return fail(cx, "out of memory");
+  for (size_t i = 0; i < w->cfg.npreopens; i++) {
+    cval_t *pair = fields_of(cx, &items[i]);
+    if (!pair) return fail(cx, "out of memory");
+    int fd = fcntl(w->preopen_fds[i], F_DUPFD_CLOEXEC, 0);
+    obj_t o = {.kind = OBJ_DESC, .read_only = w->cfg.preopens[i].read_only, .fd = fd};
+    uint32_t rep = fd >= 0 ? obj_new(w, &o) : 0;
+    if (!rep) {
+      if (fd >= 0) close(fd);
+      return fail(cx, "get-directories: out of descriptors");
+    }
+    pair[0].of.u = rep;
+    pair[1].of.str.ptr = w->cfg.preopens[i].guest_path;
+    pair[1].of.str.len = (uint32_t)strlen(w->cfg.preopens[i].guest_path);
+  }
+  return 0;
+}
+
+HOST_FN(desc_drop) {
+  UNUSED_ARGS;
+  obj_t *o = obj_get(env, cx, &args[0], OBJ_DESC, OBJ_DIRSTREAM);
+  if (!o) return -1;
+  obj_free(o);
+  return 0;
+}
+
+HOST_FN(stream_drop) {
+  UNUSED_ARGS;
+  obj_t *o = obj_get(env, cx, &args[0], OBJ_IN, OBJ_OUT);
+  if (o) obj_free(o); /* stdio streams are never freed */
+  return 0;
+}
+
+HOST_FN(desc_get_type) {
+  UNUSED_ARGS;
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  struct stat st;
+  if (fstat(d->fd, &st) < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.u = type_code(st.st_mode);
+  return 0;
+}
+
+/* descriptor-flags: read 1, write 2, mutate-directory 32 */
+HOST_FN(desc_get_flags) {
+  UNUSED_ARGS;
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  int fl = fcntl(d->fd, F_GETFL);
+  struct stat st;
+  if (fl < 0 || fstat(d->fd, &st) < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  uint64_t flags = 0;
+  if ((fl & O_ACCMODE) != O_WRONLY) flags |= 1;
+  if ((fl & O_ACCMODE) != O_RDONLY) flags |= 2;
+  if (S_ISDIR(st.st_mode) && !d->read_only) flags |= 32;
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.u = flags;
+  return 0;
+}
+
+HOST_FN(desc_stat) {
+  UNUSED_ARGS;
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  struct stat st;
+  if (fstat(d->fd, &st) < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  return result_stat(cx, &res[0], &st);
+}
+
+HOST_FN(desc_hash) {
+  UNUSED_ARGS;
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  struct stat st;
+  if (fstat(d->fd, &st) < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  return result_hash(cx, &res[0], &st);
+}
+
+/* stat of (descriptor, path-flags, path) through the sandboxed walk: 0 and *st,
+ * or an error-code + 1. */
+static uint32_t stat_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, struct stat *st, int *trapped) {
+  obj_t *d = desc_get(w, cx, &args[0]);
+  if (!d) { *trapped = 1; return 0; }
+  wasi_resolved_t r;
+  int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &r);
+  if (rc) return code_of_p1(rc) + 1;
+  int e = fstatat(r.dirfd, r.name, st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+  wasi__resolved_close(&r);
+  return e ? code_of_errno(e) + 1 : 0;
+}
+
+HOST_FN(desc_stat_at) {
+  UNUSED_ARGS;
+  struct stat st;
+  int trapped = 0;
+  uint32_t e = nargs == 3 ? stat_at(env, cx, args, &st, &trapped) : 0;
+  if (nargs != 3) return fail(cx, "stat-at: bad arguments");
+  if (trapped) return -1;
+  return e ? result_err(cx, &res[0], e - 1) : result_stat(cx, &res[0], &st);
+}
+
+HOST_FN(desc_hash_at) {
+  UNUSED_ARGS;
+  struct stat st;
+  int trapped = 0;
+  uint32_t e = nargs == 3 ? stat_at(env, cx, args, &st, &trapped) : 0;
+  if (nargs != 3) return fail(cx, "metadata-hash-at: bad arguments");
+  if (trapped) return -1;
+  return e ? result_err(cx, &res[0], e - 1) : result_hash(cx, &res[0], &st);
+}
+
+/* open-at(path-flags, path, open-flags {create 1, directory 2, exclusive 4,
+ * truncate 8}, descriptor-flags {read 1, write 2, mutate-directory 32}) */
+HOST_FN(desc_open_at) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  if (nargs != 5) return fail(cx, "open-at: bad arguments");
+  obj_t *d = desc_get(w, cx, &args[0]);
+  if (!d) return -1;
+  uint64_t oflags = args[3].of.u, dflags = args[4].of.u;
+  bool want_write = (dflags & 2) != 0, want_read = (dflags & 1) != 0;
+  wasi_resolved_t r;
+  int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &r);
+  if (rc) return result_err(cx, &res[0], code_of_p1(rc));
+  if (d->read_only && (want_write || (oflags & (1 | 8)) || (dflags & 32))) {
+    struct stat st;
+    bool exists = fstatat(r.dirfd, r.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    wasi__resolved_close(&r);
+    return result_err(cx, &res[0], (oflags & 1) && (oflags & 4) && exists ? 7 : 33);
+  }
+  int hf = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+  if ((oflags & 2) || r.trailing_slash) hf |= O_DIRECTORY;
+  if (oflags & 1) hf |= O_CREAT;
+  if (oflags & 4) hf |= O_EXCL;
+  if (oflags & 8) hf |= O_TRUNC;
+  hf |= want_write ? (want_read ? O_RDWR : O_WRONLY) : O_RDONLY;
+  int fd;
+  do fd = openat(r.dirfd, r.name, hf, 0666);
+  while (fd < 0 && errno == EINTR);
+  int e = fd < 0 ? errno : 0;
+  wasi__resolved_close(&r);
+  if (fd < 0) return result_err(cx, &res[0], code_of_errno(e));
+  obj_t o = {.kind = OBJ_DESC, .read_only = d->read_only, .fd = fd};
+  uint32_t rep = obj_new(w, &o);
+  if (!rep) {
+    close(fd);
+    return result_err(cx, &res[0], 22);
+  }
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.u = rep;
+  return 0;
+}
+
+/* read-via-stream(offset) / write-via-stream(offset) / append-via-stream():
+ * a stream on its own copy of the descriptor; env picks the kind */
+static int desc_stream(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, uint32_t nargs, cval_t *res,
+                       int kind, bool append) {
+  obj_t *d = nargs >= 1 ? desc_get(w, cx, &args[0]) : NULL;
+  if (!d) return nargs >= 1 ? -1 : fail(cx, "stream: bad arguments");
+  int fd = fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  obj_t o = {.kind = (uint8_t)kind, .append = append, .fd = fd, .offset = nargs >= 2 ? args[1].of.u : 0};
+  uint32_t rep = obj_new(w, &o);
+  if (!rep) {
+    close(fd);
+    return result_err(cx, &res[0], 22);
+  }
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.u = rep;
+  return 0;
+}
+
+HOST_FN(desc_read_via_stream) {
+  UNUSED_ARGS;
+  return desc_stream(env, cx, args, nargs, res, OBJ_IN, false);
+}
+
+HOST_FN(desc_write_via_stream) {
+  UNUSED_ARGS;
+  return desc_stream(env, cx, args, nargs, res, OBJ_OUT, false);
+}
+
+HOST_FN(desc_append_via_stream) {
+  UNUSED_ARGS;
+  return desc_stream(env, cx, args, nargs, res, OBJ_OUT, true);
+}
+
+/* read-directory -> directory-entry-stream (entries other than . and ..) */
+HOST_FN(desc_read_directory) {
+  UNUSED_ARGS;
+  wisp__wasi2_t *w = env;
+  obj_t *d = desc_get(w, cx, &args[0]);
+  if (!d) return -1;
+  int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  DIR *dir = fdopendir(fd);
+  if (!dir) {
+    int e = errno;
+    close(fd);
+    return result_err(cx, &res[0], code_of_errno(e));
+  }
+  obj_t o = {.kind = OBJ_DIRSTREAM, .fd = fd, .dir = dir};
+  uint32_t rep = obj_new(w, &o);
+  if (!rep) {
+    closedir(dir);
+    return result_err(cx, &res[0], 22);
+  }
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.u = rep;
+  return 0;
+}
+
+/* read-directory-entry -> result<option<directory-entry>, error-code> */
+HOST_FN(dir_read_entry) {
+  UNUSED_ARGS;
+  obj_t *o = obj_get(env, cx, &args[0], OBJ_DIRSTREAM, OBJ_DIRSTREAM);
+  if (!o) return -1;
+  struct dirent *e;
+  do {
+    errno = 0;
+    e = readdir(o->dir);
+  } while (e && (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0));
+  if (!e && errno) return result_err(cx, &res[0], code_of_errno(errno));
+  cval_t *opt = result_ok_value(cx, &res[0]);
+  if (!opt) return fail(cx, "out of memory");
+  opt->of.var.disc = e ? 1 : 0;
+  opt->of.var.payload = NULL;
+  if (!e) return 0;
+  opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a);
+  cval_t *f = opt->of.var.payload ? fields_of(cx, opt->of.var.payload) : NULL;
+  size_t len = strlen(e->d_name);
+  char *name = wisp__arena_alloc(cx->arena, len + 1);
+  if (!f || !name) return fail(cx, "out of memory");
+  memcpy(name, e->d_name, len + 1);
+  static const uint8_t kinds[] = {[DT_BLK] = 1, [DT_CHR] = 2, [DT_DIR] = 3, [DT_FIFO] = 4,
+                                  [DT_LNK] = 5, [DT_REG] = 6, [DT_SOCK] = 7};
+  f[0].of.u = e->d_type < sizeof kinds ? kinds[e->d_type] : 0;
+  f[1].of.str.ptr = name;
+  f[1].of.str.len = (uint32_t)len;
+  return 0;
+}
+
 /* ---- the table of implemented functions ---- */
 
 enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_INSTANT, ENV_DURATION, ENV_NONE };
@@ -564,13 +970,13 @@ static const impl_t impls[] = {
   {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", do_nothing, ENV_NONE},
+  {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", stream_drop, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", do_nothing, ENV_NONE},
+  {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", stream_drop, ENV_HOST},
   {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
   {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
   {"wasi:clocks/monotonic-clock@0.2.0", "now", mono_now, ENV_NONE},
@@ -582,7 +988,22 @@ static const impl_t impls[] = {
   {"wasi:random/insecure@0.2.0", "get-insecure-random-bytes", random_bytes, ENV_NONE},
   {"wasi:random/insecure@0.2.0", "get-insecure-random-u64", random_u64, ENV_NONE},
   {"wasi:random/insecure-seed@0.2.0", "insecure-seed", insecure_seed, ENV_NONE},
-  {"wasi:filesystem/preopens@0.2.0", "get-directories", empty_list, ENV_NONE},
+  {"wasi:filesystem/preopens@0.2.0", "get-directories", get_directories, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[resource-drop]descriptor", desc_drop, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[resource-drop]directory-entry-stream", desc_drop, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-type", desc_get_type, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-flags", desc_get_flags, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat", desc_stat, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat-at", desc_stat_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash", desc_hash, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash-at", desc_hash_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.open-at", desc_open_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-via-stream", desc_read_via_stream, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.write-via-stream", desc_write_via_stream, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.append-via-stream", desc_append_via_stream, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-directory", desc_read_directory, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
+   ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},
 };
 
@@ -600,11 +1021,33 @@ int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out) {
   w->cfg = *cfg;
   w->exit_status = -1;
   *out = w;
+  w->cap_objs = 8;
+  w->objs = calloc(w->cap_objs, sizeof *w->objs);
+  w->preopen_fds = calloc(cfg->npreopens + 1, sizeof *w->preopen_fds);
+  if (!w->objs || !w->preopen_fds) return WISP_ERR_NOMEM;
+  for (int i = 0; i < 3; i++) w->objs[i] = (obj_t){.kind = OBJ_STDIO, .fd = cfg->stdio[i]};
+  w->nobjs = 3;
+  for (size_t i = 0; i < cfg->npreopens; i++) w->preopen_fds[i] = -1;
+  for (size_t i = 0; i < cfg->npreopens; i++) {
+    w->preopen_fds[i] = open(cfg->preopens[i].host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->preopen_fds[i] < 0) {
+      snprintf(w->error, sizeof w->error, "cannot preopen directory '%s': %s", cfg->preopens[i].host_path,
+               strerror(errno));
+      return WISP_ERR_ARG;
+    }
+  }
   return 0;
 }
 
+const char *wisp__wasi2_error(const wisp__wasi2_t *w) { return w->error; }
+
 void wisp__wasi2_delete(wisp__wasi2_t *w) {
   if (!w) return;
+  for (uint32_t i = 0; i < w->nobjs; i++) obj_free(&w->objs[i]);
+  free(w->objs);
+  for (size_t i = 0; w->preopen_fds && i < w->cfg.npreopens; i++)
+    if (w->preopen_fds[i] >= 0) close(w->preopen_fds[i]);
+  free(w->preopen_fds);
   for (size_t i = 0; i < w->nlabels; i++) free(w->labels[i]);
   free(w->labels);
   free(w->funcs);

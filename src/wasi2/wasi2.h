@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "../component/cinst.h"
+#include "wisp_wasi.h"
 
 typedef struct wisp__wasi2_config {
   const char *const *argv; /* the guest's arguments (argv[0] included); borrowed */
@@ -30,14 +31,20 @@ typedef struct wisp__wasi2_config {
   const char *const *env;  /* "KEY=VALUE" strings; borrowed */
   size_t envc;
   int stdio[3];            /* host fds for stdin, stdout, stderr */
+  const wisp_wasi_preopen_t *preopens; /* --dir: each host directory is opened at
+                                        * wisp__wasi2_new; borrowed */
+  size_t npreopens;
   int64_t deadline_ns;     /* CLOCK_MONOTONIC; blocking calls (poll, read) end
                             * with a trap there; -1: none */
 } wisp__wasi2_config_t;
 
 typedef struct wisp__wasi2 wisp__wasi2_t;
 
-/* 0 and *out, or WISP_ERR_NOMEM. The config's strings must outlive the host. */
+/* 0 and *out, or a negative code (WISP_ERR_NOMEM; WISP_ERR_ARG when a
+ * preopen cannot be opened: wisp__wasi2_error says why). On failure *out is
+ * set too and must be deleted. The config's strings must outlive the host. */
 int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out);
+const char *wisp__wasi2_error(const wisp__wasi2_t *w);
 void wisp__wasi2_delete(wisp__wasi2_t *w);
 
 /* Host functions for every function `c` imports: the implemented ones, and a
