@@ -744,6 +744,148 @@ static void test_crash_points(void) {
   }
 }
 
+/* A VFS that forwards to the default one and SIGKILLs the process before
+ * its n-th write or sync of any file (the database, its WAL), so that a
+ * crash can be placed between any two I/O steps of a commit or of the
+ * checkpoint that follows it. */
+typedef struct shim_file {
+  sqlite3_file base;
+  sqlite3_file *real; /* follows this struct in the same allocation */
+} shim_file_t;
+
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs shim_vfs;
+static sqlite3_io_methods shim_io;
+static long io_left = -1; /* writes and syncs before the kill; -1 never */
+
+static void io_step(void) {
+  if (io_left == 0) kill(getpid(), SIGKILL);
+  if (io_left > 0) io_left--;
+}
+
+static sqlite3_file *real_of(sqlite3_file *f) { return ((shim_file_t *)f)->real; }
+static int shim_close(sqlite3_file *f) { return real_of(f)->pMethods->xClose(real_of(f)); }
+static int shim_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off) {
+  return real_of(f)->pMethods->xRead(real_of(f), buf, n, off);
+}
+static int shim_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off) {
+  io_step();
+  return real_of(f)->pMethods->xWrite(real_of(f), buf, n, off);
+}
+static int shim_truncate(sqlite3_file *f, sqlite3_int64 size) {
+  io_step();
+  return real_of(f)->pMethods->xTruncate(real_of(f), size);
+}
+static int shim_sync(sqlite3_file *f, int flags) {
+  io_step();
+  return real_of(f)->pMethods->xSync(real_of(f), flags);
+}
+static int shim_size(sqlite3_file *f, sqlite3_int64 *size) {
+  return real_of(f)->pMethods->xFileSize(real_of(f), size);
+}
+static int shim_lock(sqlite3_file *f, int l) { return real_of(f)->pMethods->xLock(real_of(f), l); }
+static int shim_unlock(sqlite3_file *f, int l) { return real_of(f)->pMethods->xUnlock(real_of(f), l); }
+static int shim_reserved(sqlite3_file *f, int *out) {
+  return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+}
+static int shim_control(sqlite3_file *f, int op, void *arg) {
+  return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
+}
+static int shim_sector(sqlite3_file *f) { return real_of(f)->pMethods->xSectorSize(real_of(f)); }
+static int shim_device(sqlite3_file *f) {
+  return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
+}
+static int shim_shm_map(sqlite3_file *f, int page, int size, int extend, void volatile **out) {
+  return real_of(f)->pMethods->xShmMap(real_of(f), page, size, extend, out);
+}
+static int shim_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
+  return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
+}
+static void shim_shm_barrier(sqlite3_file *f) { real_of(f)->pMethods->xShmBarrier(real_of(f)); }
+static int shim_shm_unmap(sqlite3_file *f, int delete_flag) {
+  return real_of(f)->pMethods->xShmUnmap(real_of(f), delete_flag);
+}
+
+static int shim_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out_flags) {
+  shim_file_t *file = (shim_file_t *)f;
+  file->real = (sqlite3_file *)(file + 1);
+  int rc = real_vfs->xOpen(real_vfs, name, file->real, flags, out_flags);
+  file->base.pMethods = file->real->pMethods ? &shim_io : NULL;
+  return rc;
+}
+
+/* Makes the shim the default VFS (in a child: the parent never uses it). */
+static void install_kill_vfs(void) {
+  real_vfs = sqlite3_vfs_find(NULL);
+  shim_vfs = *real_vfs;
+  shim_vfs.zName = "wisp-kill";
+  shim_vfs.szOsFile = (int)sizeof(shim_file_t) + real_vfs->szOsFile;
+  shim_vfs.xOpen = shim_open;
+  shim_io = (sqlite3_io_methods){2, shim_close, shim_read, shim_write, shim_truncate, shim_sync,
+                                 shim_size, shim_lock, shim_unlock, shim_reserved, shim_control,
+                                 shim_sector, shim_device, shim_shm_map, shim_shm_lock,
+                                 shim_shm_barrier, shim_shm_unmap, NULL, NULL};
+  sqlite3_vfs_register(&shim_vfs, 1);
+}
+
+/* For every n, a child opens the store, deploys version 3 and closes the
+ * store (which checkpoints the WAL into the database), killed before its
+ * n-th write or sync: each time the store reopens consistent with exactly
+ * the old state or the whole new version, and once a kill point has left
+ * the new version, every later one does too. */
+static void test_crash_io(void) {
+  char dir[512];
+  tmp_path(dir, sizeof dir, "crash-io");
+  bool committed_seen = false, finished = false;
+  int killed = 0;
+  for (long n = 0; !finished && n < 10000; n++) {
+    char three[65] = "";
+    remove_tree(dir);
+    crash_setup(dir, three);
+    char *before = dump_state(dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+      install_kill_vfs();
+      wisp_store_db_t *db = NULL;
+      if (wisp_store_db_open(dir, &db, NULL, 0) != 0) _exit(2);
+      io_left = n;
+      wisp_store_component_t c3[] = {{"web", three}};
+      if (wisp_store_db_deploy(db, "shop", "v3", c3, 1, "ci", NULL) != 0) _exit(3);
+      wisp_store_db_close(db);
+      _exit(0);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    finished = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!finished) {
+      killed++;
+      CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    }
+    wisp_store_db_t *db = open_ok(dir);
+    if (!db) {
+      free(before);
+      break;
+    }
+    int rc = wisp_store_db_check(db);
+    if (rc) fprintf(stderr, "crash-io n=%ld: %s\n", n, wisp_store_db_error(db));
+    CHECK(rc == 0);
+    int64_t active = active_of(db, "shop");
+    wisp_store_db_close(db);
+    char *after = dump_state(dir);
+    bool unchanged = streq(before, after);
+    if (unchanged) {
+      CHECK(active == 2 && !committed_seen && !finished);
+    } else {
+      CHECK(active == 3);
+      committed_seen = true;
+    }
+    free(before);
+    free(after);
+  }
+  CHECK(finished && committed_seen && killed > 2);
+}
+
 /* A child deploys new versions (with fresh 256 KiB blobs) in a loop and is
  * killed at a random moment, many times over: each time the store reopens
  * consistent, with its newest version active. */
@@ -826,6 +968,7 @@ int main(void) {
   test_check_detects();
   test_nomem();
   test_crash_points();
+  test_crash_io();
   test_crash_random();
   remove_tree(root);
   if (fast_root[0]) remove_tree(fast_root);
