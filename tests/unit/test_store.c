@@ -523,6 +523,50 @@ static void test_two_handles(void) {
   wisp_store_db_close(b);
 }
 
+/* A deploy waits for another process's write transaction (up to the busy
+ * timeout) instead of failing at once. */
+static void test_busy_wait(void) {
+  char dir[512], m[65], path[600];
+  tmp_path(dir, sizeof dir, "busy");
+  wisp_store_db_t *db = open_ok(dir);
+  if (!db) return;
+  put_text(db, "module", m);
+  snprintf(path, sizeof path, "%s/wisp.db", dir);
+  int ready[2];
+  CHECK(pipe(ready) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    sqlite3 *sql = NULL;
+    if (sqlite3_open(path, &sql) != SQLITE_OK ||
+        sqlite3_exec(sql, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+      _exit(2);
+    if (write(ready[1], "x", 1) != 1) _exit(3);
+    struct timespec hold = {0, 300 * 1000000L};
+    nanosleep(&hold, NULL);
+    sqlite3_exec(sql, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(sql);
+    _exit(0);
+  }
+  char byte = 0;
+  CHECK(read(ready[0], &byte, 1) == 1);
+  struct timespec start, end;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  wisp_store_component_t c[] = {{"web", m}};
+  int rc = wisp_store_db_deploy(db, "shop", "m", c, 1, "alice", NULL);
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  if (rc) fprintf(stderr, "busy deploy: %s\n", wisp_store_db_error(db));
+  CHECK(rc == 0);
+  double waited = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+  CHECK(waited > 0.2 && waited < WISP_STORE_BUSY_TIMEOUT_MS / 1000.0);
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(ready[0]);
+  close(ready[1]);
+  CHECK(active_of(db, "shop") == 1);
+  wisp_store_db_close(db);
+}
+
 /* The check notices damage done behind the store's back. */
 static void test_check_detects(void) {
   char dir[512], m[65];
@@ -965,6 +1009,7 @@ int main(void) {
   test_rollback();
   test_delete();
   test_two_handles();
+  test_busy_wait();
   test_check_detects();
   test_nomem();
   test_crash_points();
