@@ -931,6 +931,186 @@ HOST_FN(dir_read_entry) {
   return 0;
 }
 
+/* Resolves args[path_arg] beneath descriptor args[0]: 0 and *r (close it), an
+ * error-code + 1, or -1 after a trap. `write` refuses beneath a read-only preopen. */
+static int resolve_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, const cval_t *path, bool write,
+                      wasi_resolved_t *r) {
+  obj_t *d = desc_get(w, cx, self);
+  if (!d) return -1;
+  if (write && d->read_only) return 33 + 1;
+  int rc = wasi__resolve(d->fd, path->of.str.ptr, path->of.str.len, false, r);
+  return rc ? (int)code_of_p1(rc) + 1 : 0;
+}
+
+/* ok(()) when rc is 0, else err(the error-code of errno e) */
+static int result_unit(wisp__cabi_t *cx, cval_t *res, int rc, int e) {
+  return rc < 0 ? result_err(cx, res, code_of_errno(e)) : result_ok(cx, res, 0);
+}
+
+HOST_FN(desc_create_directory_at) {
+  UNUSED_ARGS;
+  wasi_resolved_t r;
+  int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], true, &r) : fail(cx, "bad arguments");
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  rc = mkdirat(r.dirfd, r.name, 0777);
+  int e = errno;
+  wasi__resolved_close(&r);
+  return result_unit(cx, &res[0], rc, e);
+}
+
+HOST_FN(desc_unlink_file_at) {
+  UNUSED_ARGS;
+  wasi_resolved_t r;
+  int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], true, &r) : fail(cx, "bad arguments");
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  rc = r.trailing_slash ? (errno = ENOTDIR, -1) : unlinkat(r.dirfd, r.name, 0);
+  int e = errno;
+  wasi__resolved_close(&r);
+  return result_unit(cx, &res[0], rc, e);
+}
+
+HOST_FN(desc_remove_directory_at) {
+  UNUSED_ARGS;
+  wasi_resolved_t r;
+  int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], true, &r) : fail(cx, "bad arguments");
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  rc = unlinkat(r.dirfd, r.name, AT_REMOVEDIR);
+  int e = errno;
+  wasi__resolved_close(&r);
+  return result_unit(cx, &res[0], rc, e);
+}
+
+/* rename-at(old-path, new-descriptor, new-path) */
+HOST_FN(desc_rename_at) {
+  UNUSED_ARGS;
+  if (nargs != 4) return fail(cx, "rename-at: bad arguments");
+  wasi_resolved_t from, to;
+  int rc = resolve_at(env, cx, &args[0], &args[1], true, &from);
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  rc = resolve_at(env, cx, &args[2], &args[3], true, &to);
+  if (rc) {
+    wasi__resolved_close(&from);
+    return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  }
+  rc = renameat(from.dirfd, from.name, to.dirfd, to.name);
+  int e = errno;
+  wasi__resolved_close(&from);
+  wasi__resolved_close(&to);
+  return result_unit(cx, &res[0], rc, e);
+}
+
+HOST_FN(desc_readlink_at) {
+  UNUSED_ARGS;
+  wasi_resolved_t r;
+  int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], false, &r) : fail(cx, "bad arguments");
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  char *target = wisp__arena_alloc(cx->arena, 4096);
+  if (!target) {
+    wasi__resolved_close(&r);
+    return fail(cx, "out of memory");
+  }
+  ssize_t n = readlinkat(r.dirfd, r.name, target, 4096);
+  int e = errno;
+  wasi__resolved_close(&r);
+  if (n < 0) return result_err(cx, &res[0], code_of_errno(e));
+  cval_t *v = result_ok_value(cx, &res[0]);
+  if (!v) return fail(cx, "out of memory");
+  v->of.str.ptr = target;
+  v->of.str.len = (uint32_t)n;
+  return 0;
+}
+
+/* symlink-at(old-path, new-path): the target must stay relative (the walk
+ * would refuse to follow an absolute one anyway) */
+HOST_FN(desc_symlink_at) {
+  UNUSED_ARGS;
+  if (nargs != 3) return fail(cx, "symlink-at: bad arguments");
+  if (args[1].of.str.len == 0 || args[1].of.str.ptr[0] == '/' || memchr(args[1].of.str.ptr, 0, args[1].of.str.len))
+    return result_err(cx, &res[0], 31);
+  wasi_resolved_t r;
+  int rc = resolve_at(env, cx, &args[0], &args[2], true, &r);
+  if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  char *target = wisp__arena_alloc(cx->arena, (size_t)args[1].of.str.len + 1);
+  if (!target) {
+    wasi__resolved_close(&r);
+    return fail(cx, "out of memory");
+  }
+  memcpy(target, args[1].of.str.ptr, args[1].of.str.len);
+  target[args[1].of.str.len] = 0;
+  rc = symlinkat(target, r.dirfd, r.name);
+  int e = errno;
+  wasi__resolved_close(&r);
+  return result_unit(cx, &res[0], rc, e);
+}
+
+HOST_FN(desc_set_size) {
+  UNUSED_ARGS;
+  obj_t *d = nargs == 2 ? desc_get(env, cx, &args[0]) : NULL;
+  if (!d) return -1;
+  if (d->read_only) return result_err(cx, &res[0], 33);
+  int rc = ftruncate(d->fd, (off_t)args[1].of.u);
+  return result_unit(cx, &res[0], rc, errno);
+}
+
+/* sync / sync-data */
+HOST_FN(desc_sync) {
+  UNUSED_ARGS;
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  int rc = fsync(d->fd);
+  return result_unit(cx, &res[0], rc < 0 && errno == EINVAL ? 0 : rc, errno);
+}
+
+/* advise: accepted, nothing done */
+HOST_FN(desc_advise) {
+  UNUSED_ARGS;
+  if (!desc_get(env, cx, &args[0])) return -1;
+  return result_ok(cx, &res[0], 0);
+}
+
+HOST_FN(desc_is_same_object) {
+  UNUSED_ARGS;
+  obj_t *a = nargs == 2 ? desc_get(env, cx, &args[0]) : NULL;
+  obj_t *b = a ? desc_get(env, cx, &args[1]) : NULL;
+  if (!b) return -1;
+  struct stat sa, sb;
+  res[0].of.u = fstat(a->fd, &sa) == 0 && fstat(b->fd, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return 0;
+}
+
+/* read(length, offset) -> result<tuple<list<u8>, bool>, error-code>: bool = end of file */
+HOST_FN(desc_read) {
+  UNUSED_ARGS;
+  obj_t *d = nargs == 3 ? desc_get(env, cx, &args[0]) : NULL;
+  if (!d) return -1;
+  uint64_t want = args[1].of.u > WASI2_MAX_BYTES ? WASI2_MAX_BYTES : args[1].of.u;
+  uint8_t *buf = wisp__arena_alloc(cx->arena, want ? (size_t)want : 1);
+  if (!buf) return fail(cx, "out of memory");
+  ssize_t n;
+  do n = pread(d->fd, buf, (size_t)want, (off_t)args[2].of.u);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  cval_t *v = result_ok_value(cx, &res[0]);
+  cval_t *f = v ? fields_of(cx, v) : NULL;
+  if (!f) return fail(cx, "out of memory");
+  f[0].of.bytes.ptr = buf;
+  f[0].of.bytes.len = (uint32_t)n;
+  f[1].of.u = n == 0 && want > 0;
+  return 0;
+}
+
+/* write(buffer, offset) -> result<filesize, error-code> */
+HOST_FN(desc_write) {
+  UNUSED_ARGS;
+  obj_t *d = nargs == 3 ? desc_get(env, cx, &args[0]) : NULL;
+  if (!d) return -1;
+  ssize_t n;
+  do n = pwrite(d->fd, args[1].of.bytes.ptr, args[1].of.bytes.len, (off_t)args[2].of.u);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return result_err(cx, &res[0], code_of_errno(errno));
+  return result_ok(cx, &res[0], (uint64_t)n);
+}
+
 /* ---- the table of implemented functions ---- */
 
 enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_INSTANT, ENV_DURATION, ENV_NONE };
@@ -1002,6 +1182,19 @@ static const impl_t impls[] = {
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.write-via-stream", desc_write_via_stream, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.append-via-stream", desc_append_via_stream, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-directory", desc_read_directory, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.create-directory-at", desc_create_directory_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.unlink-file-at", desc_unlink_file_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.remove-directory-at", desc_remove_directory_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.rename-at", desc_rename_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.readlink-at", desc_readlink_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.symlink-at", desc_symlink_at, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-size", desc_set_size, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync", desc_sync, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync-data", desc_sync, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.advise", desc_advise, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.is-same-object", desc_is_same_object, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read", desc_read, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.write", desc_write, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
    ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},

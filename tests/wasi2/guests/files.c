@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -61,5 +62,26 @@ int main(void) {
   fputs("two\n", f);
   fclose(f);
   cat("rw/out.txt");
+  /* directories, renames, links, truncation, removal */
+  printf("mkdir: %d\n", mkdir("rw/d", 0777));
+  printf("mkdir again: %s\n", mkdir("rw/d", 0777) ? strerror(errno) : "ok (wrong)");
+  printf("rename: %d\n", rename("rw/out.txt", "rw/d/moved.txt"));
+  printf("symlink: %d\n", symlink("d/moved.txt", "rw/link"));
+  char target[64];
+  ssize_t n = readlink("rw/link", target, sizeof target);
+  printf("readlink: %.*s\n", n > 0 ? (int)n : 0, target);
+  cat("rw/link");
+  printf("rmdir non-empty: %s\n", rmdir("rw/d") ? strerror(errno) : "ok (wrong)");
+  printf("truncate: %d\n", truncate("rw/d/moved.txt", 2));
+  cat("rw/d/moved.txt");
+  printf("rw:\n");
+  list("rw");
+  printf("unlink link: %d\n", unlink("rw/link"));
+  printf("unlink file: %d\n", unlink("rw/d/moved.txt"));
+  printf("rmdir: %d\n", rmdir("rw/d"));
+  printf("mkdir in ro: %s\n", mkdir("ro/x", 0777) ? strerror(errno) : "ok (wrong)");
+  printf("unlink in ro: %s\n", unlink("ro/hello.txt") ? strerror(errno) : "ok (wrong)");
+  printf("rw after:\n");
+  list("rw");
   return 0;
 }
