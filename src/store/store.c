@@ -379,6 +379,42 @@ static int blob_exists(wisp_store_db_t *db, const char *sha256, bool *exists) {
   return rc;
 }
 
+int wisp_store_db_get_blob(wisp_store_db_t *db, const char *sha256, void **data_out,
+                           size_t *size_out) {
+  db->error[0] = '\0';
+  *data_out = NULL;
+  *size_out = 0;
+  if (!is_sha256_hex(sha256))
+    return fail(db, WISP_STORE_EINVAL, "'%.70s' is not a SHA-256 (64 lower-case hex digits)",
+                sha256 ? sha256 : "(null)");
+  sqlite3_stmt *stmt = NULL;
+  int rc = prepare(db, "SELECT data FROM blobs WHERE sha256 = ?", &stmt);
+  if (rc) return rc;
+  sqlite3_bind_text(stmt, 1, sha256, 64, SQLITE_STATIC);
+  int step = sqlite3_step(stmt);
+  if (step == SQLITE_ROW) {
+    const void *data = sqlite3_column_blob(stmt, 0);
+    size_t size = (size_t)sqlite3_column_bytes(stmt, 0);
+    if (size && !(*data_out = malloc(size)))
+      rc = fail(db, WISP_STORE_ENOMEM, "blob %s: out of memory", sha256);
+    else if (size && !data)
+      rc = fail_sql(db, "read blob");
+    else if (size)
+      memcpy(*data_out, data, size);
+    if (!rc) *size_out = size;
+  } else if (step == SQLITE_DONE) {
+    rc = fail(db, WISP_STORE_ENOTFOUND, "blob %s does not exist", sha256);
+  } else {
+    rc = fail_sql(db, "read blob");
+  }
+  sqlite3_finalize(stmt);
+  if (rc) {
+    free(*data_out);
+    *data_out = NULL;
+  }
+  return rc;
+}
+
 int wisp_store_db_has_blob(wisp_store_db_t *db, const char *sha256, bool *exists) {
   db->error[0] = '\0';
   *exists = false;

@@ -138,6 +138,11 @@ int wisp_store_db_schema_version(wisp_store_db_t *db, int *out /* OUT */);
 int wisp_store_db_put_blob(wisp_store_db_t *db, const void *data, size_t size,
                            char sha256_out[65] /* OUT */);
 
+/* The bytes of a blob: *data_out (malloc'd, the caller frees it; NULL when
+ * the blob is empty) and *size_out. ENOTFOUND when there is no such blob. */
+int wisp_store_db_get_blob(wisp_store_db_t *db, const char *sha256, void **data_out /* OUT */,
+                           size_t *size_out /* OUT */);
+
 /* Whether a blob exists (*exists), without reading it. */
 int wisp_store_db_has_blob(wisp_store_db_t *db, const char *sha256, bool *exists /* OUT */);
 

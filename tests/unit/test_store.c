@@ -277,6 +277,16 @@ static void test_blobs(void) {
   CHECK(wisp_store_db_has_blob(db, "0000000000000000000000000000000000000000000000000000000000000000",
                                &exists) == 0 &&
         !exists);
+  void *data = NULL;
+  size_t size = 0;
+  CHECK(wisp_store_db_get_blob(db, a, &data, &size) == 0 && size == 3 && memcmp(data, "abc", 3) == 0);
+  free(data);
+  CHECK(wisp_store_db_get_blob(db, c, &data, &size) == 0 && size == 0 && !data);
+  CHECK(wisp_store_db_get_blob(db, "1111111111111111111111111111111111111111111111111111111111111111",
+                               &data, &size) == WISP_STORE_ENOTFOUND && !data);
+  CHECK(contains(wisp_store_db_error(db), "blob 1111") &&
+        contains(wisp_store_db_error(db), "does not exist"));
+  CHECK(wisp_store_db_get_blob(db, "abc", &data, &size) == WISP_STORE_EINVAL);
   CHECK(wisp_store_db_has_blob(db, "ABC", &exists) == WISP_STORE_EINVAL);
   CHECK(contains(wisp_store_db_error(db), "not a SHA-256"));
   CHECK(wisp_store_db_check(db) == 0);
@@ -639,7 +649,7 @@ static void test_nomem_open(void) {
 
 static void test_nomem(void) {
   static const char *const ops[] = {"deploy", "rollback", "delete", "list", "get", "history",
-                                    "versions"};
+                                    "versions", "blob"};
   test_nomem_open();
   for (size_t op = 0; op < sizeof ops / sizeof ops[0]; op++) {
     char dir[512], name[64], three[65] = "";
@@ -684,6 +694,14 @@ static void test_nomem(void) {
         CHECK(rc != 0 || n_versions == 2);
         CHECK(rc == 0 || (!versions && !n_versions));
         wisp_store_version_infos_free(versions, n_versions);
+      }
+      if (op == 7) {
+        void *data = NULL;
+        size_t size = 0;
+        rc = wisp_store_db_get_blob(db, three, &data, &size);
+        CHECK(rc != 0 || (size == 5 && memcmp(data, "three", 5) == 0));
+        CHECK(rc == 0 || (!data && !size));
+        free(data);
       }
       alloc_budget = -1;
       done = !alloc_failed;
