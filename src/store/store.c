@@ -150,9 +150,18 @@ static int prepare(wisp_store_db_t *db, const char *sql, sqlite3_stmt **stmt) {
   return 0;
 }
 
+/* A copy of a text column ("" for NULL); NULL when out of memory. */
 static char *dup_column(sqlite3_stmt *stmt, int column) {
   const unsigned char *text = sqlite3_column_text(stmt, column);
+  if (!text && sqlite3_column_type(stmt, column) != SQLITE_NULL) return NULL;
   return strdup(text ? (const char *)text : "");
+}
+
+/* A text column for reading in place ("" for NULL or when out of memory:
+ * only used where a wrong value is caught by a later check). */
+static const char *column_text(sqlite3_stmt *stmt, int column) {
+  const unsigned char *text = sqlite3_column_text(stmt, column);
+  return text ? (const char *)text : "";
 }
 
 static bool is_sha256_hex(const char *s) {
@@ -291,7 +300,7 @@ int wisp_store_db_open(const char *dir, wisp_store_db_t **out, char *error, size
     sqlite3_stmt *stmt = NULL;
     rc = prepare(db, "PRAGMA journal_mode", &stmt);
     if (!rc && sqlite3_step(stmt) == SQLITE_ROW)
-      wal = strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+      wal = strcmp(column_text(stmt, 0), "wal") == 0;
     sqlite3_finalize(stmt);
     if (!rc && !wal) rc = fail(db, WISP_STORE_EIO, "store %s: WAL mode is not available", db->path);
   }
@@ -855,11 +864,12 @@ static int read_version_blobs(wisp_store_db_t *db, int64_t version_id, wisp_stor
     const void *data = sqlite3_column_blob(stmt, 3);
     size_t size = (size_t)sqlite3_column_bytes(stmt, 3);
     blob->component = dup_column(stmt, 0);
-    snprintf(blob->sha256, sizeof blob->sha256, "%s", (const char *)sqlite3_column_text(stmt, 1));
+    snprintf(blob->sha256, sizeof blob->sha256, "%s", column_text(stmt, 1));
     blob->size = size;
     blob->data = size ? malloc(size) : NULL;
     v->blob_count++;
-    if (!blob->component || (size && !blob->data)) break;
+    if (!blob->component || (size && !blob->data) || strlen(blob->sha256) != 64 || (size && !data))
+      break;
     if (size) memcpy(blob->data, data, size);
   }
   if (step == SQLITE_ROW)
@@ -1031,7 +1041,7 @@ int wisp_store_db_check(wisp_store_db_t *db) {
     if (rc) break;
     int step = sqlite3_step(stmt);
     if (step == SQLITE_ROW)
-      rc = fail(db, WISP_STORE_EIO, "store %s: %s", db->path, (const char *)sqlite3_column_text(stmt, 0));
+      rc = fail(db, WISP_STORE_EIO, "store %s: %s", db->path, column_text(stmt, 0));
     else if (step != SQLITE_DONE)
       rc = fail_sql(db, "check");
     sqlite3_finalize(stmt);
@@ -1044,7 +1054,7 @@ int wisp_store_db_check(wisp_store_db_t *db) {
     char sha[65];
     const void *data = sqlite3_column_blob(stmt, 1);
     int size = sqlite3_column_bytes(stmt, 1);
-    const char *key = (const char *)sqlite3_column_text(stmt, 0);
+    const char *key = column_text(stmt, 0);
     static const unsigned char empty[1];
     if (sha256_hex(data ? data : empty, (size_t)size, sha) != 0 || strcmp(sha, key) != 0)
       rc = fail(db, WISP_STORE_EIO, "store %s: blob %s does not match its SHA-256", db->path, key);
