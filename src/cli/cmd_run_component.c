@@ -120,7 +120,12 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   if (rc < 0) goto nomem;
   const wisp__chost_func_t *funcs = NULL;
   size_t nfuncs = 0;
-  if (wisp__wasi2_host_funcs(wasi, c, &funcs, &nfuncs)) goto nomem;
+  rc = wisp__wasi2_check(wasi, c);
+  if (rc == WISP_ERR_LINK) {
+    fprintf(stderr, "wisp run: %s: %s: %s\n", path, wisp_err_name(rc), wisp__wasi2_error(wasi));
+    goto done;
+  }
+  if (rc < 0 || wisp__wasi2_host_funcs(wasi, c, &funcs, &nfuncs)) goto nomem;
 
   store = wisp_store_new(engine);
   if (!store) goto nomem;

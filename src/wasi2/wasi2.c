@@ -65,7 +65,7 @@ struct wisp__wasi2 {
   obj_t *objs;
   uint32_t nobjs, cap_objs;
   int *preopen_fds;           /* one per cfg.preopens entry, owned */
-  char error[256];            /* why wisp__wasi2_new failed */
+  char error[600];            /* why wisp__wasi2_new or _check failed */
 };
 
 typedef wisp__cval_t cval_t;
@@ -1274,6 +1274,62 @@ static int add_stub(wisp__wasi2_t *w, const wisp_component_item_t *im, const wis
   memcpy(name, fn->name, fn->name_len);
   name[fn->name_len] = 0;
   w->funcs[w->nfuncs++] = (wisp__chost_func_t){im->sort == WISP_SORT_INSTANCE ? iface : NULL, name, stub, label};
+  return 0;
+}
+
+/* The row of iface (an imported name, any 0.2.x version) and item name, or NULL. */
+static const wisp__wasi2_type_t *type_row(const char *iface, uint32_t iface_len, const char *name, size_t len) {
+  for (size_t i = 0; i < wisp__wasi2_ntypes; i++) {
+    const wisp__wasi2_type_t *t = &wisp__wasi2_types[i];
+    size_t n = strlen(t->iface);
+    if (iface_len <= n || memcmp(iface, t->iface, n) != 0 || iface[n] != '@') continue;
+    char want[64];
+    snprintf(want, sizeof want, "%s@0.2.0", t->iface);
+    if (!wisp_component_name_matches(iface, iface_len, want, strlen(want))) continue;
+    if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) return t;
+  }
+  return NULL;
+}
+
+/* Checks the items of one imported instance, printed as
+ * "instance { export type A = DEF; export type B: resource; export f: func(...); }". */
+static int check_instance(wisp__wasi2_t *w, const wisp_component_item_t *im, const char *text) {
+  for (const char *p = strstr(text, "export "); p; p = strstr(p, "export ")) {
+    p += 7;
+    const char *end = strchr(p, ';');
+    if (!end) break;
+    bool is_type = strncmp(p, "type ", 5) == 0;
+    if (is_type) p += 5;
+    const char *sep = p;
+    while (sep < end && *sep != ':' && *sep != ' ') sep++;
+    const char *def = sep;
+    if (strncmp(def, " = ", 3) == 0) def += 3;
+    else if (strncmp(def, ": ", 2) == 0) def += 2;
+    const wisp__wasi2_type_t *row = type_row(im->name, im->name_len, p, (size_t)(sep - p));
+    if (row && (strlen(row->text) != (size_t)(end - def) || memcmp(row->text, def, (size_t)(end - def)) != 0)) {
+      snprintf(w->error, sizeof w->error, "import %.*s: %.*s is `%.*s`, the host serves `%.200s`",
+               (int)im->name_len, im->name, (int)(sep - p), p, (int)((end - def) > 200 ? 200 : end - def), def,
+               row->text);
+      return WISP_ERR_LINK;
+    }
+    p = end;
+  }
+  return 0;
+}
+
+int wisp__wasi2_check(wisp__wasi2_t *w, const wisp_component_t *c) {
+  for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
+    wisp_component_item_t im;
+    wisp_component_import(c, i, &im);
+    if (im.sort != WISP_SORT_INSTANCE || im.name_len < 5 || memcmp(im.name, "wasi:", 5) != 0) continue;
+    size_t need = wisp_component_type_print(c, im.sort, im.type, NULL, 0);
+    char *text = malloc(need + 1);
+    if (!text) return WISP_ERR_NOMEM;
+    wisp_component_type_print(c, im.sort, im.type, text, need + 1);
+    int rc = check_instance(w, &im, text);
+    free(text);
+    if (rc) return rc;
+  }
   return 0;
 }
 

@@ -47,11 +47,25 @@ int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out);
 const char *wisp__wasi2_error(const wisp__wasi2_t *w);
 void wisp__wasi2_delete(wisp__wasi2_t *w);
 
+/* The shape of each function and named type of the interfaces served, as
+ * wisp_component_type_print writes it (wasi2_types.c). */
+typedef struct wisp__wasi2_type {
+  const char *iface; /* "wasi:io/streams", no version */
+  const char *name;  /* "[method]output-stream.write", "stream-error" */
+  const char *text;  /* "func(self: borrow<output-stream>, ...) -> ...", "variant { ... }", "resource" */
+} wisp__wasi2_type_t;
+extern const wisp__wasi2_type_t wisp__wasi2_types[];
+extern const size_t wisp__wasi2_ntypes;
+
 /* Host functions for every function `c` imports: the implemented ones, and a
  * stub that traps naming "interface#name" for each other. *funcs (count
  * entries) belongs to the host and lives until wisp__wasi2_delete; call once. */
 int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
                            size_t *count);
+/* Before that: every function and named type `c` imports from a served 0.2.x
+ * interface must have the shape of its row in wisp__wasi2_types. 0, or
+ * WISP_ERR_LINK with the first mismatch in wisp__wasi2_error. */
+int wisp__wasi2_check(wisp__wasi2_t *w, const wisp_component_t *c);
 
 /* The status the guest asked for with wasi:cli/exit (exit: 0 for ok, 1 for err;
  * exit-with-code: its code), or -1 when it has not exited. An exit ends the
