@@ -1111,6 +1111,44 @@ HOST_FN(desc_write) {
   return result_ok(cx, &res[0], (uint64_t)n);
 }
 
+/* new-timestamp { no-change, now, timestamp(datetime) } -> a utimensat time */
+static struct timespec new_timestamp(const cval_t *v) {
+  if (v->of.var.disc == 0 || (v->of.var.disc == 2 && !v->of.var.payload))
+    return (struct timespec){.tv_nsec = UTIME_OMIT};
+  if (v->of.var.disc == 1) return (struct timespec){.tv_nsec = UTIME_NOW};
+  const cval_t *f = v->of.var.payload->of.agg.items;
+  uint64_t ns = f[1].of.u > 999999999 ? 999999999 : f[1].of.u;
+  return (struct timespec){.tv_sec = (time_t)f[0].of.u, .tv_nsec = (long)ns};
+}
+
+HOST_FN(desc_set_times) {
+  UNUSED_ARGS;
+  obj_t *d = nargs == 3 ? desc_get(env, cx, &args[0]) : NULL;
+  if (!d) return nargs == 3 ? -1 : fail(cx, "set-times: bad arguments");
+  if (d->read_only) return result_err(cx, &res[0], 33);
+  struct timespec ts[2] = {new_timestamp(&args[1]), new_timestamp(&args[2])};
+  int rc = futimens(d->fd, ts);
+  return result_unit(cx, &res[0], rc, errno);
+}
+
+/* set-times-at(path-flags, path, atime, mtime): the walk follows the final
+ * link itself when asked, so the host call never follows one */
+HOST_FN(desc_set_times_at) {
+  UNUSED_ARGS;
+  if (nargs != 5) return fail(cx, "set-times-at: bad arguments");
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  if (d->read_only) return result_err(cx, &res[0], 33);
+  wasi_resolved_t r;
+  int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &r);
+  if (rc) return result_err(cx, &res[0], code_of_p1(rc));
+  struct timespec ts[2] = {new_timestamp(&args[3]), new_timestamp(&args[4])};
+  rc = utimensat(r.dirfd, r.name, ts, AT_SYMLINK_NOFOLLOW);
+  int e = errno;
+  wasi__resolved_close(&r);
+  return result_unit(cx, &res[0], rc, e);
+}
+
 /* ---- the table of implemented functions ---- */
 
 enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_INSTANT, ENV_DURATION, ENV_NONE };
@@ -1195,6 +1233,8 @@ static const impl_t impls[] = {
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.is-same-object", desc_is_same_object, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.read", desc_read, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]descriptor.write", desc_write, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times", desc_set_times, ENV_HOST},
+  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times-at", desc_set_times_at, ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
    ENV_HOST},
   {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},

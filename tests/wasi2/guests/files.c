@@ -4,6 +4,7 @@
  * their order is the host's). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,11 @@ int main(void) {
   cat("rw/link");
   printf("rmdir non-empty: %s\n", rmdir("rw/d") ? strerror(errno) : "ok (wrong)");
   printf("truncate: %d\n", truncate("rw/d/moved.txt", 2));
+  struct timespec times[2] = {{1000000000, 5}, {1234567890, 0}};
+  struct stat st;
+  printf("utimensat: %d\n", utimensat(AT_FDCWD, "rw/d/moved.txt", times, 0));
+  if (stat("rw/d/moved.txt", &st) == 0) printf("mtime: %lld\n", (long long)st.st_mtim.tv_sec);
+  printf("utimensat in ro: %s\n", utimensat(AT_FDCWD, "ro/hello.txt", times, 0) ? strerror(errno) : "ok (wrong)");
   cat("rw/d/moved.txt");
   printf("rw:\n");
   list("rw");

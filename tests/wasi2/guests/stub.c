@@ -1,11 +1,10 @@
-/* stub: calls utimensat, which the adapter turns into
- * wasi:filesystem/types#[method]descriptor.set-times-at: not implemented by the
- * host yet, so the component traps naming it (the core module succeeds). */
-#include <fcntl.h>
+/* stub: calls link(), which the adapter turns into
+ * wasi:filesystem/types#[method]descriptor.link-at: not implemented by the host
+ * yet, so the component traps naming it. */
 #include <stdio.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 int main(void) {
-  printf("set-times: %d\n", utimensat(AT_FDCWD, "ro/hello.txt", NULL, 0));
+  printf("link: %d\n", link("ro/hello.txt", "ro/hello2.txt"));
   return 0;
 }
