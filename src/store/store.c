@@ -258,6 +258,24 @@ static int migrate(wisp_store_db_t *db) {
   return rc;
 }
 
+/* Sets the connection's pragmas. WAL: readers do not block the writer;
+ * synchronous=FULL makes every commit durable (NORMAL could lose the last
+ * commits on power loss); foreign keys are off by default in SQLite. */
+static int configure(wisp_store_db_t *db) {
+  int rc = exec_sql(db, "PRAGMA journal_mode=WAL", "set WAL mode");
+  if (!rc) rc = exec_sql(db, "PRAGMA synchronous=FULL", "set synchronous");
+  if (!rc) rc = exec_sql(db, "PRAGMA foreign_keys=ON", "enable foreign keys");
+  if (rc) return rc;
+  /* journal_mode answers with the mode in force: check WAL took. */
+  bool wal = false;
+  sqlite3_stmt *stmt = NULL;
+  rc = prepare(db, "PRAGMA journal_mode", &stmt);
+  if (!rc && sqlite3_step(stmt) == SQLITE_ROW) wal = strcmp(column_text(stmt, 0), "wal") == 0;
+  sqlite3_finalize(stmt);
+  if (!rc && !wal) rc = fail(db, WISP_STORE_EIO, "store %s: WAL mode is not available", db->path);
+  return rc;
+}
+
 int wisp_store_db_open(const char *dir, wisp_store_db_t **out, char *error, size_t error_size) {
   char scratch[1];
   if (error_size == 0) {
@@ -289,21 +307,7 @@ int wisp_store_db_open(const char *dir, wisp_store_db_t **out, char *error, size
     goto fail_message;
   }
   sqlite3_extended_result_codes(db->sql, 1);
-  /* WAL: readers do not block the writer; synchronous=FULL makes every
-   * commit durable (NORMAL could lose the last commits on power loss). */
-  rc = exec_sql(db, "PRAGMA journal_mode=WAL", "set WAL mode");
-  if (!rc) rc = exec_sql(db, "PRAGMA synchronous=FULL", "set synchronous");
-  if (!rc) rc = exec_sql(db, "PRAGMA foreign_keys=ON", "enable foreign keys");
-  if (!rc) {
-    int64_t wal = 0;
-    /* journal_mode returns the mode in force, as text; check it took. */
-    sqlite3_stmt *stmt = NULL;
-    rc = prepare(db, "PRAGMA journal_mode", &stmt);
-    if (!rc && sqlite3_step(stmt) == SQLITE_ROW)
-      wal = strcmp(column_text(stmt, 0), "wal") == 0;
-    sqlite3_finalize(stmt);
-    if (!rc && !wal) rc = fail(db, WISP_STORE_EIO, "store %s: WAL mode is not available", db->path);
-  }
+  rc = configure(db);
   if (!rc) rc = migrate(db);
   if (rc) goto fail_message;
   *out = db;
