@@ -16,10 +16,8 @@
  *
  * Fuel and timeout: the call runs in fuel slices through the instance's fuel
  * hook (wisp__cinst_set_fuel_hook); between slices the wall clock is checked.
- * Blocking host calls (poll, stdin reads) end at the deadline too.
- * Known limit: a nested guest call the host makes inside a component call (the
- * guest's realloc) cannot be continued when a slice ends within it; with
- * --timeout alone that rare case is reported as a trap.
+ * Blocking host calls (poll, stdin reads) end at the deadline too. Nested
+ * guest calls (realloc) get a fresh slice first when little is left (cinst.c).
  */
 #include <errno.h>
 #include <stdio.h>

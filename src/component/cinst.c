@@ -108,7 +108,13 @@ typedef struct realloc_env {
   wisp_exec_t *exec;
   wisp_func_t *realloc;
   wisp_memory_t *memory;
+  wisp__cinst_t *inst; /* for its fuel hook */
 } realloc_env_t;
+
+/* A nested guest call (realloc) cannot be continued when it runs out of fuel:
+ * with a fuel hook set, the exec is given a fresh slice before one when less
+ * than this is left. */
+#define NESTED_FUEL_RESERVE 100000
 
 static int fail(wisp__cinst_t *inst, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(wisp__cinst_t *inst, int code, const char *fmt, ...) {
@@ -170,6 +176,8 @@ static int guest_realloc(wisp__cabi_t *cx, uint32_t old_ptr, uint32_t old_size, 
   val_of(WISP_I32, old_size, &args[1]);
   val_of(WISP_I32, align, &args[2]);
   val_of(WISP_I32, size, &args[3]);
+  int64_t left = wisp_exec_fuel(e->exec);
+  if (e->inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) e->inst->on_fuel(e->inst->fuel_env, e->exec);
   wisp_status_t st = wisp_exec_call(e->exec, e->realloc, args, 4, res, 1);
   if (st != WISP_DONE) {
     trap_message(e->exec, st, cx->trap, sizeof cx->trap, "realloc");
@@ -366,7 +374,7 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   const wisp__ctype_t *core = wisp__ctype(c, e->core_type);
   wisp__arena_t arena;
   wisp__arena_init(&arena);
-  realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory};
+  realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory, e->inst};
   wisp__cabi_t cx = {.component = c, .encoding = e->encoding, .realloc = e->realloc ? guest_realloc : NULL,
                      .env = &re, .arena = &arena};
   if (e->memory) {
@@ -728,7 +736,7 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
     snprintf(trap, trap_size, "the function is a host function, not one of the component's");
     return -1;
   }
-  realloc_env_t re = {inst->exec, f->realloc, f->memory};
+  realloc_env_t re = {inst->exec, f->realloc, f->memory, inst};
   wisp__cabi_t cx = {.component = inst->c, .encoding = f->encoding, .realloc = f->realloc ? guest_realloc : NULL,
                      .env = &re, .arena = arena};
   if (f->memory) {
