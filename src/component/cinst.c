@@ -777,6 +777,8 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, results)) goto done;
   if (translate_all(inst, ft->results, ft->nresults, results, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
   if (f->post_return) {
+    int64_t left = wisp_exec_fuel(inst->exec);
+    if (inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) inst->on_fuel(inst->fuel_env, inst->exec);
     st = wisp_exec_call(inst->exec, f->post_return, cres, core->nresults, NULL, 0);
     if (st != WISP_DONE) {
       trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "post-return");
