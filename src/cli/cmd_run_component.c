@@ -168,7 +168,9 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   } else if (wisp__wasi2_exit_status(wasi) >= 0) {
     code = wisp__wasi2_exit_status(wasi);
   } else if (b.timed_out || (b.deadline >= 0 && now_ms() >= b.deadline)) {
-    fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit\n");
+    const char *blocked = strstr(trap, "wasi2: deadline exceeded");
+    if (blocked) fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit (%s)\n", blocked);
+    else fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit\n");
     code = EXIT_TIMEOUT;
   } else if (b.exhausted || (fuel >= 0 && b.fuel_left == 0 && wisp_exec_fuel(exec) <= 0)) {
     fprintf(stderr, "wisp: fuel exhausted: the guest used its whole --fuel budget\n");

@@ -49,7 +49,9 @@ typedef struct obj {
 
 typedef struct pollable {
   bool used;
-  int64_t ready_ns; /* CLOCK_MONOTONIC time it becomes ready; 0: ready now */
+  int64_t ready_ns; /* a timer: CLOCK_MONOTONIC time it becomes ready (fd < 0) */
+  int fd;           /* a stream's: ready when poll(2) says so for `events` */
+  short events;
 } pollable_t;
 
 struct wisp__wasi2 {
@@ -277,7 +279,7 @@ static int wait_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events) {
   if (w->cfg.deadline_ns < 0) return 0;
   for (;;) {
     int64_t left = w->cfg.deadline_ns - mono_ns();
-    if (left <= 0) return fail(cx, "timeout: a blocking stream call passed the deadline");
+    if (left <= 0) return fail(cx, "wasi2: deadline exceeded while blocked on a stream");
     struct pollfd p = {.fd = fd, .events = events};
     int n = poll(&p, 1, (int)(left / 1000000 + 1));
     if (n > 0 || (n < 0 && errno != EINTR)) return 0;
@@ -396,7 +398,7 @@ HOST_FN(error_to_debug_string) {
 /* ---- wasi:io/poll and pollables ---- */
 
 /* A new pollable ready at `ready_ns` (0: now): its representation, or 0 on OOM. */
-static uint32_t pollable_new(wisp__wasi2_t *w, int64_t ready_ns) {
+static uint32_t pollable_new(wisp__wasi2_t *w, int64_t ready_ns, int fd, short events) {
   uint32_t i = 0;
   while (i < w->npolls && w->polls[i].used) i++;
   if (i == w->npolls) {
@@ -409,7 +411,7 @@ static uint32_t pollable_new(wisp__wasi2_t *w, int64_t ready_ns) {
     }
     w->npolls++;
   }
-  w->polls[i] = (pollable_t){.used = true, .ready_ns = ready_ns};
+  w->polls[i] = (pollable_t){.used = true, .ready_ns = ready_ns, .fd = fd, .events = events};
   return i + 1;
 }
 
@@ -421,22 +423,28 @@ static pollable_t *pollable_get(wisp__wasi2_t *w, wisp__cabi_t *cx, uint64_t rep
   return &w->polls[rep - 1];
 }
 
-/* Sleeps until CLOCK_MONOTONIC time `t`, or traps at the deadline first. */
-static int sleep_until(wisp__wasi2_t *w, wisp__cabi_t *cx, int64_t t) {
-  bool capped = w->cfg.deadline_ns >= 0 && t > w->cfg.deadline_ns;
-  if (capped) t = w->cfg.deadline_ns;
-  struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
-  return capped ? fail(cx, "timeout: a poll passed the deadline") : 0;
+static int stream_subscribe(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, short events) {
+  int fd = stream_fd(w, cx, self);
+  if (fd < 0) return -1;
+  return (int)pollable_new(w, 0, fd, events);
 }
 
-/* [method]output-stream.subscribe / input-stream.subscribe: always ready */
-HOST_FN(stream_subscribe) {
+/* [method]input-stream.subscribe: ready when the descriptor is readable (at
+ * once for files, poll(2) for pipes and terminals) */
+HOST_FN(stream_subscribe_in) {
   UNUSED_ARGS;
-  if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
-  uint32_t rep = pollable_new(env, 0);
-  if (!rep) return fail(cx, "out of memory");
-  res[0].of.u = rep;
+  int rep = stream_subscribe(env, cx, &args[0], POLLIN);
+  if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
+  res[0].of.u = (uint32_t)rep;
+  return 0;
+}
+
+/* [method]output-stream.subscribe: ready when writable */
+HOST_FN(stream_subscribe_out) {
+  UNUSED_ARGS;
+  int rep = stream_subscribe(env, cx, &args[0], POLLOUT);
+  if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
+  res[0].of.u = (uint32_t)rep;
   return 0;
 }
 
@@ -449,43 +457,68 @@ HOST_FN(pollable_drop) {
   return 0;
 }
 
+static bool pollable_is_ready(const pollable_t *p, int64_t now) {
+  if (p->fd < 0) return p->ready_ns <= now;
+  struct pollfd pfd = {.fd = p->fd, .events = p->events};
+  return poll(&pfd, 1, 0) > 0; /* revents: ready, hang-up, error or not a descriptor */
+}
+
+/* Blocks until one of reps[0..n) (pollable representations) is ready, or traps
+ * at the deadline. */
+static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint32_t n) {
+  struct pollfd *fds = wisp__arena_alloc(cx->arena, sizeof *fds * (n ? n : 1));
+  if (!fds) return fail(cx, "out of memory");
+  for (;;) {
+    int64_t now = mono_ns(), earliest = INT64_MAX;
+    uint32_t nfds = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      pollable_t *p = pollable_get(w, cx, reps[i].of.u);
+      if (!p) return -1;
+      if (p->fd >= 0) fds[nfds++] = (struct pollfd){.fd = p->fd, .events = p->events};
+      else if (p->ready_ns <= now) return 0;
+      else if (p->ready_ns < earliest) earliest = p->ready_ns;
+    }
+    bool capped = w->cfg.deadline_ns >= 0 && earliest > w->cfg.deadline_ns;
+    if (capped) earliest = w->cfg.deadline_ns;
+    if (capped && earliest <= now) return fail(cx, "wasi2: deadline exceeded while blocked in poll");
+    int timeout_ms = -1;
+    if (earliest != INT64_MAX) {
+      int64_t ms = (earliest - now + 999999) / 1000000;
+      timeout_ms = ms > INT32_MAX ? INT32_MAX : (int)ms;
+    }
+    if (nfds == 0 && timeout_ms < 0) return fail(cx, "poll: nothing to wait for");
+    int got = poll(fds, nfds, timeout_ms);
+    if (got > 0) return 0;
+    if (got < 0 && errno != EINTR) return fail(cx, "poll failed");
+  }
+}
+
 HOST_FN(pollable_ready) {
   UNUSED_ARGS;
   pollable_t *p = pollable_get(env, cx, args[0].of.u);
   if (!p) return -1;
-  res[0].of.u = p->ready_ns <= mono_ns();
+  res[0].of.u = pollable_is_ready(p, mono_ns());
   return 0;
 }
 
 HOST_FN(pollable_block) {
   UNUSED_ARGS;
-  pollable_t *p = pollable_get(env, cx, args[0].of.u);
-  if (!p) return -1;
-  return p->ready_ns > mono_ns() ? sleep_until(env, cx, p->ready_ns) : 0;
+  return wait_any(env, cx, &args[0], 1);
 }
 
-/* poll(list<borrow<pollable>>) -> list<u32>: waits for the earliest, returns the
- * indices of all that are ready then */
+/* poll(list<borrow<pollable>>) -> list<u32>: waits until one is ready, returns
+ * the indices of all that are ready then */
 HOST_FN(poll_list) {
   UNUSED_ARGS;
   uint32_t n = args[0].of.agg.len;
   if (n == 0) return fail(cx, "poll: an empty list");
-  int64_t earliest = INT64_MAX;
-  for (uint32_t i = 0; i < n; i++) {
-    pollable_t *p = pollable_get(env, cx, args[0].of.agg.items[i].of.u);
-    if (!p) return -1;
-    if (p->ready_ns < earliest) earliest = p->ready_ns;
-  }
-  int64_t now = mono_ns();
-  if (earliest > now) {
-    if (sleep_until(env, cx, earliest)) return -1;
-    now = mono_ns();
-  }
+  if (wait_any(env, cx, args[0].of.agg.items, n)) return -1;
   cval_t *items = list_items(cx, &res[0], n);
   if (!items) return fail(cx, "out of memory");
+  int64_t now = mono_ns();
   uint32_t k = 0;
   for (uint32_t i = 0; i < n; i++)
-    if (pollable_get(env, cx, args[0].of.agg.items[i].of.u)->ready_ns <= now) items[k++].of.u = i;
+    if (pollable_is_ready(pollable_get(env, cx, args[0].of.agg.items[i].of.u), now)) items[k++].of.u = i;
   res[0].of.agg.len = k;
   return 0;
 }
@@ -537,7 +570,7 @@ HOST_FN(mono_subscribe) {
   uint64_t t = args[0].of.u;
   if (duration) t = t > (uint64_t)(INT64_MAX - mono_ns()) ? (uint64_t)INT64_MAX : t + (uint64_t)mono_ns();
   if (t > (uint64_t)INT64_MAX) t = (uint64_t)INT64_MAX;
-  uint32_t rep = pollable_new(w, t ? (int64_t)t : 1);
+  uint32_t rep = pollable_new(w, t ? (int64_t)t : 1, -1, 0);
   if (!rep) return fail(cx, "out of memory");
   res[0].of.u = rep;
   return 0;
@@ -1187,13 +1220,13 @@ static const impl_t impls[] = {
    ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe_out, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", stream_drop, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe, ENV_HOST},
+  {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe_in, ENV_HOST},
   {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", stream_drop, ENV_HOST},
   {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
   {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
