@@ -36,7 +36,8 @@ enum { EXIT_LOAD = 1, EXIT_USAGE = 2, EXIT_TRAP = 134, EXIT_FUEL = 137, EXIT_TIM
 
 int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
                            const char **env, size_t nenv, const wisp_wasi_preopen_t *dirs, size_t ndirs,
-                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory, int64_t timeout_ms);
+                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory,
+                           int64_t timeout_ms);
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -77,7 +78,8 @@ static int refuse(const char *what) {
 
 int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, int nargs, char **args,
                            const char **env, size_t nenv, const wisp_wasi_preopen_t *dirs, size_t ndirs,
-                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory, int64_t timeout_ms) {
+                           bool invoke, size_t nlisten, int64_t fuel, uint64_t max_memory,
+                           int64_t timeout_ms) {
   if (invoke) return refuse("--invoke");
   if (nlisten) return refuse("--listen");
   int code = EXIT_LOAD;
@@ -107,8 +109,13 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
   budget_t b = {.fuel_left = fuel, .deadline = -1, .slice = -1};
   if (timeout_ms >= 0) b.deadline = now_ms() + timeout_ms;
   if (timeout_ms >= 0 || fuel >= 0) b.slice = RUN_SLICE;
-  wisp__wasi2_config_t cfg = {.argv = argv, .argc = (size_t)nargs + 1, .env = env, .envc = nenv,
-                              .stdio = {0, 1, 2}, .preopens = dirs, .npreopens = ndirs,
+  wisp__wasi2_config_t cfg = {.argv = argv,
+                              .argc = (size_t)nargs + 1,
+                              .env = env,
+                              .envc = nenv,
+                              .stdio = {0, 1, 2},
+                              .preopens = dirs,
+                              .npreopens = ndirs,
                               .deadline_ns = b.deadline >= 0 ? b.deadline * 1000000 : -1};
   rc = wisp__wasi2_new(&cfg, &wasi);
   if (rc == WISP_ERR_ARG) {
@@ -169,8 +176,10 @@ int wisp_cli_run_component(const char *path, const uint8_t *bytes, size_t len, i
     code = wisp__wasi2_exit_status(wasi);
   } else if (b.timed_out || (b.deadline >= 0 && now_ms() >= b.deadline)) {
     const char *blocked = strstr(trap, "wasi2: deadline exceeded");
-    if (blocked) fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit (%s)\n", blocked);
-    else fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit\n");
+    if (blocked)
+      fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit (%s)\n", blocked);
+    else
+      fprintf(stderr, "wisp: timeout: the guest ran longer than the --timeout limit\n");
     code = EXIT_TIMEOUT;
   } else if (b.exhausted || (fuel >= 0 && b.fuel_left == 0 && wisp_exec_fuel(exec) <= 0)) {
     fprintf(stderr, "wisp: fuel exhausted: the guest used its whole --fuel budget\n");

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WASI2_MAX_BYTES (64u << 20) /* largest read or random-bytes request served */
-#define WASI2_WRITE_BUDGET 65536     /* what check-write permits at once */
+#define WASI2_MAX_BYTES    (64u << 20) /* largest read or random-bytes request served */
+#define WASI2_WRITE_BUDGET 65536       /* what check-write permits at once */
 
 /* The env of subscribe-instant / subscribe-duration. */
 typedef struct subscribe_env {
@@ -39,12 +39,12 @@ typedef struct subscribe_env {
 typedef enum obj_kind { OBJ_FREE, OBJ_STDIO, OBJ_IN, OBJ_OUT, OBJ_DESC, OBJ_DIRSTREAM } obj_kind_t;
 
 typedef struct obj {
-  uint8_t kind;       /* obj_kind_t */
-  bool read_only;     /* OBJ_DESC: beneath a read-only preopen */
-  bool append;        /* OBJ_OUT: writes go to the end of the file */
-  int fd;             /* the host descriptor (owned unless OBJ_STDIO) */
-  uint64_t offset;    /* OBJ_IN / OBJ_OUT on a file: where the next transfer is */
-  DIR *dir;           /* OBJ_DIRSTREAM (owns its own descriptor) */
+  uint8_t kind;    /* obj_kind_t */
+  bool read_only;  /* OBJ_DESC: beneath a read-only preopen */
+  bool append;     /* OBJ_OUT: writes go to the end of the file */
+  int fd;          /* the host descriptor (owned unless OBJ_STDIO) */
+  uint64_t offset; /* OBJ_IN / OBJ_OUT on a file: where the next transfer is */
+  DIR *dir;        /* OBJ_DIRSTREAM (owns its own descriptor) */
 } obj_t;
 
 typedef struct pollable {
@@ -61,13 +61,13 @@ struct wisp__wasi2 {
   uint32_t npolls, cap_polls;
   wisp__chost_func_t *funcs; /* wisp__wasi2_host_funcs */
   size_t nfuncs;
-  char **labels;             /* stub labels "iface#name", owned */
+  char **labels; /* stub labels "iface#name", owned */
   size_t nlabels;
   subscribe_env_t subscribe[2]; /* instant, duration */
   obj_t *objs;
   uint32_t nobjs, cap_objs;
-  int *preopen_fds;           /* one per cfg.preopens entry, owned */
-  char error[600];            /* why wisp__wasi2_new or _check failed */
+  int *preopen_fds; /* one per cfg.preopens entry, owned */
+  char error[600];  /* why wisp__wasi2_new or _check failed */
 };
 
 typedef wisp__cval_t cval_t;
@@ -251,8 +251,10 @@ static uint32_t obj_new(wisp__wasi2_t *w, const obj_t *o) {
 }
 
 static void obj_free(obj_t *o) {
-  if (o->dir) closedir(o->dir);
-  else if (o->kind != OBJ_STDIO && o->kind != OBJ_FREE && o->fd >= 0) close(o->fd);
+  if (o->dir)
+    closedir(o->dir);
+  else if (o->kind != OBJ_STDIO && o->kind != OBJ_FREE && o->fd >= 0)
+    close(o->fd);
   if (o->kind != OBJ_STDIO) *o = (obj_t){.kind = OBJ_FREE, .fd = -1};
 }
 
@@ -474,9 +476,12 @@ static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint
     for (uint32_t i = 0; i < n; i++) {
       pollable_t *p = pollable_get(w, cx, reps[i].of.u);
       if (!p) return -1;
-      if (p->fd >= 0) fds[nfds++] = (struct pollfd){.fd = p->fd, .events = p->events};
-      else if (p->ready_ns <= now) return 0;
-      else if (p->ready_ns < earliest) earliest = p->ready_ns;
+      if (p->fd >= 0)
+        fds[nfds++] = (struct pollfd){.fd = p->fd, .events = p->events};
+      else if (p->ready_ns <= now)
+        return 0;
+      else if (p->ready_ns < earliest)
+        earliest = p->ready_ns;
     }
     bool capped = w->cfg.deadline_ns >= 0 && earliest > w->cfg.deadline_ns;
     if (capped) earliest = w->cfg.deadline_ns;
@@ -627,23 +632,24 @@ HOST_FN(insecure_seed) {
 /* preview1 errno of the sandboxed walk (src/wasi) -> wasi:filesystem error-code */
 static uint32_t code_of_p1(int e) {
   switch (e) {
-  case E_ACCES: return 0;
-  case E_AGAIN: return 1;
-  case E_BADF: return 3;
-  case E_EXIST: return 7;
-  case E_INVAL: return 12;
-  case E_ISDIR: return 14;
-  case E_LOOP: return 15;
-  case E_NAMETOOLONG: return 18;
-  case E_NOENT: return 20;
-  case E_NOMEM: return 22;
-  case E_NOSPC: return 23;
-  case E_NOTDIR: return 24;
-  case E_NOTEMPTY: return 25;
-  case E_NOTSUP: return 27;
-  case E_PERM: case E_NOTCAPABLE: return 31;
-  case E_ROFS: return 33;
-  default: return 13; /* io */
+    case E_ACCES: return 0;
+    case E_AGAIN: return 1;
+    case E_BADF: return 3;
+    case E_EXIST: return 7;
+    case E_INVAL: return 12;
+    case E_ISDIR: return 14;
+    case E_LOOP: return 15;
+    case E_NAMETOOLONG: return 18;
+    case E_NOENT: return 20;
+    case E_NOMEM: return 22;
+    case E_NOSPC: return 23;
+    case E_NOTDIR: return 24;
+    case E_NOTEMPTY: return 25;
+    case E_NOTSUP: return 27;
+    case E_PERM:
+    case E_NOTCAPABLE: return 31;
+    case E_ROFS: return 33;
+    default: return 13; /* io */
   }
 }
 
@@ -799,9 +805,13 @@ HOST_FN(desc_hash) {
 
 /* stat of (descriptor, path-flags, path) through the sandboxed walk: 0 and *st,
  * or an error-code + 1. */
-static uint32_t stat_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, struct stat *st, int *trapped) {
+static uint32_t stat_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, struct stat *st,
+                        int *trapped) {
   obj_t *d = desc_get(w, cx, &args[0]);
-  if (!d) { *trapped = 1; return 0; }
+  if (!d) {
+    *trapped = 1;
+    return 0;
+  }
   wasi_resolved_t r;
   int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &r);
   if (rc) return code_of_p1(rc) + 1;
@@ -956,8 +966,8 @@ HOST_FN(dir_read_entry) {
   char *name = wisp__arena_alloc(cx->arena, len + 1);
   if (!f || !name) return fail(cx, "out of memory");
   memcpy(name, e->d_name, len + 1);
-  static const uint8_t kinds[] = {[DT_BLK] = 1, [DT_CHR] = 2, [DT_DIR] = 3, [DT_FIFO] = 4,
-                                  [DT_LNK] = 5, [DT_REG] = 6, [DT_SOCK] = 7};
+  static const uint8_t kinds[] = {
+      [DT_BLK] = 1, [DT_CHR] = 2, [DT_DIR] = 3, [DT_FIFO] = 4, [DT_LNK] = 5, [DT_REG] = 6, [DT_SOCK] = 7};
   f[0].of.u = e->d_type < sizeof kinds ? kinds[e->d_type] : 0;
   f[1].of.str.ptr = name;
   f[1].of.str.len = (uint32_t)len;
@@ -1058,7 +1068,8 @@ HOST_FN(desc_readlink_at) {
 HOST_FN(desc_symlink_at) {
   UNUSED_ARGS;
   if (nargs != 3) return fail(cx, "symlink-at: bad arguments");
-  if (args[1].of.str.len == 0 || args[1].of.str.ptr[0] == '/' || memchr(args[1].of.str.ptr, 0, args[1].of.str.len))
+  if (args[1].of.str.len == 0 || args[1].of.str.ptr[0] == '/' ||
+      memchr(args[1].of.str.ptr, 0, args[1].of.str.len))
     return result_err(cx, &res[0], 31);
   wasi_resolved_t r;
   int rc = resolve_at(env, cx, &args[0], &args[2], true, &r);
@@ -1107,7 +1118,8 @@ HOST_FN(desc_is_same_object) {
   obj_t *b = a ? desc_get(env, cx, &args[1]) : NULL;
   if (!b) return -1;
   struct stat sa, sb;
-  res[0].of.u = fstat(a->fd, &sa) == 0 && fstat(b->fd, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  res[0].of.u =
+      fstat(a->fd, &sa) == 0 && fstat(b->fd, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   return 0;
 }
 
@@ -1193,84 +1205,86 @@ typedef struct impl {
 } impl_t;
 
 static const impl_t impls[] = {
-  {"wasi:cli/environment@0.2.0", "get-arguments", get_arguments, ENV_HOST},
-  {"wasi:cli/environment@0.2.0", "get-environment", get_environment, ENV_HOST},
-  {"wasi:cli/environment@0.2.0", "initial-cwd", none, ENV_NONE},
-  {"wasi:cli/exit@0.2.0", "exit", do_exit, ENV_HOST},
-  {"wasi:cli/exit@0.2.0", "exit-with-code", do_exit_with_code, ENV_HOST},
-  {"wasi:cli/stdin@0.2.0", "get-stdin", get_stdio, ENV_STDIN},
-  {"wasi:cli/stdout@0.2.0", "get-stdout", get_stdio, ENV_STDOUT},
-  {"wasi:cli/stderr@0.2.0", "get-stderr", get_stdio, ENV_STDERR},
-  {"wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin", none, ENV_NONE},
-  {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, ENV_NONE},
-  {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, ENV_NONE},
-  {"wasi:cli/terminal-input@0.2.0", "[resource-drop]terminal-input", do_nothing, ENV_NONE},
-  {"wasi:cli/terminal-output@0.2.0", "[resource-drop]terminal-output", do_nothing, ENV_NONE},
-  {"wasi:io/error@0.2.0", "[method]error.to-debug-string", error_to_debug_string, ENV_NONE},
-  {"wasi:io/error@0.2.0", "[resource-drop]error", do_nothing, ENV_NONE},
-  {"wasi:io/poll@0.2.0", "[method]pollable.ready", pollable_ready, ENV_HOST},
-  {"wasi:io/poll@0.2.0", "[method]pollable.block", pollable_block, ENV_HOST},
-  {"wasi:io/poll@0.2.0", "[resource-drop]pollable", pollable_drop, ENV_HOST},
-  {"wasi:io/poll@0.2.0", "poll", poll_list, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.write", stream_write, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", stream_write, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.write-zeroes", stream_write_zeroes, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-zeroes-and-flush", stream_write_zeroes,
-   ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe_out, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", stream_drop, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe_in, ENV_HOST},
-  {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", stream_drop, ENV_HOST},
-  {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
-  {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
-  {"wasi:clocks/monotonic-clock@0.2.0", "now", mono_now, ENV_NONE},
-  {"wasi:clocks/monotonic-clock@0.2.0", "resolution", mono_resolution, ENV_NONE},
-  {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-instant", mono_subscribe, ENV_INSTANT},
-  {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration", mono_subscribe, ENV_DURATION},
-  {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, ENV_NONE},
-  {"wasi:random/random@0.2.0", "get-random-u64", random_u64, ENV_NONE},
-  {"wasi:random/insecure@0.2.0", "get-insecure-random-bytes", random_bytes, ENV_NONE},
-  {"wasi:random/insecure@0.2.0", "get-insecure-random-u64", random_u64, ENV_NONE},
-  {"wasi:random/insecure-seed@0.2.0", "insecure-seed", insecure_seed, ENV_NONE},
-  {"wasi:filesystem/preopens@0.2.0", "get-directories", get_directories, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[resource-drop]descriptor", desc_drop, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[resource-drop]directory-entry-stream", desc_drop, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-type", desc_get_type, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-flags", desc_get_flags, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat", desc_stat, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat-at", desc_stat_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash", desc_hash, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash-at", desc_hash_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.open-at", desc_open_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-via-stream", desc_read_via_stream, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.write-via-stream", desc_write_via_stream, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.append-via-stream", desc_append_via_stream, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-directory", desc_read_directory, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.create-directory-at", desc_create_directory_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.unlink-file-at", desc_unlink_file_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.remove-directory-at", desc_remove_directory_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.rename-at", desc_rename_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.readlink-at", desc_readlink_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.symlink-at", desc_symlink_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-size", desc_set_size, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync", desc_sync, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync-data", desc_sync, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.advise", desc_advise, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.is-same-object", desc_is_same_object, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.read", desc_read, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.write", desc_write, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times", desc_set_times, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times-at", desc_set_times_at, ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
-   ENV_HOST},
-  {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},
+    {"wasi:cli/environment@0.2.0", "get-arguments", get_arguments, ENV_HOST},
+    {"wasi:cli/environment@0.2.0", "get-environment", get_environment, ENV_HOST},
+    {"wasi:cli/environment@0.2.0", "initial-cwd", none, ENV_NONE},
+    {"wasi:cli/exit@0.2.0", "exit", do_exit, ENV_HOST},
+    {"wasi:cli/exit@0.2.0", "exit-with-code", do_exit_with_code, ENV_HOST},
+    {"wasi:cli/stdin@0.2.0", "get-stdin", get_stdio, ENV_STDIN},
+    {"wasi:cli/stdout@0.2.0", "get-stdout", get_stdio, ENV_STDOUT},
+    {"wasi:cli/stderr@0.2.0", "get-stderr", get_stdio, ENV_STDERR},
+    {"wasi:cli/terminal-stdin@0.2.0", "get-terminal-stdin", none, ENV_NONE},
+    {"wasi:cli/terminal-stdout@0.2.0", "get-terminal-stdout", none, ENV_NONE},
+    {"wasi:cli/terminal-stderr@0.2.0", "get-terminal-stderr", none, ENV_NONE},
+    {"wasi:cli/terminal-input@0.2.0", "[resource-drop]terminal-input", do_nothing, ENV_NONE},
+    {"wasi:cli/terminal-output@0.2.0", "[resource-drop]terminal-output", do_nothing, ENV_NONE},
+    {"wasi:io/error@0.2.0", "[method]error.to-debug-string", error_to_debug_string, ENV_NONE},
+    {"wasi:io/error@0.2.0", "[resource-drop]error", do_nothing, ENV_NONE},
+    {"wasi:io/poll@0.2.0", "[method]pollable.ready", pollable_ready, ENV_HOST},
+    {"wasi:io/poll@0.2.0", "[method]pollable.block", pollable_block, ENV_HOST},
+    {"wasi:io/poll@0.2.0", "[resource-drop]pollable", pollable_drop, ENV_HOST},
+    {"wasi:io/poll@0.2.0", "poll", poll_list, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.write", stream_write, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", stream_write, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.write-zeroes", stream_write_zeroes, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-zeroes-and-flush", stream_write_zeroes,
+     ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe_out, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", stream_drop, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe_in, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", stream_drop, ENV_HOST},
+    {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
+    {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
+    {"wasi:clocks/monotonic-clock@0.2.0", "now", mono_now, ENV_NONE},
+    {"wasi:clocks/monotonic-clock@0.2.0", "resolution", mono_resolution, ENV_NONE},
+    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-instant", mono_subscribe, ENV_INSTANT},
+    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration", mono_subscribe, ENV_DURATION},
+    {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, ENV_NONE},
+    {"wasi:random/random@0.2.0", "get-random-u64", random_u64, ENV_NONE},
+    {"wasi:random/insecure@0.2.0", "get-insecure-random-bytes", random_bytes, ENV_NONE},
+    {"wasi:random/insecure@0.2.0", "get-insecure-random-u64", random_u64, ENV_NONE},
+    {"wasi:random/insecure-seed@0.2.0", "insecure-seed", insecure_seed, ENV_NONE},
+    {"wasi:filesystem/preopens@0.2.0", "get-directories", get_directories, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[resource-drop]descriptor", desc_drop, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[resource-drop]directory-entry-stream", desc_drop, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-type", desc_get_type, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.get-flags", desc_get_flags, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat", desc_stat, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.stat-at", desc_stat_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash", desc_hash, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.metadata-hash-at", desc_hash_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.open-at", desc_open_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-via-stream", desc_read_via_stream, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.write-via-stream", desc_write_via_stream, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.append-via-stream", desc_append_via_stream, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.read-directory", desc_read_directory, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.create-directory-at", desc_create_directory_at,
+     ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.unlink-file-at", desc_unlink_file_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.remove-directory-at", desc_remove_directory_at,
+     ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.rename-at", desc_rename_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.readlink-at", desc_readlink_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.symlink-at", desc_symlink_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-size", desc_set_size, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync", desc_sync, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.sync-data", desc_sync, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.advise", desc_advise, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.is-same-object", desc_is_same_object, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.read", desc_read, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.write", desc_write, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times", desc_set_times, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times-at", desc_set_times_at, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
+     ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},
 };
 
 #define NIMPLS (sizeof impls / sizeof impls[0])
@@ -1346,12 +1360,14 @@ static int add_stub(wisp__wasi2_t *w, const wisp_component_item_t *im, const wis
   char *name = iface + im->name_len + 1;
   memcpy(name, fn->name, fn->name_len);
   name[fn->name_len] = 0;
-  w->funcs[w->nfuncs++] = (wisp__chost_func_t){im->sort == WISP_SORT_INSTANCE ? iface : NULL, name, stub, label};
+  w->funcs[w->nfuncs++] =
+      (wisp__chost_func_t){im->sort == WISP_SORT_INSTANCE ? iface : NULL, name, stub, label};
   return 0;
 }
 
 /* The row of iface (an imported name, any 0.2.x version) and item name, or NULL. */
-static const wisp__wasi2_type_t *type_row(const char *iface, uint32_t iface_len, const char *name, size_t len) {
+static const wisp__wasi2_type_t *type_row(const char *iface, uint32_t iface_len, const char *name,
+                                          size_t len) {
   for (size_t i = 0; i < wisp__wasi2_ntypes; i++) {
     const wisp__wasi2_type_t *t = &wisp__wasi2_types[i];
     size_t n = strlen(t->iface);
@@ -1376,13 +1392,16 @@ static int check_instance(wisp__wasi2_t *w, const wisp_component_item_t *im, con
     const char *sep = p;
     while (sep < end && *sep != ':' && *sep != ' ') sep++;
     const char *def = sep;
-    if (strncmp(def, " = ", 3) == 0) def += 3;
-    else if (strncmp(def, ": ", 2) == 0) def += 2;
+    if (strncmp(def, " = ", 3) == 0)
+      def += 3;
+    else if (strncmp(def, ": ", 2) == 0)
+      def += 2;
     const wisp__wasi2_type_t *row = type_row(im->name, im->name_len, p, (size_t)(sep - p));
-    if (row && (strlen(row->text) != (size_t)(end - def) || memcmp(row->text, def, (size_t)(end - def)) != 0)) {
+    if (row &&
+        (strlen(row->text) != (size_t)(end - def) || memcmp(row->text, def, (size_t)(end - def)) != 0)) {
       snprintf(w->error, sizeof w->error, "import %.*s: %.*s is `%.*s`, the host serves `%.200s`",
-               (int)im->name_len, im->name, (int)(sep - p), p, (int)((end - def) > 200 ? 200 : end - def), def,
-               row->text);
+               (int)im->name_len, im->name, (int)(sep - p), p, (int)((end - def) > 200 ? 200 : end - def),
+               def, row->text);
       return WISP_ERR_LINK;
     }
     p = end;
@@ -1422,13 +1441,13 @@ int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wi
   for (size_t i = 0; i < NIMPLS; i++) {
     void *env = NULL;
     switch (impls[i].env) {
-    case ENV_HOST: env = w; break;
-    case ENV_STDIN: env = (void *)(uintptr_t)1; break;
-    case ENV_STDOUT: env = (void *)(uintptr_t)2; break;
-    case ENV_STDERR: env = (void *)(uintptr_t)3; break;
-    case ENV_INSTANT: env = &w->subscribe[0]; break;
-    case ENV_DURATION: env = &w->subscribe[1]; break;
-    default: break;
+      case ENV_HOST: env = w; break;
+      case ENV_STDIN: env = (void *)(uintptr_t)1; break;
+      case ENV_STDOUT: env = (void *)(uintptr_t)2; break;
+      case ENV_STDERR: env = (void *)(uintptr_t)3; break;
+      case ENV_INSTANT: env = &w->subscribe[0]; break;
+      case ENV_DURATION: env = &w->subscribe[1]; break;
+      default: break;
     }
     w->funcs[w->nfuncs++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
   }

@@ -28,13 +28,13 @@
 typedef struct wisp__wasi2_config {
   const char *const *argv; /* the guest's arguments (argv[0] included); borrowed */
   size_t argc;
-  const char *const *env;  /* "KEY=VALUE" strings; borrowed */
+  const char *const *env; /* "KEY=VALUE" strings; borrowed */
   size_t envc;
-  int stdio[3];            /* host fds for stdin, stdout, stderr */
+  int stdio[3];                        /* host fds for stdin, stdout, stderr */
   const wisp_wasi_preopen_t *preopens; /* --dir: each host directory is opened at
                                         * wisp__wasi2_new; borrowed */
   size_t npreopens;
-  int64_t deadline_ns;     /* CLOCK_MONOTONIC; blocking calls (poll, read) end
+  int64_t deadline_ns; /* CLOCK_MONOTONIC; blocking calls (poll, read) end
                             * with a trap there; -1: none */
 } wisp__wasi2_config_t;
 

@@ -34,9 +34,9 @@ static void *test_arena_alloc(wisp__arena_t *arena, size_t size) {
   return take() ? wisp__arena_alloc(arena, size) : NULL;
 }
 
-#define malloc test_malloc
-#define calloc test_calloc
-#define realloc test_realloc
+#define malloc            test_malloc
+#define calloc            test_calloc
+#define realloc           test_realloc
 #define wisp__arena_alloc test_arena_alloc
 #include "wasi2/wasi2.c"
 #undef malloc
@@ -98,35 +98,54 @@ int main(int argc, char **argv) {
     return 2;
   }
   FILE *f = fopen(argv[1], "rb");
-  if (!f) { perror(argv[1]); return 2; }
+  if (!f) {
+    perror(argv[1]);
+    return 2;
+  }
   static uint8_t bytes[1 << 20];
   size_t len = fread(bytes, 1, sizeof bytes, f);
   fclose(f);
   wisp_engine_t *engine = wisp_engine_new();
   wisp_component_t *c = NULL;
   wisp_error_t err;
-  if (wisp_component_new(engine, bytes, len, &c, &err)) { printf("decode: %s\n", err.message); return 1; }
+  if (wisp_component_new(engine, bytes, len, &c, &err)) {
+    printf("decode: %s\n", err.message);
+    return 1;
+  }
   int devnull = open("/dev/null", O_RDWR);
   const char *args[] = {"files.wasm"};
   const char *env[] = {"A=1"};
   wisp_wasi_preopen_t dirs[] = {{argv[2], "ro", true}, {argv[3], "rw", false}};
-  wisp__wasi2_config_t cfg = {.argv = args, .argc = 1, .env = env, .envc = 1, .stdio = {devnull, devnull, devnull},
-                              .preopens = dirs, .npreopens = 2, .deadline_ns = -1};
+  wisp__wasi2_config_t cfg = {.argv = args,
+                              .argc = 1,
+                              .env = env,
+                              .envc = 1,
+                              .stdio = {devnull, devnull, devnull},
+                              .preopens = dirs,
+                              .npreopens = 2,
+                              .deadline_ns = -1};
   alloc_budget = -1;
   alloc_count = 0;
-  if (run_once(engine, c, &cfg) != 0) { printf("the run without failures failed\n"); return 1; }
+  if (run_once(engine, c, &cfg) != 0) {
+    printf("the run without failures failed\n");
+    return 1;
+  }
   long total = alloc_count;
   int status = 0;
   long clean = 0;
   for (long n = 0; n < total; n++) {
     alloc_budget = n;
     int r = run_once(engine, c, &cfg);
-    if (r < 0) { printf("FAIL: allocation %ld failing: not an out-of-memory outcome\n", n + 1); status = 1; }
+    if (r < 0) {
+      printf("FAIL: allocation %ld failing: not an out-of-memory outcome\n", n + 1);
+      status = 1;
+    }
     if (r == 1) clean++;
   }
   alloc_budget = -1;
-  printf("%ld host allocations in a run; each failed in turn: %ld out-of-memory outcomes, %ld runs unaffected\n",
-         total, clean, total - clean);
+  printf(
+      "%ld host allocations in a run; each failed in turn: %ld out-of-memory outcomes, %ld runs unaffected\n",
+      total, clean, total - clean);
   close(devnull);
   wisp_component_delete(c);
   wisp_engine_delete(engine);

@@ -12,14 +12,26 @@ static long long ns(clockid_t id) {
 
 int main(void) {
   long long wall = ns(CLOCK_REALTIME);
-  if (wall < 1577836800LL * 1000000000LL) { printf("wall clock before 2020: %lld\n", wall); return 1; }
+  if (wall < 1577836800LL * 1000000000LL) {
+    printf("wall clock before 2020: %lld\n", wall);
+    return 1;
+  }
   struct timespec res;
-  if (clock_getres(CLOCK_MONOTONIC, &res) != 0) { printf("no monotonic resolution\n"); return 1; }
+  if (clock_getres(CLOCK_MONOTONIC, &res) != 0) {
+    printf("no monotonic resolution\n");
+    return 1;
+  }
   long long a = ns(CLOCK_MONOTONIC);
   struct timespec d = {0, 20000000};
-  if (nanosleep(&d, NULL) != 0) { printf("nanosleep failed\n"); return 1; }
+  if (nanosleep(&d, NULL) != 0) {
+    printf("nanosleep failed\n");
+    return 1;
+  }
   long long b = ns(CLOCK_MONOTONIC);
-  if (b - a < 20000000) { printf("slept only %lld ns\n", b - a); return 1; }
+  if (b - a < 20000000) {
+    printf("slept only %lld ns\n", b - a);
+    return 1;
+  }
   printf("clocks ok\n");
   return 0;
 }

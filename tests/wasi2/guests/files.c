@@ -15,7 +15,10 @@ static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, 
 
 static void cat(const char *path) {
   FILE *f = fopen(path, "r");
-  if (!f) { printf("open %s: %s\n", path, strerror(errno)); return; }
+  if (!f) {
+    printf("open %s: %s\n", path, strerror(errno));
+    return;
+  }
   char buf[512];
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
@@ -24,7 +27,10 @@ static void cat(const char *path) {
 
 static void list(const char *path) {
   DIR *d = opendir(path);
-  if (!d) { printf("opendir %s: %s\n", path, strerror(errno)); return; }
+  if (!d) {
+    printf("opendir %s: %s\n", path, strerror(errno));
+    return;
+  }
   char *names[64];
   int n = 0;
   struct dirent *e;
@@ -36,8 +42,9 @@ static void list(const char *path) {
     char full[256];
     struct stat st;
     snprintf(full, sizeof full, "%s/%s", path, names[i]);
-    if (stat(full, &st) == 0) printf("  %s %s %lld\n", names[i], S_ISDIR(st.st_mode) ? "dir" : "file",
-                                     S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
+    if (stat(full, &st) == 0)
+      printf("  %s %s %lld\n", names[i], S_ISDIR(st.st_mode) ? "dir" : "file",
+             S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
     free(names[i]);
   }
 }
@@ -55,11 +62,17 @@ int main(void) {
   f = fopen("ro/new.txt", "w");
   printf("write in ro: %s\n", f ? "opened (wrong)" : strerror(errno));
   f = fopen("rw/out.txt", "w");
-  if (!f) { printf("rw/out.txt: %s\n", strerror(errno)); return 1; }
+  if (!f) {
+    printf("rw/out.txt: %s\n", strerror(errno));
+    return 1;
+  }
   fputs("one\n", f);
   fclose(f);
   f = fopen("rw/out.txt", "a");
-  if (!f) { printf("rw/out.txt append: %s\n", strerror(errno)); return 1; }
+  if (!f) {
+    printf("rw/out.txt append: %s\n", strerror(errno));
+    return 1;
+  }
   fputs("two\n", f);
   fclose(f);
   cat("rw/out.txt");
@@ -78,7 +91,8 @@ int main(void) {
   struct stat st;
   printf("utimensat: %d\n", utimensat(AT_FDCWD, "rw/d/moved.txt", times, 0));
   if (stat("rw/d/moved.txt", &st) == 0) printf("mtime: %lld\n", (long long)st.st_mtim.tv_sec);
-  printf("utimensat in ro: %s\n", utimensat(AT_FDCWD, "ro/hello.txt", times, 0) ? strerror(errno) : "ok (wrong)");
+  printf("utimensat in ro: %s\n",
+         utimensat(AT_FDCWD, "ro/hello.txt", times, 0) ? strerror(errno) : "ok (wrong)");
   cat("rw/d/moved.txt");
   printf("rw:\n");
   list("rw");

@@ -5,8 +5,14 @@
 
 int main(void) {
   unsigned char a[32], b[32], zero[32] = {0};
-  if (getentropy(a, sizeof a) || getentropy(b, sizeof b)) { printf("getentropy failed\n"); return 1; }
-  if (!memcmp(a, b, sizeof a) || !memcmp(a, zero, sizeof a)) { printf("not random\n"); return 1; }
+  if (getentropy(a, sizeof a) || getentropy(b, sizeof b)) {
+    printf("getentropy failed\n");
+    return 1;
+  }
+  if (!memcmp(a, b, sizeof a) || !memcmp(a, zero, sizeof a)) {
+    printf("not random\n");
+    return 1;
+  }
   printf("random ok\n");
   return 0;
 }

@@ -5,7 +5,10 @@
 int main(void) {
   long n = 0;
   int ch;
-  while ((ch = getchar()) != EOF) { putchar(toupper(ch)); n++; }
+  while ((ch = getchar()) != EOF) {
+    putchar(toupper(ch));
+    n++;
+  }
   printf("%ld bytes\n", n);
   return 0;
 }
