@@ -1042,6 +1042,29 @@ HOST_FN(desc_rename_at) {
   return result_unit(cx, &res[0], rc, e);
 }
 
+/* link-at(old-path-flags, old-path, new-descriptor, new-path): both paths
+ * walked in the sandbox; the old one's final link followed only when asked */
+HOST_FN(desc_link_at) {
+  UNUSED_ARGS;
+  if (nargs != 5) return fail(cx, "link-at: bad arguments");
+  obj_t *d = desc_get(env, cx, &args[0]);
+  if (!d) return -1;
+  if (d->read_only) return result_err(cx, &res[0], 33);
+  wasi_resolved_t from, to;
+  int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &from);
+  if (rc) return result_err(cx, &res[0], code_of_p1(rc));
+  rc = resolve_at(env, cx, &args[3], &args[4], true, &to);
+  if (rc) {
+    wasi__resolved_close(&from);
+    return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
+  }
+  rc = linkat(from.dirfd, from.name, to.dirfd, to.name, 0);
+  int e = errno;
+  wasi__resolved_close(&from);
+  wasi__resolved_close(&to);
+  return result_unit(cx, &res[0], rc, e);
+}
+
 HOST_FN(desc_readlink_at) {
   UNUSED_ARGS;
   wasi_resolved_t r;
@@ -1281,6 +1304,7 @@ static const impl_t impls[] = {
     {"wasi:filesystem/types@0.2.0", "[method]descriptor.read", desc_read, ENV_HOST},
     {"wasi:filesystem/types@0.2.0", "[method]descriptor.write", desc_write, ENV_HOST},
     {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times", desc_set_times, ENV_HOST},
+    {"wasi:filesystem/types@0.2.0", "[method]descriptor.link-at", desc_link_at, ENV_HOST},
     {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times-at", desc_set_times_at, ENV_HOST},
     {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
      ENV_HOST},

@@ -96,6 +96,10 @@ int main(void) {
   cat("rw/d/moved.txt");
   printf("rw:\n");
   list("rw");
+  printf("hard link: %d\n", link("rw/d/moved.txt", "rw/hard"));
+  cat("rw/hard");
+  printf("hard link in ro: %s\n", link("ro/hello.txt", "ro/h2") ? strerror(errno) : "ok (wrong)");
+  printf("unlink hard: %d\n", unlink("rw/hard"));
   printf("unlink link: %d\n", unlink("rw/link"));
   printf("unlink file: %d\n", unlink("rw/d/moved.txt"));
   printf("rmdir: %d\n", rmdir("rw/d"));
