@@ -4,10 +4,14 @@
  * results are filled in with their .type preset by the caller (cinst.c), and
  * anything that needs memory is allocated from cx->arena.
  *
- * Invariants: a stream's representation is 1 + its stdio slot (0 stdin, 1
- * stdout, 2 stderr); an io/error's representation is the errno that caused it;
- * a pollable's is 1 + its index in w->polls, and only [resource-drop]pollable
- * frees that slot. Nothing here trusts a representation: an unknown one traps.
+ * Invariants: w->objs holds streams, descriptors and directory-entry-streams;
+ * a representation is 1 + the index, and slots 0-2 are the stdio streams (never
+ * freed). An io/error's representation is the errno that caused it; a
+ * pollable's is 1 + its index in w->polls, and only [resource-drop]pollable
+ * frees that slot. Nothing here trusts a representation: one of an unknown or
+ * wrong kind traps. Values have the shapes of wasi2_types.c (wisp__wasi2_check
+ * ran before instantiation). Paths are resolved only by wasi__resolve, beneath
+ * the descriptor's own host directory.
  */
 #include "wasi2.h"
 

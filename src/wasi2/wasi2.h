@@ -3,17 +3,21 @@
  *
  * It implements, as wisp__chost_func_t callbacks for src/component/cinst.h:
  * wasi:cli/environment, exit, stdin, stdout, stderr, terminal-*; wasi:io/error,
- * streams (stdio streams), poll; wasi:clocks/wall-clock and monotonic-clock;
- * wasi:random/random, insecure and insecure-seed; wasi:filesystem/preopens
- * (no directories yet) and filesystem-error-code. Any 0.2.x minor version of an
- * interface links (wisp_component_name_matches). Every other function the
- * component imports is given a stub that traps naming itself, so a command that
- * links against more than it uses (the preview1 adapter imports file functions)
+ * streams, poll; wasi:clocks/wall-clock and monotonic-clock; wasi:random/random,
+ * insecure and insecure-seed; wasi:filesystem/preopens and types (descriptors
+ * beneath the configured preopens, walked with the preview1 host's sandboxed
+ * resolver, src/wasi/wasi_path.c). Any 0.2.x minor version of an interface
+ * links (wisp_component_name_matches), after wisp__wasi2_check has compared
+ * the shape of every imported item with WASI 0.2's (wasi2_types.c). Every
+ * other function the component imports (wasi:sockets) is given a stub that
+ * traps naming itself, so a command that links against more than it uses
  * still runs.
  *
- * Resource representations: input/output streams are the stdio host fd + 1;
- * pollables index a table in the host (+1). The host owns everything it makes;
- * wisp__wasi2_delete frees it, after the component instance is gone.
+ * Resource representations: streams, descriptors and directory-entry-streams
+ * index one table in the host (+1; the first three are stdin, stdout, stderr);
+ * pollables index another (+1); an io/error is the host errno. The host owns
+ * everything it makes; wisp__wasi2_delete frees it, after the component
+ * instance is gone.
  */
 #ifndef WISP_WASI2_H
 #define WISP_WASI2_H
