@@ -302,6 +302,9 @@ L_BR_I32_LE_S: BR_CMP(int32_t, <=);
 L_BR_I32_LE_U: BR_CMP(uint32_t, <=);
 L_BR_I32_GE_S: BR_CMP(int32_t, >=);
 L_BR_I32_GE_U: BR_CMP(uint32_t, >=);
+L_RET1:
+  fp[0] = S(1);
+  /* fall through */
 L_RET:
   frame--;
   ip = frame->ret_ip;

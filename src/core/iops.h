@@ -23,6 +23,7 @@
   X(BR_Z)           /* c off                jump if S[c].i32 == 0 */ \
   X(BR_TABLE)       /* i n off*(n+1)        jump by off[min(S[i].u32, n)] */ \
   X(RET)            /*                      return to the caller frame */ \
+  X(RET1)           /* s                    S[0] := S[s]; return to the caller frame */ \
   X(CALL)           /* func base            call function `func` with frame at S[base] */ \
   X(CALL_INDIRECT)  /* canon table i base   call table[S[i]] checking its type */ \
   X(EXIT)           /*                      end of an embedder call (sentinel code) */ \

@@ -317,16 +317,37 @@ static void emit_jump_offset(translator_t *t, cframe_t *f) {
 }
 
 /* Moves the return values to slots [0, n) and emits RET. */
+/* Moves the return values to slots [0, n) and returns. This may run on one
+ * path only (a br_if or br_table arm), so it must not change the stack model:
+ * it copies, it never materialises. */
 static void emit_return(translator_t *t) {
   const cframe_t *fn = &t->frames[0];
   uint32_t n = fn->nresults;
-  /* a value read from a local could be overwritten by an earlier move */
-  if (n > 1)
-    for (uint32_t i = 0; i < n; i++) {
-      entry_t *e = &t->stack[t->height - n + i];
-      if (e->kind == ENTRY_LOCAL && e->local < n) materialize(t, t->height - n + i);
+  uint32_t base = t->height - n;
+  if (n == 1 && t->stack[base].kind != ENTRY_CONST) {
+    /* the common case in one instruction: RET1 copies the value to slot 0 */
+    emit_op(t, WISP_IOP_RET1);
+    emit_word(t, t->stack[base].kind == ENTRY_LOCAL ? t->stack[base].local : home(t, base));
+    return;
+  }
+  /* A value read from a local below n could be overwritten by an earlier
+   * move: copy those to their homes first and move them from there. */
+  for (uint32_t i = 0; n > 1 && i < n; i++) {
+    const entry_t *e = &t->stack[base + i];
+    if (e->kind == ENTRY_LOCAL && e->local < n) copy_entry_to(t, base + i, home(t, base + i));
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    const entry_t *e = &t->stack[base + i];
+    if (n > 1 && e->kind == ENTRY_LOCAL && e->local < n) {
+      if (home(t, base + i) != i) {
+        emit_op(t, WISP_IOP_MOV);
+        emit_word(t, i);
+        emit_word(t, home(t, base + i));
+      }
+    } else {
+      copy_entry_to(t, base + i, i);
     }
-  for (uint32_t i = 0; i < n; i++) copy_entry_to(t, t->height - n + i, i);
+  }
   emit_op(t, WISP_IOP_RET);
 }
 

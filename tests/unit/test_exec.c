@@ -252,6 +252,25 @@ static void test_guard_pages(void) {
   wisp_store_delete(fx.store);
 }
 
+static void test_branch_returns(void) {
+  fixture_t fx;
+  setup(&fx, NULL);
+  wisp_exec_t *exec = wisp_exec_new(fx.store, NULL);
+  const char *names[] = {"swap_table", "swap_if"};
+  for (int n = 0; n < 2; n++)
+    for (int32_t sel = 0; sel < 3; sel++) {
+      /* different values on every call, so stale slots cannot pass for results */
+      int32_t a = 10 + 100 * sel + 1000 * n, b = 20 + 100 * sel + 1000 * n;
+      wisp_val_t args[3] = {i32v(a), i32v(b), i32v(sel)};
+      wisp_val_t r[2] = {{0}};
+      CHECK(wisp_exec_call(exec, export_func(&fx, names[n]), args, 3, r, 2) == WISP_DONE);
+      bool taken = n == 0 || sel != 0;
+      CHECK(r[0].of.i32 == (taken ? b : 7) && r[1].of.i32 == (taken ? a : 8));
+    }
+  wisp_exec_delete(exec);
+  wisp_store_delete(fx.store);
+}
+
 int main(void) {
   engine = wisp_engine_new();
   wisp_error_t err;
@@ -264,6 +283,7 @@ int main(void) {
   test_fuel();
   test_stack_exhaustion();
   test_guard_pages();
+  test_branch_returns();
   wisp_module_delete(module);
   wisp_engine_delete(engine);
   printf("%d passed, %d failed\n", passed, failed);

@@ -24,4 +24,11 @@
   (func (export "load_far") (param i32) (result i64) (i64.load offset=0xfffffff0 (local.get 0)))
   (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
   (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+
+  ;; multi-value returns from branch arms, values read from low locals (the
+  ;; arms must not change each other's view of the stack)
+  (func (export "swap_table") (param i32 i32 i32) (result i32 i32)
+    (local.get 1) (local.get 0) (local.get 2) (br_table 0 0 0))
+  (func (export "swap_if") (param i32 i32 i32) (result i32 i32)
+    (local.get 1) (local.get 0) (local.get 2) (br_if 0) (drop) (drop) (i32.const 7) (i32.const 8))
 )
