@@ -82,6 +82,8 @@ struct srv {
   bool is_child;
 };
 
+#define SRV_SPARE_EXECS 16
+
 struct srv_thread {
   h2o_context_t ctx; /* first: on_req finds its thread from req->conn->ctx */
   srv_t *srv;
@@ -97,6 +99,10 @@ struct srv_thread {
   wisp_store_t *host_store; /* long-lived: the shared WASI host functions */
   wisp_extern_t **imports;  /* per component, resolved once; NULL: no snapshot */
   bool closing;             /* listeners closed, draining */
+  /* Idle execs kept for the next requests: an exec's stacks are two mmaps
+   * (1 MiB value stack, call frames) that a request need not pay for again. */
+  wisp_exec_t *spare_execs[SRV_SPARE_EXECS];
+  unsigned nspare;
 };
 
 /* job.c */

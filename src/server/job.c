@@ -177,7 +177,14 @@ static void job_free(srv_job_t *job) {
   if (job->handle) *job->handle = NULL;
   stderr_flush(job);
   if (job->cpu_ns) atomic_fetch_add(&thread->srv->metrics->guest_cpu_us, job->cpu_ns / 1000);
-  wisp_exec_delete(job->exec);
+  if (job->exec) {
+    wisp_exec_abort(job->exec); /* a no-op unless the guest was cut off mid-call */
+    wisp_trap_delete(wisp_exec_take_trap(job->exec));
+    if (thread->nspare < SRV_SPARE_EXECS && wisp_exec_set_store(job->exec, NULL) == 0)
+      thread->spare_execs[thread->nspare++] = job->exec;
+    else
+      wisp_exec_delete(job->exec);
+  }
   wisp_linker_delete(job->linker);
   wisp_store_delete(job->store);
   wisp_wasi_delete(job->wasi);
@@ -630,8 +637,10 @@ static int job_instantiate(srv_job_t *job) {
   wisp_store_limits_t limits = {.max_memory_bytes = (uint64_t)mc->limits.memory_mib << 20};
   wisp_store_set_limits(job->store, &limits);
   wisp_exec_config_t ecfg = {.stack_cells = EXEC_STACK_CELLS, .max_call_depth = EXEC_CALL_DEPTH};
-  job->exec = wisp_exec_new(job->store, &ecfg);
+  srv_thread_t *thread = job->thread;
+  job->exec = thread->nspare ? thread->spare_execs[--thread->nspare] : wisp_exec_new(job->store, &ecfg);
   if (!job->exec) goto nomem;
+  wisp_exec_set_store(job->exec, job->store);
   wisp_instance_t *inst = NULL;
   wisp_trap_t *trap = NULL;
   int rc = instantiate(job, &inst, &trap, &err);

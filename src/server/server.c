@@ -493,6 +493,7 @@ static void teardown(srv_t *srv) {
     srv_thread_t *th = &srv->threads[t];
     for (size_t i = 0; th->imports && i < srv->manifest->component_count; i++) free(th->imports[i]);
     free(th->imports);
+    while (th->nspare) wisp_exec_delete(th->spare_execs[--th->nspare]);
     wisp_store_delete(th->host_store);
   }
   wisp_pool_delete(srv->pool); /* every request's store is gone after the drain */
