@@ -1075,28 +1075,18 @@ static int section_instances(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
   return 0;
 }
 
-static int section_types(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
+/* A type section (component or core): each entry defines one type of `sort`,
+ * read by `read`. */
+static int section_type_defs(cdec_t *d, reader_t *r, wisp__cscope_t *s, int sort,
+                             int (*read)(cdec_t *, reader_t *, wisp__cscope_t *, uint32_t *)) {
   uint32_t n = 0;
   int rc = read_count(d, r, &n);
   if (rc) return rc;
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *at = r->p;
     wisp__citem_t item = {.how = WISP__DEF_TYPE, .offset = (uint32_t)(at - d->base)};
-    if ((rc = read_type(d, r, s, &item.type))) return rc;
-    if ((rc = push_item(d, s, WISP_SORT_TYPE, &item, NULL))) return rc;
-  }
-  return 0;
-}
-
-static int section_core_types(cdec_t *d, reader_t *r, wisp__cscope_t *s) {
-  uint32_t n = 0;
-  int rc = read_count(d, r, &n);
-  if (rc) return rc;
-  for (uint32_t i = 0; i < n; i++) {
-    const uint8_t *at = r->p;
-    wisp__citem_t item = {.how = WISP__DEF_TYPE, .offset = (uint32_t)(at - d->base)};
-    if ((rc = read_core_type(d, r, s, &item.type))) return rc;
-    if ((rc = push_item(d, s, WISP_SORT_CORE_TYPE, &item, NULL))) return rc;
+    if ((rc = read(d, r, s, &item.type))) return rc;
+    if ((rc = push_item(d, s, sort, &item, NULL))) return rc;
   }
   return 0;
 }
@@ -1404,7 +1394,7 @@ static int decode_component(cdec_t *d, const wisp__cscope_t *parent, const uint8
     case 0: { const char *nm = NULL; uint32_t nl = 0; rc = read_name(d, &sr, &nm, &nl); sr.p = sr.end; break; }
     case 1: rc = section_core_module(d, s, sr.p, sr.end); sr.p = sr.end; break;
     case 2: rc = section_core_instances(d, &sr, s); break;
-    case 3: rc = section_core_types(d, &sr, s); break;
+    case 3: rc = section_type_defs(d, &sr, s, WISP_SORT_CORE_TYPE, read_core_type); break;
     case 4: {
       wisp__cscope_t *nested = NULL;
       const char *sec = d->section;
@@ -1421,7 +1411,7 @@ static int decode_component(cdec_t *d, const wisp__cscope_t *parent, const uint8
     }
     case 5: rc = section_instances(d, &sr, s); break;
     case 6: rc = section_aliases(d, &sr, s); break;
-    case 7: rc = section_types(d, &sr, s); break;
+    case 7: rc = section_type_defs(d, &sr, s, WISP_SORT_TYPE, read_type); break;
     case 8: rc = section_canon(d, &sr, s); break;
     case 9: rc = section_start(d, &sr, s); break;
     case 10: rc = section_imports(d, &sr, s); break;
