@@ -368,6 +368,9 @@ void wisp_instance_export_at(wisp_instance_t *instance, uint32_t i, wisp_extern_
  * several threads may instantiate from one snapshot at once. */
 typedef struct wisp_snapshot wisp_snapshot_t;
 
+/* The version of the snapshot file format this build writes and reads. */
+#define WISP_SNAPSHOT_FORMAT_VERSION 1u
+
 /* Captures `instance`. Fails (WISP_ERR_ARG, with a message) if the module
  * imports its memory or tables, or if a table or global holds a host
  * reference or a function of another instance. */

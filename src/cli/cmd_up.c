@@ -1,7 +1,8 @@
 /*
  * cmd_up.c: `wisp up`, serve an application's HTTP routes (src/server/).
  *
- *   wisp up [DIR | path/to/wisp.toml] [--build] [--no-snapshot] [--listen HOST:PORT] [--admin-listen HOST:PORT]
+ *   wisp up [DIR | path/to/wisp.toml] [--build] [--no-snapshot] [--snapshot-dir DIR|off]
+ *           [--listen HOST:PORT] [--admin-listen HOST:PORT]
  *           [--processes N] [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
  *
  * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
@@ -34,6 +35,8 @@ static void usage(FILE *out) {
       "                            whose module file is missing is always built)\n"
       "  --no-snapshot             instantiate each request through a linker instead of\n"
       "                            from the module's start-up snapshot (for comparison)\n"
+      "  --snapshot-dir DIR        where snapshot files are kept across restarts (default\n"
+      "                            $XDG_CACHE_HOME/wisp/snapshots; 'off' for none)\n"
       "  --processes N             worker processes (default: one per CPU)\n"
       "  --threads N               event loop threads per process (default 1)\n"
       "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
@@ -91,7 +94,7 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       continue;
     }
     static const char *const known[] = {"--listen",     "--admin-listen", "--threads", "--processes",
-                                        "--log-format", "--tls-cert",     "--tls-key"};
+                                        "--log-format", "--tls-cert",     "--tls-key",   "--snapshot-dir"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
     if (!is_known) {
@@ -107,6 +110,8 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       o->listen = v;
     } else if (strcmp(a, "--admin-listen") == 0) {
       o->admin_listen = strcmp(v, "off") == 0 ? NULL : v;
+    } else if (strcmp(a, "--snapshot-dir") == 0) {
+      o->snapshot_dir = strcmp(v, "off") == 0 ? "" : v;
     } else if (strcmp(a, "--threads") == 0 || strcmp(a, "--processes") == 0) {
       char *end;
       long n = strtol(v, &end, 10);

@@ -37,7 +37,7 @@
 #include "engine.h"
 
 #define SNAP_MAGIC "WISPSNAP"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION WISP_SNAPSHOT_FORMAT_VERSION
 #define SNAP_PAGE 4096u
 
 typedef struct snap_table {
@@ -550,7 +550,8 @@ int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t
   uint32_t version = get32(&r);
   get32(&r);
   if (version != SNAP_VERSION) {
-    rc = load_error(err, path, "unsupported snapshot version");
+    rc = wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot %s: format version %u, this wisp reads version %u", path,
+                     version, SNAP_VERSION);
     goto done;
   }
   uint64_t hash = get64(&r), mlen = get64(&r);

@@ -787,13 +787,34 @@ static const unsupported_key_t component_unsupported[] = {
     {NULL, NULL},
 };
 
+/* `init`: the name of a `() -> ()` export to run once before the snapshot,
+ * or false for none. Whether the export exists is checked when the module
+ * is loaded (the manifest does not read modules). */
+static int parse_init(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table, const char *where) {
+  const wisp_toml_node_t *node = wisp_toml_table_get(table, "init");
+  if (!node) return 0;
+  char name[256];
+  join_key(name, sizeof name, where, "init");
+  c->init_line = wisp_toml_line(node);
+  if (wisp_toml_type(node) == WISP_TOML_BOOL) {
+    if (wisp_toml_bool(node))
+      return fail(l, c->init_line, name, "expected the name of an exported function, or false for none");
+    c->no_init = true;
+    return 0;
+  }
+  if (get_string(l, table, "init", where, false, &c->init)) return -1;
+  if (!c->init[0]) return fail(l, c->init_line, name, "empty export name (write false for no initialisation)");
+  return 0;
+}
+
 /* Reads one component table (from [component.ID] or an inline table in a
  * trigger) into c; c->id is already set. */
 static int parse_component(loader_t *l, wisp_manifest_component_t *c, const wisp_toml_node_t *table,
                            const char *where) {
   static const char *const allowed[] = {"source", "description", "allowed_outbound_hosts",
                                         "files",  "environment", "key_value_stores",
-                                        "build",  "limits",      NULL};
+                                        "build",  "limits",      "init",
+                                        NULL};
   c->line = wisp_toml_line(table);
   if (check_keys(l, table, where, allowed, component_unsupported)) return -1;
   const wisp_toml_node_t *source = wisp_toml_table_get(table, "source");
@@ -814,6 +835,7 @@ static int parse_component(loader_t *l, wisp_manifest_component_t *c, const wisp
   if (parse_environment(l, c, table, where)) return -1;
   if (parse_key_value_stores(l, c, table, where)) return -1;
   if (parse_build(l, c, table, where)) return -1;
+  if (parse_init(l, c, table, where)) return -1;
   return parse_limits(l, c, table, where);
 }
 
@@ -1179,6 +1201,7 @@ static void free_component(wisp_manifest_component_t *c) {
   free(c->id);
   free(c->source);
   free(c->description);
+  free(c->init);
   for (size_t i = 0; i < c->host_count; i++) wisp_manifest_host_clear(&c->hosts[i]);
   free(c->hosts);
   for (size_t i = 0; i < c->file_count; i++) {

@@ -105,6 +105,13 @@ typedef struct wisp_manifest_component {
   bool has_build;
   wisp_manifest_build_t build;
   wisp_manifest_limits_t limits;
+  /* Pre-initialisation export run once before the snapshot is taken:
+   * `init = "NAME"` sets init; `init = false` sets no_init (not even a
+   * `wizer.initialize` export runs); absent: both unset (the server runs
+   * `wizer.initialize` when the module exports it). */
+  char *init;
+  bool no_init;
+  unsigned init_line; /* where `init` is written, 0 when absent */
   unsigned line; /* where the component is defined */
 } wisp_manifest_component_t;
 

@@ -34,8 +34,10 @@ typedef struct srv_job srv_job_t;
 typedef struct srv_component {
   const wisp_manifest_component_t *manifest;
   wisp_module_t *module;     /* NULL when it could not be loaded (HTTP executor) */
-  wisp_snapshot_t *snapshot; /* its state after instantiation; NULL: instantiate
-                                per request through a linker instead */
+  wisp_snapshot_t *snapshot; /* its state after instantiation and init; NULL:
+                                instantiate (and init) per request through a linker */
+  const char *init;          /* the pre-initialisation export to run, or NULL
+                                (borrowed from the manifest or a literal) */
   wisp_wasi_preopen_t *preopens;
   size_t npreopens;
   atomic_uint running; /* instances alive now, all threads */
@@ -113,6 +115,19 @@ void srv_thread_jobs_init(srv_thread_t *thread);
 /* Admits waiting jobs and gives every ready job one slice. Returns true if
  * jobs remain ready or waiting (the loop should poll without sleeping). */
 bool srv_thread_run_jobs(srv_thread_t *thread);
+
+/* snapcache.c */
+/* Sets c->init from the manifest's `init` (checked: a () -> () export of
+ * c->module, else a message and -1) or the module's `wizer.initialize`. */
+int srv_component_find_init(srv_component_t *c);
+/* Sets c->snapshot: from the snapshot directory's file for these module
+ * bytes when it loads, else by instantiating and running init (then saving
+ * the file). -1 (after a message) when init fails; c->snapshot stays NULL
+ * when the module cannot be snapshotted. */
+int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len);
+/* Calls the () -> () export `name` of inst on exec to completion. 0, or -1
+ * with the reason in msg. */
+int srv_run_init(wisp_instance_t *inst, wisp_exec_t *exec, const char *name, char *msg, size_t size);
 
 /* server.c: memory shared by every worker process (MAP_SHARED, made before
  * the workers fork), zeroed; never freed before exit. */

@@ -593,7 +593,13 @@ static int instantiate(srv_job_t *job, wisp_instance_t **inst, wisp_trap_t **tra
   job->linker = wisp_linker_new(job->store);
   if (!job->linker || wisp_wasi_define(job->wasi, job->linker) < 0) return WISP_ERR_NOMEM;
   wisp_exec_set_fuel(job->exec, job->thread->slice_fuel * 10);
-  return wisp_linker_instantiate(job->linker, job->exec, job->comp->module, inst, trap, err);
+  int rc = wisp_linker_instantiate(job->linker, job->exec, job->comp->module, inst, trap, err);
+  char msg[400];
+  if (rc == 0 && job->comp->init && srv_run_init(*inst, job->exec, job->comp->init, msg, sizeof msg) < 0) {
+    *trap = wisp_trap_new(WISP_TRAP_HOST, msg); /* no snapshot: init runs per request */
+    return WISP_ERR_TRAP;
+  }
+  return rc;
 }
 
 /* Creates the WASI state, store, linker and instance. 0, or -1 after job_fail. */

@@ -119,38 +119,6 @@ static int build_component(const srv_t *srv, const wisp_manifest_component_t *mc
   return 0;
 }
 
-/* Instantiates the component once, against the shared WASI definitions, and
- * keeps its state as a snapshot: requests then map it copy-on-write into a
- * pooled memory slot instead of instantiating. A module that cannot be
- * snapshotted (it imports its memory, say) is instantiated per request. */
-static void make_snapshot(srv_t *srv, srv_component_t *c) {
-  wisp_error_t err = {0};
-  wisp_store_t *store = wisp_store_new(srv->engine);
-  wisp_linker_t *linker = store ? wisp_linker_new(store) : NULL;
-  wisp_wasi_config_t cfg;
-  wisp_wasi_config_init(&cfg);
-  wisp_wasi_t *wasi = NULL;
-  wisp_instance_t *inst = NULL;
-  wisp_trap_t *trap = NULL;
-  const char *why = "out of memory";
-  if (!linker || wisp_wasi_define_shared(linker) < 0 || wisp_wasi_new(&cfg, &wasi, &err) < 0) goto done;
-  wisp_wasi_attach(wasi, store);
-  why = err.message;
-  if (wisp_linker_instantiate(linker, NULL, c->module, &inst, &trap, &err) < 0) {
-    if (trap) why = wisp_trap_message(trap);
-    goto done;
-  }
-  if (wisp_snapshot_new(inst, &c->snapshot, &err) < 0) c->snapshot = NULL;
-done:
-  if (!c->snapshot)
-    fprintf(stderr, "wisp: component '%s': no snapshot (%s); instantiating per request\n", c->manifest->id,
-            why);
-  wisp_trap_delete(trap);
-  wisp_linker_delete(linker);
-  wisp_store_delete(store);
-  wisp_wasi_delete(wasi);
-}
-
 /* Decodes and validates one component's module; sets up its preopens. A
  * module file that does not exist yet is built first when the component has
  * build commands (always with --build). */
@@ -176,11 +144,15 @@ static int load_component(srv_t *srv, size_t index) {
   }
   wisp_error_t err = {0};
   int rc = wisp_module_new(srv->engine, bytes, len, &c->module, &err);
-  free(bytes);
   if (rc < 0) {
+    free(bytes);
     fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc), err.message);
     return -1;
   }
+  rc = srv_component_find_init(c);
+  if (rc == 0 && !srv->options->no_snapshot) rc = srv_component_snapshot(srv, c, bytes, len);
+  free(bytes);
+  if (rc < 0) return -1;
   c->preopens = calloc(mc->file_count + 1, sizeof *c->preopens);
   if (!c->preopens) return -1;
   for (size_t i = 0; i < mc->file_count; i++) {
@@ -189,7 +161,6 @@ static int load_component(srv_t *srv, size_t index) {
     c->preopens[i].read_only = !mc->files[i].read_write;
   }
   c->npreopens = mc->file_count;
-  if (!srv->options->no_snapshot) make_snapshot(srv, c);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #define WISP_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum wisp_server_log_format {
@@ -28,7 +29,26 @@ typedef struct wisp_server_options {
   wisp_server_log_format_t log_format;
   bool build;       /* run every component's build commands first */
   bool no_snapshot; /* instantiate through a linker per request (for comparison) */
+  /* Where each component's snapshot is kept across restarts (see
+   * wisp_server_snapshot_path). NULL: wisp_server_default_snapshot_dir;
+   * "": none (every start initialises again). `wisp serve` passes a
+   * directory under its data dir. Created when missing. */
+  const char *snapshot_dir;
 } wisp_server_options_t;
+
+/* The default snapshot directory: $XDG_CACHE_HOME/wisp/snapshots, else
+ * $HOME/.cache/wisp/snapshots, written into out (NUL-terminated). -1 when
+ * neither variable is set or out is too small. */
+int wisp_server_default_snapshot_dir(char *out, size_t size);
+
+/* The snapshot file of a module in `dir`:
+ * DIR/<SHA-256 of the module bytes>.<init>.v<format version>.wsnap, where
+ * <init> is 16 hex digits of a hash of the pre-initialisation export's name
+ * ("none" without one). Content-keyed: directories may be shared between
+ * applications, and any file may be deleted at any time. Returns the length
+ * written (or that would have been), as snprintf does; -1 on a hash failure. */
+int wisp_server_snapshot_path(char *out, size_t size, const char *dir, const uint8_t *module_bytes,
+                              size_t module_len, const char *init);
 
 /* Runs the server. Returns 0 after a clean shutdown, 1 when the manifest,
  * a module or a listener could not be set up (a message went to stderr). */

@@ -324,6 +324,42 @@ static void test_errors_inline(void) {
   wisp_manifest_free(NULL);
 }
 
+/* `init`: a string names the pre-initialisation export, false turns it off. */
+static void test_init_key(void) {
+  const char *head =
+      "spin_manifest_version = 2\n[application]\nname = \"x\"\n[[trigger.http]]\nroute = \"/\"\n"
+      "component = \"c\"\n[component.c]\nsource = \"c.wasm\"\n";
+  char text[512];
+  wisp_manifest_t *m = NULL;
+  char error[512];
+  snprintf(text, sizeof text, "%sinit = \"wizer.initialize\"\n", head);
+  CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
+  if (m) {
+    CHECK(streq(m->components[0].init, "wizer.initialize") && !m->components[0].no_init &&
+          m->components[0].init_line == 9);
+    wisp_manifest_free(m);
+  }
+  m = NULL;
+  snprintf(text, sizeof text, "%sinit = false\n", head);
+  CHECK(wisp_manifest_parse(text, strlen(text), "wisp.toml", &m, error, sizeof error) == 0);
+  if (m) {
+    CHECK(m->components[0].init == NULL && m->components[0].no_init);
+    wisp_manifest_free(m);
+  }
+  m = NULL;
+  CHECK(wisp_manifest_parse(head, strlen(head), "wisp.toml", &m, error, sizeof error) == 0);
+  if (m) {
+    CHECK(m->components[0].init == NULL && !m->components[0].no_init && m->components[0].init_line == 0);
+    wisp_manifest_free(m);
+  }
+  snprintf(text, sizeof text, "%sinit = true\n", head);
+  parse_bad(text, "9: component.c.init: expected the name of an exported function, or false for none", __LINE__);
+  snprintf(text, sizeof text, "%sinit = \"\"\n", head);
+  parse_bad(text, "9: component.c.init: empty export name (write false for no initialisation)", __LINE__);
+  snprintf(text, sizeof text, "%sinit = 3\n", head);
+  parse_bad(text, "9: component.c.init: expected a string, found integer", __LINE__);
+}
+
 static const char *route_of(const wisp_manifest_t *m, const char *path) {
   const wisp_manifest_trigger_t *t = wisp_manifest_match_route(m, path);
   return t ? t->route : NULL;
@@ -562,6 +598,7 @@ int main(void) {
   test_spin_compat();
   test_invalid_files();
   test_errors_inline();
+  test_init_key();
   test_routes();
   test_parse_host();
   test_host_allowed();
