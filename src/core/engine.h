@@ -181,6 +181,28 @@ void wisp__trap_set_exit(wisp_trap_t *trap, int code);
 wisp_table_t *wisp__table_create(wisp_store_t *store, uint8_t elem, const wisp__limits_t *type, void *init);
 /* snapshot.c: resets a pooled memory and returns its slot to the pool. */
 void wisp__memory_release_slot(wisp_memory_t *mem);
+
+/* snapshot.c, for component snapshots (src/component/csnap.c): one core
+ * instance of a component captured "linked": its imported memories and tables
+ * are left to the instances that define them, and function references (in
+ * tables and funcref globals) are codes the component assigns (never 0). */
+typedef int (*wisp__ref_encode_fn_t)(void *env, const wisp_func_t *f, uint32_t *code /* OUT */);
+typedef wisp_func_t *(*wisp__ref_decode_fn_t)(void *env, uint32_t code); /* NULL: no such function */
+int wisp__snapshot_capture_linked(wisp_instance_t *inst, wisp__ref_encode_fn_t enc, void *env,
+                                  wisp_snapshot_t **out /* OUT */, wisp_error_t *err);
+/* After wisp_instance_from_snapshot of a linked snapshot (which leaves
+ * references null): resolves its tables' and globals' codes with dec. */
+int wisp__snapshot_link_refs(wisp_instance_t *inst, const wisp_snapshot_t *snap, wisp__ref_decode_fn_t dec, void *env,
+                             wisp_error_t *err);
+/* The body of a snapshot file (module hash onwards, no header or checksum),
+ * malloc'd into *data. */
+int wisp__snapshot_body(const wisp_snapshot_t *snap, uint8_t **data /* OUT */, size_t *len /* OUT */,
+                        wisp_error_t *err);
+/* Parses one linked body of module m at *p (advanced past it). NULL with *why. */
+wisp_snapshot_t *wisp__snapshot_parse(const wisp_module_t *m, const uint8_t **p, const uint8_t *end, const char **why);
+uint64_t wisp__fnv1a(uint64_t h, const void *data, size_t len); /* h = 0 starts a new hash */
+int wisp__write_file_atomic(const char *path, const uint8_t *data, size_t len, wisp_error_t *err);
+int wisp__read_file(const char *path, uint8_t **out /* OUT, malloc'd */, size_t *len /* OUT */, wisp_error_t *err);
 int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta_pages, uint64_t *old_pages);
 int wisp__table_grow(wisp_table_t *table, uint64_t delta, void *init, uint32_t *old_size);
 int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp_extern_t *imports,

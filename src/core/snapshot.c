@@ -49,6 +49,10 @@ struct wisp_snapshot {
   const wisp_module_t *module;
   uint64_t module_hash;
   uint32_t id;               /* process-unique, for slot reuse */
+  bool linked;               /* one core instance of a component (csnap.c): function
+                                references are the component's codes, filled in by
+                                wisp__snapshot_link_refs; imported memories and
+                                tables belong to the instances that define them */
   uint32_t nglobals;         /* defined globals */
   wisp__cell_t *globals;
   uint32_t ntables;          /* defined tables */
@@ -128,21 +132,34 @@ static int capture_memory(wisp_snapshot_t *snap, const wisp_memory_t *mem, wisp_
   return 0;
 }
 
-int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t *err) {
+/* A function reference as a code: the component's (enc) or "index + 1" in
+ * inst's function space. */
+static int encode_ref(const wisp_instance_t *inst, wisp__ref_encode_fn_t enc, void *env, const wisp_func_t *f,
+                      uint32_t *out) {
+  if (!f || !enc) return encode_funcref(inst, f, out);
+  return enc(env, f, out);
+}
+
+static int capture(wisp_instance_t *inst, wisp__ref_encode_fn_t enc, void *env, wisp_snapshot_t **out,
+                   wisp_error_t *err) {
   const wisp_module_t *m = inst->module;
   *out = NULL;
-  if (m->nmemory_imports || m->ntable_imports)
+  if (!enc && (m->nmemory_imports || m->ntable_imports))
     return wisp__error(err, WISP_ERR_ARG, 0,
                        "snapshot: the module imports a %s; only module-defined memories and tables can be captured",
                        m->nmemory_imports ? "memory" : "table");
+  if (m->nmemories - m->nmemory_imports > 1)
+    return wisp__error(err, WISP_ERR_UNSUPPORTED, 0, "snapshot: the module defines %u memories; one is supported",
+                       m->nmemories - m->nmemory_imports);
   wisp_snapshot_t *snap = calloc(1, sizeof *snap);
   if (!snap) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
   snap->memfd = -1;
   snap->module = m;
+  snap->linked = enc != NULL;
   snap->module_hash = fnv1a(FNV_INIT, m->bytes, m->len);
   snap->id = next_snapshot_id();
   snap->nglobals = m->nglobals - m->nglobal_imports;
-  snap->ntables = m->ntables;
+  snap->ntables = m->ntables - m->ntable_imports;
   snap->globals = calloc(snap->nglobals + 1, sizeof(wisp__cell_t));
   snap->tables = calloc(snap->ntables + 1, sizeof(snap_table_t));
   snap->elem_dropped = calloc(m->nelems + 1, 1);
@@ -157,7 +174,7 @@ int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t
     snap->globals[g] = gl->val;
     if (gl->type == WISP_FUNCREF) {
       uint32_t idx;
-      if (encode_funcref(inst, gl->val.ref, &idx) != 0) {
+      if (encode_ref(inst, enc, env, gl->val.ref, &idx) != 0) {
         rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: global %u holds a function of another instance",
                          m->nglobal_imports + g);
         goto fail;
@@ -169,7 +186,7 @@ int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t
     }
   }
   for (uint32_t t = 0; t < snap->ntables; t++) {
-    const wisp_table_t *table = inst->tables[t];
+    const wisp_table_t *table = inst->tables[m->ntable_imports + t];
     snap->tables[t].size = table->size;
     snap->tables[t].elems = calloc(table->size + 1, sizeof(uint32_t));
     if (!snap->tables[t].elems) {
@@ -177,10 +194,12 @@ int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t
       goto fail;
     }
     for (uint32_t i = 0; i < table->size; i++) {
-      bool bad = table->elem == WISP_EXTERNREF ? table->elems[i] != NULL
-                                               : encode_funcref(inst, table->elems[i], &snap->tables[t].elems[i]) != 0;
+      bool bad = table->elem == WISP_EXTERNREF
+                     ? table->elems[i] != NULL
+                     : encode_ref(inst, enc, env, table->elems[i], &snap->tables[t].elems[i]) != 0;
       if (bad) {
-        rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: table %u element %u cannot be captured (%s)", t, i,
+        rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: table %u element %u cannot be captured (%s)",
+                         m->ntable_imports + t, i,
                          table->elem == WISP_EXTERNREF ? "a host reference" : "a function of another instance");
         goto fail;
       }
@@ -188,12 +207,23 @@ int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t
   }
   memcpy(snap->elem_dropped, inst->elem_dropped, m->nelems);
   memcpy(snap->data_dropped, inst->data_dropped, m->ndatas);
-  if (m->nmemories && (rc = capture_memory(snap, inst->memories[0], err)) != 0) goto fail;
+  if (m->nmemories > m->nmemory_imports &&
+      (rc = capture_memory(snap, inst->memories[m->nmemory_imports], err)) != 0)
+    goto fail;
   *out = snap;
   return 0;
 fail:
   wisp_snapshot_delete(snap);
   return rc;
+}
+
+int wisp_snapshot_new(wisp_instance_t *inst, wisp_snapshot_t **out, wisp_error_t *err) {
+  return capture(inst, NULL, NULL, out, err);
+}
+
+int wisp__snapshot_capture_linked(wisp_instance_t *inst, wisp__ref_encode_fn_t enc, void *env, wisp_snapshot_t **out,
+                                  wisp_error_t *err) {
+  return capture(inst, enc, env, out, err);
 }
 
 void wisp_snapshot_delete(wisp_snapshot_t *snap) {
@@ -360,28 +390,52 @@ int wisp_instance_from_snapshot(wisp_store_t *store, const wisp_snapshot_t *snap
   int rc = wisp__instance_alloc(store, m, imports, nimports, &inst, err);
   if (rc) return rc;
   for (uint32_t t = 0; t < snap->ntables; t++) {
-    wisp__limits_t limits = m->tables[t].limits;
+    uint32_t ti = m->ntable_imports + t;
+    wisp__limits_t limits = m->tables[ti].limits;
     limits.min = snap->tables[t].size;
-    wisp_table_t *table = wisp__table_create(store, m->tables[t].elem, &limits, NULL);
-    if (!table) return wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %u elements", t,
+    wisp_table_t *table = wisp__table_create(store, m->tables[ti].elem, &limits, NULL);
+    if (!table) return wisp__error(err, WISP_ERR_LIMIT, 0, "table %u: cannot allocate %u elements", ti,
                                    snap->tables[t].size);
-    table->type = m->tables[t].limits;
-    for (uint32_t i = 0; i < table->size; i++) {
+    table->type = m->tables[ti].limits;
+    for (uint32_t i = 0; !snap->linked && i < table->size; i++) {
       uint32_t e = snap->tables[t].elems[i];
       table->elems[i] = e ? inst->funcs[e - 1] : NULL;
     }
-    inst->tables[t] = table;
+    inst->tables[ti] = table;
   }
-  if (snap->has_memory && !(inst->memories[0] = memory_from_snapshot(store, snap, &m->memories[0], err)))
+  if (snap->has_memory &&
+      !(inst->memories[m->nmemory_imports] = memory_from_snapshot(store, snap, &m->memories[m->nmemory_imports], err)))
     return err ? err->code : WISP_ERR_NOMEM;
   for (uint32_t g = 0; g < snap->nglobals; g++) {
     wisp_global_t *gl = inst->globals[m->nglobal_imports + g];
     gl->val = snap->globals[g];
-    if (gl->type == WISP_FUNCREF) gl->val.ref = snap->globals[g].u64 ? inst->funcs[snap->globals[g].u64 - 1] : NULL;
+    if (gl->type == WISP_FUNCREF)
+      gl->val.ref = snap->globals[g].u64 && !snap->linked ? inst->funcs[snap->globals[g].u64 - 1] : NULL;
   }
   memcpy(inst->elem_dropped, snap->elem_dropped, m->nelems);
   memcpy(inst->data_dropped, snap->data_dropped, m->ndatas);
   *out = inst;
+  return 0;
+}
+
+int wisp__snapshot_link_refs(wisp_instance_t *inst, const wisp_snapshot_t *snap, wisp__ref_decode_fn_t dec, void *env,
+                             wisp_error_t *err) {
+  const wisp_module_t *m = snap->module;
+  for (uint32_t t = 0; t < snap->ntables; t++) {
+    wisp_table_t *table = inst->tables[m->ntable_imports + t];
+    for (uint32_t i = 0; i < table->size; i++) {
+      uint32_t e = snap->tables[t].elems[i];
+      if (e && !(table->elems[i] = dec(env, e)))
+        return wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot: table %u element %u names no function",
+                           m->ntable_imports + t, i);
+    }
+  }
+  for (uint32_t g = 0; g < snap->nglobals; g++) {
+    wisp_global_t *gl = inst->globals[m->nglobal_imports + g];
+    uint32_t e = (uint32_t)snap->globals[g].u64;
+    if (gl->type == WISP_FUNCREF && e && !(gl->val.ref = dec(env, e)))
+      return wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot: global %u names no function", m->nglobal_imports + g);
+  }
   return 0;
 }
 
@@ -394,7 +448,7 @@ typedef struct buf {
 } buf_t;
 
 static void put(buf_t *b, const void *p, size_t n) {
-  if (b->oom) return;
+  if (b->oom || n == 0) return;
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n) cap *= 2;
@@ -412,71 +466,91 @@ static void put(buf_t *b, const void *p, size_t n) {
 static void put32(buf_t *b, uint32_t v) { put(b, &v, 4); }
 static void put64(buf_t *b, uint64_t v) { put(b, &v, 8); }
 
-int wisp_snapshot_save(const wisp_snapshot_t *snap, const char *path, wisp_error_t *err) {
-  buf_t b = {0};
+uint64_t wisp__fnv1a(uint64_t h, const void *data, size_t len) { return fnv1a(h ? h : FNV_INIT, data, len); }
+
+/* Appends the body (module hash onwards, see the file comment) to b. */
+static int put_body(buf_t *b, const wisp_snapshot_t *snap, wisp_error_t *err) {
   const wisp_module_t *m = snap->module;
-  put(&b, SNAP_MAGIC, 8);
-  put32(&b, SNAP_VERSION);
-  put32(&b, 0);
-  put64(&b, snap->module_hash);
-  put64(&b, m->len);
-  put32(&b, snap->nglobals);
-  for (uint32_t g = 0; g < snap->nglobals; g++) put64(&b, snap->globals[g].u64);
-  put32(&b, snap->ntables);
+  put64(b, snap->module_hash);
+  put64(b, m->len);
+  put32(b, snap->nglobals);
+  for (uint32_t g = 0; g < snap->nglobals; g++) put64(b, snap->globals[g].u64);
+  put32(b, snap->ntables);
   for (uint32_t t = 0; t < snap->ntables; t++) {
-    put32(&b, snap->tables[t].size);
-    put(&b, snap->tables[t].elems, (size_t)snap->tables[t].size * 4);
+    put32(b, snap->tables[t].size);
+    put(b, snap->tables[t].elems, (size_t)snap->tables[t].size * 4);
   }
-  put32(&b, m->nelems);
-  put(&b, snap->elem_dropped, m->nelems);
-  put32(&b, m->ndatas);
-  put(&b, snap->data_dropped, m->ndatas);
+  put32(b, m->nelems);
+  put(b, snap->elem_dropped, m->nelems);
+  put32(b, m->ndatas);
+  put(b, snap->data_dropped, m->ndatas);
   uint8_t has_memory = snap->has_memory;
-  put(&b, &has_memory, 1);
-  put64(&b, snap->mem_bytes);
+  put(b, &has_memory, 1);
+  put64(b, snap->mem_bytes);
   uint8_t *image = NULL;
   if (snap->has_memory && snap->mem_bytes) {
     image = mmap(NULL, snap->mem_bytes, PROT_READ, MAP_SHARED, snap->memfd, 0);
-    if (image == MAP_FAILED) {
-      free(b.data);
+    if (image == MAP_FAILED)
       return wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot: reading the memory image: %s", strerror(errno));
-    }
   }
   uint32_t npages = 0;
   for (uint64_t off = 0; image && off < snap->mem_bytes; off += SNAP_PAGE) npages += !page_is_zero(image + off);
-  put32(&b, npages);
+  put32(b, npages);
   for (uint64_t off = 0; image && off < snap->mem_bytes; off += SNAP_PAGE) {
     if (page_is_zero(image + off)) continue;
-    put32(&b, (uint32_t)(off / SNAP_PAGE));
-    put(&b, image + off, SNAP_PAGE);
+    put32(b, (uint32_t)(off / SNAP_PAGE));
+    put(b, image + off, SNAP_PAGE);
   }
   if (image) munmap(image, snap->mem_bytes);
-  put64(&b, fnv1a(FNV_INIT, b.data, b.len));
-  if (b.oom) {
+  return b->oom ? wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory writing a snapshot") : 0;
+}
+
+int wisp__snapshot_body(const wisp_snapshot_t *snap, uint8_t **data, size_t *len, wisp_error_t *err) {
+  buf_t b = {0};
+  int rc = put_body(&b, snap, err);
+  if (rc) {
     free(b.data);
-    return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory writing a snapshot");
+    *data = NULL;
+    *len = 0;
+    return rc;
   }
-  /* write to a temporary name and rename, so a crash never leaves half a file */
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}
+
+int wisp__write_file_atomic(const char *path, const uint8_t *data, size_t len, wisp_error_t *err) {
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return wisp__error(err, WISP_ERR_ARG, 0, "snapshot: cannot create %s: %s", tmp, strerror(errno));
   int rc = 0;
-  if (fd < 0) {
-    rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: cannot create %s: %s", tmp, strerror(errno));
-  } else {
-    size_t done = 0;
-    while (done < b.len) {
-      ssize_t n = write(fd, b.data + done, b.len - done);
-      if (n <= 0) break;
-      done += (size_t)n;
-    }
-    if (done != b.len || fsync(fd) != 0)
-      rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: writing %s: %s", tmp, strerror(errno ? errno : EIO));
-    close(fd);
-    if (rc == 0 && rename(tmp, path) != 0)
-      rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: renaming to %s: %s", path, strerror(errno));
-    if (rc) unlink(tmp);
+  size_t done = 0;
+  errno = 0;
+  while (done < len) {
+    ssize_t n = write(fd, data + done, len - done);
+    if (n <= 0) break;
+    done += (size_t)n;
   }
+  if (done != len || fsync(fd) != 0)
+    rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: writing %s: %s", tmp, strerror(errno ? errno : EIO));
+  close(fd);
+  if (rc == 0 && rename(tmp, path) != 0)
+    rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: renaming to %s: %s", path, strerror(errno));
+  if (rc) unlink(tmp);
+  return rc;
+}
+
+int wisp_snapshot_save(const wisp_snapshot_t *snap, const char *path, wisp_error_t *err) {
+  buf_t b = {0};
+  put(&b, SNAP_MAGIC, 8);
+  put32(&b, SNAP_VERSION);
+  put32(&b, 0);
+  int rc = put_body(&b, snap, err);
+  put64(&b, fnv1a(FNV_INIT, b.data, b.len));
+  if (rc == 0 && b.oom) rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory writing a snapshot");
+  /* a temporary name and a rename: a crash never leaves half a file */
+  if (rc == 0) rc = wisp__write_file_atomic(path, b.data, b.len, err);
   free(b.data);
   return rc;
 }
@@ -508,12 +582,9 @@ static uint64_t get64(reader_t *r) {
   return v;
 }
 
-static int load_error(wisp_error_t *err, const char *path, const char *what) {
-  return wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot %s: %s", path, what);
-}
-
-int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t **out, wisp_error_t *err) {
+int wisp__read_file(const char *path, uint8_t **out, size_t *out_len, wisp_error_t *err) {
   *out = NULL;
+  *out_len = 0;
   FILE *f = fopen(path, "rb");
   if (!f) return wisp__error(err, WISP_ERR_ARG, 0, "snapshot %s: %s", path, strerror(errno));
   uint8_t *data = NULL;
@@ -533,9 +604,131 @@ int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t
     if (n == 0) break;
     len += n;
   }
+  bool failed = ferror(f);
   fclose(f);
-  int rc = 0;
+  if (failed) {
+    free(data);
+    return wisp__error(err, WISP_ERR_ARG, 0, "snapshot %s: cannot read it", path);
+  }
+  *out = data;
+  *out_len = len;
+  return 0;
+}
+
+/* Reads one body (see put_body) of module m from r. NULL with *why set when
+ * it does not match the module or is cut short; *nomem on allocation failure. */
+static wisp_snapshot_t *get_body(reader_t *r, const wisp_module_t *m, bool linked, const char **why) {
+  uint64_t hash = get64(r), mlen = get64(r);
+  if (r->bad) {
+    *why = "truncated contents";
+    return NULL;
+  }
+  if (hash != fnv1a(FNV_INIT, m->bytes, m->len) || mlen != m->len) {
+    *why = "made from a different module";
+    return NULL;
+  }
+  wisp_snapshot_t *snap = calloc(1, sizeof *snap);
+  if (!snap) {
+    *why = "out of memory";
+    return NULL;
+  }
+  snap->memfd = -1;
+  snap->module = m;
+  snap->linked = linked;
+  snap->module_hash = hash;
+  snap->id = next_snapshot_id();
+  snap->nglobals = get32(r);
+  if (snap->nglobals != m->nglobals - m->nglobal_imports) r->bad = true;
+  snap->globals = calloc((r->bad ? 0 : snap->nglobals) + 1, sizeof(wisp__cell_t));
+  for (uint32_t g = 0; !r->bad && snap->globals && g < snap->nglobals; g++) snap->globals[g].u64 = get64(r);
+  snap->ntables = get32(r);
+  if (snap->ntables != m->ntables - m->ntable_imports) r->bad = true;
+  snap->tables = calloc((r->bad ? 0 : snap->ntables) + 1, sizeof(snap_table_t));
+  if (!snap->tables) snap->ntables = 0;
+  for (uint32_t t = 0; !r->bad && snap->tables && t < snap->ntables; t++) {
+    uint32_t size = get32(r);
+    const uint8_t *elems = take(r, (size_t)size * 4);
+    snap->tables[t].size = size;
+    snap->tables[t].elems = elems ? calloc((size_t)size + 1, 4) : NULL;
+    if (!elems || !snap->tables[t].elems) {
+      r->bad = true;
+      break;
+    }
+    memcpy(snap->tables[t].elems, elems, (size_t)size * 4);
+    for (uint32_t i = 0; !linked && i < size; i++)
+      if (snap->tables[t].elems[i] > m->nfuncs) r->bad = true;
+  }
+  for (uint32_t g = 0; !r->bad && !linked && g < snap->nglobals; g++)
+    if (m->globals[m->nglobal_imports + g].type.type == WISP_FUNCREF && snap->globals[g].u64 > m->nfuncs) r->bad = true;
+  uint32_t nelems = get32(r);
+  const uint8_t *ed = take(r, nelems);
+  uint32_t ndatas = get32(r);
+  const uint8_t *dd = take(r, ndatas);
+  snap->elem_dropped = calloc(m->nelems + 1, 1);
+  snap->data_dropped = calloc(m->ndatas + 1, 1);
+  if (r->bad || nelems != m->nelems || ndatas != m->ndatas || !snap->elem_dropped || !snap->data_dropped ||
+      !snap->globals || !snap->tables) {
+    *why = "does not match the module's layout";
+    goto fail;
+  }
+  memcpy(snap->elem_dropped, ed, nelems);
+  memcpy(snap->data_dropped, dd, ndatas);
+  const uint8_t *hm = take(r, 1);
+  snap->has_memory = hm && *hm;
+  snap->mem_bytes = get64(r);
+  if (snap->has_memory != (m->nmemories > m->nmemory_imports) || snap->mem_bytes % WISP__PAGE ||
+      snap->mem_bytes > (uint64_t)65536 * WISP__PAGE) {
+    *why = "memory image does not match the module";
+    goto fail;
+  }
+  uint32_t npages = get32(r);
+  if (snap->has_memory) {
+    snap->memfd = memfd_create("wisp-snapshot", MFD_CLOEXEC);
+    if (snap->memfd < 0 || ftruncate(snap->memfd, (off_t)snap->mem_bytes) != 0) {
+      *why = "cannot make the memory image";
+      goto fail;
+    }
+  } else if (npages) {
+    r->bad = true;
+  }
+  for (uint32_t i = 0; i < npages && !r->bad; i++) {
+    uint32_t page = get32(r);
+    const uint8_t *bytes = take(r, SNAP_PAGE);
+    if (!bytes || (uint64_t)page * SNAP_PAGE >= snap->mem_bytes) {
+      r->bad = true;
+      break;
+    }
+    if (pwrite(snap->memfd, bytes, SNAP_PAGE, (off_t)page * SNAP_PAGE) != SNAP_PAGE) r->bad = true;
+  }
+  if (r->bad) {
+    *why = "truncated or inconsistent contents";
+    goto fail;
+  }
+  return snap;
+fail:
+  wisp_snapshot_delete(snap);
+  return NULL;
+}
+
+wisp_snapshot_t *wisp__snapshot_parse(const wisp_module_t *m, const uint8_t **p, const uint8_t *end, const char **why) {
+  reader_t r = {*p, end, false};
+  wisp_snapshot_t *snap = get_body(&r, m, true, why);
+  *p = r.p;
+  return snap;
+}
+
+static int load_error(wisp_error_t *err, const char *path, const char *what) {
+  return wisp__error(err, WISP_ERR_MALFORMED, 0, "snapshot %s: %s", path, what);
+}
+
+int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t **out, wisp_error_t *err) {
+  *out = NULL;
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int rc = wisp__read_file(path, &data, &len, err);
+  if (rc) return rc;
   wisp_snapshot_t *snap = NULL;
+  const char *why = NULL;
   if (len < 8 + 8 + 8 || memcmp(data, SNAP_MAGIC, 8) != 0) {
     rc = load_error(err, path, "not a wisp snapshot (bad magic)");
     goto done;
@@ -554,86 +747,18 @@ int wisp_snapshot_load(const wisp_module_t *m, const char *path, wisp_snapshot_t
                      version, SNAP_VERSION);
     goto done;
   }
-  uint64_t hash = get64(&r), mlen = get64(&r);
-  if (hash != fnv1a(FNV_INIT, m->bytes, m->len) || mlen != m->len) {
-    rc = load_error(err, path, "made from a different module");
-    goto done;
-  }
-  snap = calloc(1, sizeof *snap);
+  snap = get_body(&r, m, false, &why);
   if (!snap) {
-    rc = wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
+    rc = load_error(err, path, why);
     goto done;
   }
-  snap->memfd = -1;
-  snap->module = m;
-  snap->module_hash = hash;
-  snap->id = next_snapshot_id();
-  snap->nglobals = get32(&r);
-  if (snap->nglobals != m->nglobals - m->nglobal_imports) r.bad = true;
-  snap->globals = calloc(snap->nglobals + 1, sizeof(wisp__cell_t));
-  for (uint32_t g = 0; !r.bad && snap->globals && g < snap->nglobals; g++) snap->globals[g].u64 = get64(&r);
-  snap->ntables = get32(&r);
-  if (snap->ntables != m->ntables) r.bad = true;
-  snap->tables = calloc((r.bad ? 0 : snap->ntables) + 1, sizeof(snap_table_t));
-  for (uint32_t t = 0; !r.bad && snap->tables && t < snap->ntables; t++) {
-    uint32_t size = get32(&r);
-    const uint8_t *elems = take(&r, (size_t)size * 4);
-    snap->tables[t].size = size;
-    snap->tables[t].elems = calloc((size_t)size + 1, 4);
-    if (!elems || !snap->tables[t].elems) {
-      r.bad = true;
-      break;
-    }
-    memcpy(snap->tables[t].elems, elems, (size_t)size * 4);
-    for (uint32_t i = 0; i < size; i++)
-      if (snap->tables[t].elems[i] > m->nfuncs) r.bad = true;
-  }
-  for (uint32_t g = 0; !r.bad && g < snap->nglobals; g++)
-    if (m->globals[m->nglobal_imports + g].type.type == WISP_FUNCREF && snap->globals[g].u64 > m->nfuncs) r.bad = true;
-  uint32_t nelems = get32(&r);
-  const uint8_t *ed = take(&r, nelems);
-  uint32_t ndatas = get32(&r);
-  const uint8_t *dd = take(&r, ndatas);
-  snap->elem_dropped = calloc(m->nelems + 1, 1);
-  snap->data_dropped = calloc(m->ndatas + 1, 1);
-  if (r.bad || nelems != m->nelems || ndatas != m->ndatas || !snap->elem_dropped || !snap->data_dropped) {
-    rc = load_error(err, path, "does not match the module's layout");
-    goto done;
-  }
-  memcpy(snap->elem_dropped, ed, nelems);
-  memcpy(snap->data_dropped, dd, ndatas);
-  const uint8_t *hm = take(&r, 1);
-  snap->has_memory = hm && *hm;
-  snap->mem_bytes = get64(&r);
-  if (snap->has_memory != (m->nmemories > 0) || snap->mem_bytes % WISP__PAGE ||
-      snap->mem_bytes > (uint64_t)65536 * WISP__PAGE) {
-    rc = load_error(err, path, "memory image does not match the module");
-    goto done;
-  }
-  if (snap->has_memory) {
-    snap->memfd = memfd_create("wisp-snapshot", MFD_CLOEXEC);
-    if (snap->memfd < 0 || ftruncate(snap->memfd, (off_t)snap->mem_bytes) != 0) {
-      rc = wisp__error(err, WISP_ERR_NOMEM, 0, "snapshot %s: memory image: %s", path, strerror(errno));
-      goto done;
-    }
-    uint32_t npages = get32(&r);
-    for (uint32_t i = 0; i < npages && !r.bad; i++) {
-      uint32_t page = get32(&r);
-      const uint8_t *bytes = take(&r, SNAP_PAGE);
-      if (!bytes || (uint64_t)page * SNAP_PAGE >= snap->mem_bytes) {
-        r.bad = true;
-        break;
-      }
-      if (pwrite(snap->memfd, bytes, SNAP_PAGE, (off_t)page * SNAP_PAGE) != SNAP_PAGE) r.bad = true;
-    }
-  }
-  if (r.bad || r.p != r.end) {
+  if (r.p != r.end) {
     rc = load_error(err, path, "truncated or inconsistent contents");
-    goto done;
+    wisp_snapshot_delete(snap);
+    snap = NULL;
   }
 done:
   free(data);
-  if (rc) wisp_snapshot_delete(snap);
-  else *out = snap;
+  *out = snap;
   return rc;
 }
