@@ -84,6 +84,12 @@ struct wisp__cinst {
   uint32_t nlent, cap_lent;
   wisp__cinst_fuel_fn_t on_fuel; /* wisp__cinst_set_fuel_hook, or NULL */
   void *fuel_env;
+  /* Every core instance made, in replay order (for snapshots, csnap.c), and
+   * the hook that makes them instead of wisp_instance_new when set. */
+  wisp_instance_t **cores;
+  uint32_t ncores, cap_cores;
+  wisp__cinst_core_fn_t core_fn;
+  void *core_env;
 };
 
 /* A resource handle as the guest sees it: an index into the instance's table. */
@@ -516,7 +522,16 @@ static int core_instantiate(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t
   wisp_instance_t *wi = NULL;
   wisp_trap_t *trap = NULL;
   wisp_error_t err;
-  int rc = wisp_instance_new(inst->store, inst->exec, m, imports, n, &wi, &trap, &err);
+  if (inst->ncores == inst->cap_cores) {
+    uint32_t cap = inst->cap_cores ? inst->cap_cores * 2 : 8;
+    wisp_instance_t **grown = realloc(inst->cores, cap * sizeof *grown);
+    if (!grown) return WISP_ERR_NOMEM;
+    inst->cores = grown;
+    inst->cap_cores = cap;
+  }
+  int rc = inst->core_fn ? inst->core_fn(inst->core_env, inst->ncores, inst->store, m, imports, n, &wi, &err)
+                         : wisp_instance_new(inst->store, inst->exec, m, imports, n, &wi, &trap, &err);
+  if (rc == 0) inst->cores[inst->ncores++] = wi;
   if (rc == WISP_ERR_TRAP) {
     rc = fail(inst, rc, "core instance start: %s", trap ? wisp_trap_message(trap) : "trap");
     wisp_trap_delete(trap);
@@ -671,13 +686,20 @@ static int replay(wisp__cinst_t *inst, frame_t *f) {
 
 int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
                     const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err) {
+  return wisp__cinst_new_hooked(c, store, exec, host, count, NULL, NULL, out, err);
+}
+
+int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
+                           const wisp__chost_func_t *host, size_t count, wisp__cinst_core_fn_t core_fn, void *core_env,
+                           wisp__cinst_t **out, wisp_error_t *err) {
   *out = NULL;
   wisp__cinst_t *inst = calloc(1, sizeof *inst);
   if (!inst) {
     if (err) { err->code = WISP_ERR_NOMEM; snprintf(err->message, sizeof err->message, "out of memory"); }
     return WISP_ERR_NOMEM;
   }
-  *inst = (wisp__cinst_t){.c = c, .store = store, .exec = exec, .host = host, .nhost = count, .err = err};
+  *inst = (wisp__cinst_t){.c = c, .store = store, .exec = exec, .host = host, .nhost = count, .err = err,
+                          .core_fn = core_fn, .core_env = core_env};
   wisp__arena_init(&inst->arena);
   inst->root = alloc(inst, sizeof *inst->root);
   int rc = inst->root ? 0 : fail(inst, WISP_ERR_NOMEM, "out of memory instantiating the component");
@@ -698,6 +720,7 @@ void wisp__cinst_delete(wisp__cinst_t *inst) {
   if (!inst) return;
   free(inst->handles);
   free(inst->lent);
+  free(inst->cores);
   wisp__arena_free(&inst->arena);
   free(inst);
 }
@@ -724,6 +747,58 @@ wisp__cfunc_t *wisp__cinst_func(wisp__cinst_t *inst, const char *instance, const
 }
 
 uint32_t wisp__cfunc_type(const wisp__cfunc_t *f) { return f->type; }
+
+/* ---- state for snapshots (csnap.c) ---- */
+
+const wisp_component_t *wisp__cinst_component(const wisp__cinst_t *inst) { return inst->c; }
+uint32_t wisp__cinst_core_count(const wisp__cinst_t *inst) { return inst->ncores; }
+wisp_instance_t *wisp__cinst_core(const wisp__cinst_t *inst, uint32_t i) { return inst->cores[i]; }
+
+int wisp__cinst_handles_save(const wisp__cinst_t *inst, uint32_t **words, size_t *nwords, char *why, size_t size) {
+  size_t n = 2 + (size_t)inst->nhandles * 4;
+  uint32_t *w = malloc(n * sizeof *w);
+  *words = NULL;
+  *nwords = 0;
+  if (!w) { snprintf(why, size, "out of memory"); return WISP_ERR_NOMEM; }
+  w[0] = inst->nhandles;
+  w[1] = inst->free_head;
+  for (uint32_t h = 0; h < inst->nhandles; h++) {
+    const handle_t *e = &inst->handles[h];
+    if (e->type && wisp__ctype(inst->c, e->type)->kind != WISP__CT_RESOURCE) {
+      free(w);
+      snprintf(why, size, "resource handle %u holds a host resource", h);
+      return WISP_ERR_ARG;
+    }
+    w[2 + h * 4] = e->type;
+    w[3 + h * 4] = e->rep;
+    w[4 + h * 4] = e->own;
+    w[5 + h * 4] = e->next_free;
+  }
+  *words = w;
+  *nwords = n;
+  return 0;
+}
+
+int wisp__cinst_handles_load(wisp__cinst_t *inst, const uint32_t *words, size_t nwords) {
+  if (nwords < 2 || nwords != 2 + (size_t)words[0] * 4 || words[0] > (1u << 24)) return WISP_ERR_MALFORMED;
+  uint32_t n = words[0];
+  for (uint32_t h = 0; h < n; h++) {
+    uint32_t type = words[2 + h * 4], next = words[5 + h * 4];
+    if ((type && (type >= inst->c->types.len || wisp__ctype(inst->c, type)->kind != WISP__CT_RESOURCE)) || next >= n)
+      return WISP_ERR_MALFORMED;
+  }
+  if (words[1] >= (n ? n : 1)) return WISP_ERR_MALFORMED;
+  handle_t *table = n ? malloc(n * sizeof *table) : NULL;
+  if (n && !table) return WISP_ERR_NOMEM;
+  for (uint32_t h = 0; h < n; h++)
+    table[h] = (handle_t){.type = words[2 + h * 4], .rep = words[3 + h * 4], .own = words[4 + h * 4] != 0,
+                          .next_free = words[5 + h * 4]};
+  free(inst->handles);
+  inst->handles = table;
+  inst->nhandles = inst->cap_handles = n;
+  inst->free_head = words[1];
+  return 0;
+}
 
 int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args, uint32_t nargs,
                      wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap, size_t trap_size) {

@@ -50,6 +50,28 @@ int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t 
                     const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err);
 void wisp__cinst_delete(wisp__cinst_t *inst);
 
+/* Makes core instance number `ordinal` (replay order) of module m with its
+ * imports resolved, instead of wisp_instance_new: component snapshots
+ * (csnap.c) restore each from its snapshot. 0 and *out, or a code with *err. */
+typedef int (*wisp__cinst_core_fn_t)(void *env, uint32_t ordinal, wisp_store_t *store, const wisp_module_t *m,
+                                     const wisp_extern_t *imports, uint32_t n, wisp_instance_t **out,
+                                     wisp_error_t *err);
+/* wisp__cinst_new with core instances made by core_fn (NULL: the usual way). */
+int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
+                           const wisp__chost_func_t *host, size_t count, wisp__cinst_core_fn_t core_fn, void *core_env,
+                           wisp__cinst_t **out, wisp_error_t *err);
+const wisp_component_t *wisp__cinst_component(const wisp__cinst_t *inst);
+/* The core instances the component made, in replay order (borrowed). */
+uint32_t wisp__cinst_core_count(const wisp__cinst_t *inst);
+wisp_instance_t *wisp__cinst_core(const wisp__cinst_t *inst, uint32_t i);
+/* The handle table as words (malloc'd: count, free head, then type, rep, own,
+ * next-free per handle). Refused (with why) while it holds a handle of a
+ * resource the host defines: its representation is host state. */
+int wisp__cinst_handles_save(const wisp__cinst_t *inst, uint32_t **words, size_t *nwords, char *why, size_t size);
+/* Replaces the handle table with saved words (checked against the component's
+ * types: WISP_ERR_MALFORMED when they do not fit). */
+int wisp__cinst_handles_load(wisp__cinst_t *inst, const uint32_t *words, size_t nwords);
+
 /* Called when an exported function's guest code (wisp__cinst_call) runs out of
  * fuel: return true after giving the exec more fuel (wisp_exec_set_fuel) to
  * continue, false to end the call with an "out of fuel" trap. Without a hook
