@@ -47,7 +47,7 @@ static void put_section(bytes_t *b, uint8_t id, const bytes_t *body) {
   put(b, body->p, body->len);
 }
 
-/* (memory pages) (data (i32.const 0) DATA bytes of a pattern) (func (export "noop")) */
+/* (memory (export "mem") pages) (data (i32.const 0) DATA bytes of a pattern) (func (export "noop")) */
 static bytes_t build_module(size_t data_bytes) {
   bytes_t m = {0}, s = {0};
   put(&m, "\0asm\1\0\0\0", 8);
@@ -55,7 +55,8 @@ static bytes_t build_module(size_t data_bytes) {
   s.len = 0; put_byte(&s, 1); put_byte(&s, 0); put_section(&m, 3, &s);
   uint64_t pages = (data_bytes + 65535) / 65536 + 1;
   s.len = 0; put_byte(&s, 1); put_byte(&s, 0); put_leb(&s, pages); put_section(&m, 5, &s);
-  s.len = 0; put_byte(&s, 1); put_byte(&s, 4); put(&s, "noop", 4); put_byte(&s, 0); put_byte(&s, 0);
+  s.len = 0; put_byte(&s, 2); put_byte(&s, 4); put(&s, "noop", 4); put_byte(&s, 0); put_byte(&s, 0);
+  put_byte(&s, 3); put(&s, "mem", 3); put_byte(&s, 2); put_byte(&s, 0);
   put_section(&m, 7, &s);
   s.len = 0; put_byte(&s, 1); put_byte(&s, 2); put_byte(&s, 0); put_byte(&s, 0x0B); put_section(&m, 10, &s);
   s.len = 0; put_byte(&s, 1); put_byte(&s, 0); put_byte(&s, 0x41); put_byte(&s, 0); put_byte(&s, 0x0B);
@@ -94,6 +95,39 @@ static long rss_kib(void) {
   return resident * 4;
 }
 
+/* Resident memory of idle pooled slots: SLOTS instances alive at once, each
+ * writing one byte per 64 KiB of its memory (so every slot has private pages
+ * while live), then all released. Prints KiB per slot while live and idle. */
+#define IDLE_SLOTS 32
+static void idle_slots(wisp_engine_t *engine, const wisp_snapshot_t *snap, size_t data) {
+  wisp_pool_t *pool = wisp_pool_new(IDLE_SLOTS);
+  wisp_store_t *stores[IDLE_SLOTS];
+  wisp_error_t err;
+  long before = rss_kib();
+  for (int round = 0; round < 2; round++) { /* round 0 maps the slots; round 1 is measured */
+    if (round == 1) before = rss_kib();
+    for (int i = 0; i < IDLE_SLOTS; i++) {
+      stores[i] = wisp_store_new(engine);
+      wisp_store_set_pool(stores[i], pool);
+      wisp_instance_t *ri;
+      if (wisp_instance_from_snapshot(stores[i], snap, NULL, 0, &ri, &err) != 0) exit(1);
+      wisp_extern_t mem;
+      for (uint32_t k = 0; k < 2; k++) {
+        wisp_instance_export_at(ri, k, &mem);
+        if (mem.kind != WISP_EXTERN_MEMORY) continue;
+        uint8_t *base = wisp_memory_data(mem.of.memory);
+        for (uint64_t off = 0; off < wisp_memory_size(mem.of.memory); off += 65536) base[off] ^= 1;
+      }
+    }
+    long live = rss_kib();
+    for (int i = 0; i < IDLE_SLOTS; i++) wisp_store_delete(stores[i]);
+    if (round == 1)
+      printf("| idle slot resident memory | %zu KiB | live %.1f KiB/slot | idle %.1f KiB/slot | |\n", data / 1024,
+             (double)(live - before) / IDLE_SLOTS, (double)(rss_kib() - before) / IDLE_SLOTS);
+  }
+  wisp_pool_delete(pool);
+}
+
 static void bench(wisp_engine_t *engine, size_t data, int iters) {
   bytes_t bin = build_module(data);
   wisp_error_t err;
@@ -113,6 +147,7 @@ static void bench(wisp_engine_t *engine, size_t data, int iters) {
   }
   wisp_store_delete(init_store);
 
+  idle_slots(engine, snap, data);
   wisp_pool_t *pool = wisp_pool_new(4);
   wisp_exec_t *exec = wisp_exec_new(NULL, NULL);
   double *t = malloc(sizeof(double) * (size_t)iters);
