@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# server.sh: `wisp up` requests/s on the WAGI hello route (examples/http/hello)
+# and on tests/server/guests/preinit.c (whose wizer.initialize builds a table),
+# from snapshots (the default) and with --no-snapshot (a linker instantiation,
+# and init, per request), with the same wrk load. See README.md.
+#
+#   bench/instantiate/server.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BENCH_BUILD:-$repo/build/release}
+secs=${1:-5}
+conns=${2:-32}
+command -v wrk >/dev/null || { echo "server.sh: wrk is not installed"; exit 1; }
+[ -x "$build/wisp" ] || cmake --build "$build" -j2 --target wisp >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$repo/scripts/build-guest.sh" --command -o "$work/hello.wasm" "$repo/examples/http/hello/hello.c"
+"$repo/scripts/build-guest.sh" --command -o "$work/preinit.wasm" "$repo/tests/server/guests/preinit.c"
+cat > "$work/wisp.toml" <<TOML
+spin_manifest_version = 2
+[application]
+name = "bench"
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+executor = { type = "wagi" }
+[component.hello]
+source = "hello.wasm"
+[[trigger.http]]
+route = "/pre"
+component = "pre"
+executor = { type = "wagi" }
+[component.pre]
+source = "preinit.wasm"
+TOML
+for mode in snapshot no-snapshot; do
+  args=(--snapshot-dir off)
+  [ "$mode" = no-snapshot ] && args+=(--no-snapshot)
+  "$build/wisp" up "$work" --listen 127.0.0.1:0 --admin-listen off --processes 2 --log-format none "${args[@]}" \
+    2> "$work/stderr" &
+  pid=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(grep -o '(port [0-9]*' "$work/stderr" | grep -o '[0-9]*' || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  for route in hello pre; do
+    wrk -t2 -c"$conns" -d"$secs"s "http://127.0.0.1:$port/$route" >/dev/null # warm-up
+    out=$(wrk -t2 -c"$conns" -d"$secs"s --latency "http://127.0.0.1:$port/$route")
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    echo "| /$route | $mode | $rps | $p50 | $p99 |"
+  done
+  kill "$pid"
+  wait "$pid" || true
+done
