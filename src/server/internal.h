@@ -24,6 +24,7 @@
 #include "manifest/manifest.h"
 #include "server.h"
 #include "wisp.h"
+#include "wisp_component.h"
 #include "wisp_wasi.h"
 
 typedef struct srv srv_t;
@@ -125,6 +126,16 @@ int srv_component_find_init(srv_component_t *c);
  * the file). -1 (after a message) when init fails; c->snapshot stays NULL
  * when the module cannot be snapshotted. */
 int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len);
+/* For wasi:http components: *out = the snapshot of component comp (whose
+ * binary is bytes/len), from the snapshot directory's file when it loads,
+ * else by instantiating it once with `host` (count functions, not called
+ * while instantiating) and capturing it (then saving the file). A negative
+ * code (after a message) when it cannot be snapshotted: instantiate per
+ * request instead. Requests use wisp__cinst_from_csnap with a pooled store. */
+struct wisp__csnap;
+struct wisp__chost_func;
+int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp, const uint8_t *bytes, size_t len,
+                        const struct wisp__chost_func *host, size_t count, struct wisp__csnap **out);
 /* Calls the () -> () export `name` of inst on exec to completion. 0, or -1
  * with the reason in msg. */
 int srv_run_init(wisp_instance_t *inst, wisp_exec_t *exec, const char *name, char *msg, size_t size);

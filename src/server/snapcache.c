@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "component/csnap.h"
 #include "internal.h"
 
 #define INIT_WALL_SECONDS 60        /* how long an init export may run */
@@ -84,6 +85,17 @@ static int make_dirs(const char *dir) {
     *p = '/';
   }
   return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Whether a snapshot file is there to try: a regular file (anything else at
+ * that name is reported once and then fails to be replaced, with a warning). */
+static bool file_present(const char *id, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return false;
+  if (S_ISREG(st.st_mode)) return true;
+  fprintf(stderr, "wisp: component '%s': not using the snapshot file: %s is not a regular file; rebuilding it\n",
+          id, path);
+  return false;
 }
 
 /* True when `func` has type () -> (). */
@@ -215,7 +227,7 @@ int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes,
   int n = dir ? wisp_server_snapshot_path(path, sizeof path, dir, bytes, len, c->init) : -1;
   if (n < 0 || (size_t)n >= sizeof path) dir = NULL;
   wisp_error_t err = {0};
-  if (dir && access(path, F_OK) == 0) {
+  if (dir && file_present(id, path)) {
     if (wisp_snapshot_load(c->module, path, &c->snapshot, &err) == 0) {
       fprintf(stderr, "wisp: component '%s': snapshot loaded from %s%s\n", id, path,
               c->init ? " (initialisation skipped)" : "");
@@ -233,5 +245,45 @@ int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes,
   if (wisp_snapshot_save(c->snapshot, path, &err) < 0)
     fprintf(stderr, "wisp: warning: component '%s': cannot write its snapshot file: %s; the next start "
                     "initialises again\n", id, err.message);
+  return 0;
+}
+
+/* ---- components ------------------------------------------------------------------ */
+
+int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp, const uint8_t *bytes, size_t len,
+                        const wisp__chost_func_t *host, size_t count, wisp__csnap_t **out) {
+  *out = NULL;
+  char dirbuf[4096], path[4096];
+  const char *dir = snapshot_dir(srv, dirbuf, sizeof dirbuf);
+  int n = dir ? wisp_server_snapshot_path(path, sizeof path, dir, bytes, len, NULL) : -1;
+  if (n < 0 || (size_t)n >= sizeof path) dir = NULL;
+  wisp_error_t err = {0};
+  if (dir && file_present(id, path)) {
+    if (wisp__csnap_load(comp, path, out, &err) == 0) {
+      fprintf(stderr, "wisp: component '%s': snapshot loaded from %s\n", id, path);
+      return 0;
+    }
+    fprintf(stderr, "wisp: component '%s': not using the snapshot file: %s; rebuilding it\n", id, err.message);
+  }
+  wisp_store_t *store = wisp_store_new(srv->engine);
+  wisp_exec_t *exec = store ? wisp_exec_new(store, NULL) : NULL;
+  wisp__cinst_t *inst = NULL;
+  int rc = !exec ? WISP_ERR_NOMEM : wisp__cinst_new(comp, store, exec, host, count, &inst, &err);
+  if (rc == 0) rc = wisp__csnap_new(inst, out, &err);
+  wisp__cinst_delete(inst);
+  wisp_exec_delete(exec);
+  wisp_store_delete(store);
+  if (rc) {
+    fprintf(stderr, "wisp: component '%s': no snapshot (%s); instantiating per request\n", id,
+            rc == WISP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
+    return rc;
+  }
+  if (!dir) return 0;
+  if (make_dirs(dir) < 0)
+    fprintf(stderr, "wisp: warning: component '%s': cannot create the snapshot directory %s: %s; the next "
+                    "start instantiates again\n", id, dir, strerror(errno));
+  else if (wisp__csnap_save(*out, path, &err) < 0)
+    fprintf(stderr, "wisp: warning: component '%s': cannot write its snapshot file: %s; the next start "
+                    "instantiates again\n", id, err.message);
   return 0;
 }
