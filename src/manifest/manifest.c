@@ -378,6 +378,13 @@ static const char *split_url(const char *text, bool allow_path, url_parts_t *out
   return NULL;
 }
 
+/* Whether port[0, length) contains "..", as in Spin's port ranges. */
+static bool has_dots(const char *port, size_t length) {
+  for (size_t i = 0; i + 1 < length; i++)
+    if (port[i] == '.' && port[i + 1] == '.') return true;
+  return false;
+}
+
 /* A decimal port 1..65535 into *out; -1 with a reason in error otherwise. */
 static int parse_port(const char *port, size_t length, int *out, char *error, size_t error_size) {
   int value = 0;
@@ -385,6 +392,11 @@ static int parse_port(const char *port, size_t length, int *out, char *error, si
   for (size_t i = 0; i < length && ok; i++) {
     ok = is_digit((unsigned char)port[i]);
     value = value * 10 + (port[i] - '0');
+  }
+  if (!ok && has_dots(port, length)) {
+    set_error(error, error_size, "port ranges ('%.*s') are not supported; list each port, or write '*'",
+              (int)length, port);
+    return -1;
   }
   if (!ok) {
     set_error(error, error_size, "invalid port '%.*s'", (int)length, port);
@@ -419,6 +431,10 @@ static char *lower_copy(const char *text, size_t length) {
 
 int wisp_manifest_parse_host(const char *text, wisp_manifest_host_t *out, char *error, size_t error_size) {
   memset(out, 0, sizeof *out);
+  if (strcmp(text, "insecure:allow-all") == 0) {
+    set_error(error, error_size, "not supported; write \"*://*:*\" to allow every host");
+    return -1;
+  }
   url_parts_t url;
   const char *reason = split_url(text, false, &url);
   if (reason) {
@@ -465,9 +481,8 @@ void wisp_manifest_host_clear(wisp_manifest_host_t *host) {
   host->port = 0;
 }
 
-/* Does one allowed entry admit scheme://host:port (port already defaulted)? */
-static bool host_entry_matches(const wisp_manifest_host_t *allowed, const char *scheme, const char *host,
-                               int port) {
+bool wisp_manifest_host_matches(const wisp_manifest_host_t *allowed, const char *scheme, const char *host,
+                                int port) {
   if (strcmp(allowed->scheme, "*") != 0 && strcmp(allowed->scheme, scheme) != 0) return false;
   if (strcmp(allowed->host, "*") != 0) {
     if (strncmp(allowed->host, "*.", 2) == 0) {
@@ -504,7 +519,7 @@ bool wisp_manifest_host_allowed(const wisp_manifest_component_t *component, cons
     port = wisp_manifest_default_port(scheme);
   }
   for (size_t i = 0; i < component->host_count; i++)
-    if (host_entry_matches(&component->hosts[i], scheme, host, port)) return true;
+    if (wisp_manifest_host_matches(&component->hosts[i], scheme, host, port)) return true;
   return false;
 }
 

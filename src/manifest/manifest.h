@@ -202,6 +202,14 @@ void wisp_manifest_host_clear(wisp_manifest_host_t *host);
  */
 bool wisp_manifest_host_allowed(const wisp_manifest_component_t *component, const char *url);
 
+/*
+ * Whether one allowed_outbound_hosts entry admits scheme://host:port: scheme
+ * and host lower case, the host without a trailing dot (an IPv6 literal in
+ * brackets), port the explicit one or the scheme's default.
+ */
+bool wisp_manifest_host_matches(const wisp_manifest_host_t *allowed, const char *scheme, const char *host,
+                                int port);
+
 /* The default port of a scheme (http 80, https 443, ws 80, wss 443, ...), or
  * 0 when wisp knows none. */
 int wisp_manifest_default_port(const char *scheme);
