@@ -192,7 +192,8 @@ int wisp_allow_parse_target(const char *scheme, const char *authority, wisp_allo
   } else {
     out->port = wisp_manifest_default_port(out->scheme);
     if (out->port == 0) {
-      set_error(error, error_size, "scheme '%s' has no default port; the authority must name one", out->scheme);
+      set_error(error, error_size, "scheme '%s' has no default port; the authority must name one",
+                out->scheme);
       return -1;
     }
   }

@@ -89,7 +89,8 @@ static void test_parse_target(void) {
 }
 
 /* check(component, scheme, authority) as a result code. */
-static wisp_allow_result_t check(const wisp_manifest_component_t *c, const char *scheme, const char *authority) {
+static wisp_allow_result_t check(const wisp_manifest_component_t *c, const char *scheme,
+                                 const char *authority) {
   wisp_allow_target_t t;
   char error[256];
   return wisp_allow_check(c, scheme, authority, &t, error, sizeof error);
@@ -186,7 +187,8 @@ static void test_manifest_refuses(void) {
       passed++;
     } else {
       failed++;
-      fprintf(stderr, "parse_host(%s): r=%d error '%s', expected '%s'\n", bad[i].entry, r, error, bad[i].reason);
+      fprintf(stderr, "parse_host(%s): r=%d error '%s', expected '%s'\n", bad[i].entry, r, error,
+              bad[i].reason);
       if (r == 0) wisp_manifest_host_clear(&h);
     }
   }
