@@ -25,7 +25,7 @@
 #include "wasihttp/outbound.h"
 
 static int passed, failed;
-static int port, silent_port;
+static int port, silent_port, tls_port;
 static h2o_evloop_t *loop;
 static wisp_outbound_t *outbound;
 
@@ -573,6 +573,30 @@ static void test_reuse(void) {
   CHECK(wisp_outbound_active(outbound) == 0);
 }
 
+/* TLS: an untrusted certificate, and TLS spoken to a plain HTTP port. */
+static void test_tls(void) {
+  if (tls_port == 0) {
+    printf("SKIPPED: outbound/tls: no openssl command for the upstream's certificate\n");
+    return;
+  }
+  char authority[2][64];
+  snprintf(authority[0], sizeof authority[0], "127.0.0.1:%d", tls_port);
+  snprintf(authority[1], sizeof authority[1], "127.0.0.1:%d", port);
+  fetch_t f[2] = {0};
+  for (int i = 0; i < 2; i++) {
+    wisp_outbound_spec_t spec = spec_for(&f[i], "GET", "/hello");
+    spec.scheme = "https";
+    spec.authority = authority[i];
+    spec.connect_timeout_ms = 3000;
+    CHECK(start(&f[i], &spec));
+  }
+  CHECK(run(f, 2, 5000));
+  CHECK(fails_with(&f[0], WISP_HTTP_ERROR_TLS_CERTIFICATE_ERROR));
+  CHECK(fails_with(&f[1], WISP_HTTP_ERROR_TLS_PROTOCOL_ERROR));
+  fetch_reset(&f[0]);
+  fetch_reset(&f[1]);
+}
+
 static const struct {
   const char *name;
   void (*run)(void);
@@ -593,6 +617,7 @@ static const struct {
     {"cancel", test_cancel},
     {"delete_in_flight", test_delete_in_flight},
     {"reuse", test_reuse},
+    {"tls", test_tls},
 };
 
 /* Starts upstream.py; reads its ports. */
@@ -612,7 +637,7 @@ static pid_t start_upstream(const char *script, int *to_child) {
   close(out[1]);
   *to_child = in[1];
   FILE *from = fdopen(out[0], "r");
-  if (!from || fscanf(from, "PORT %d SILENT %d", &port, &silent_port) != 2) return -1;
+  if (!from || fscanf(from, "PORT %d SILENT %d TLS %d", &port, &silent_port, &tls_port) != 3) return -1;
   fclose(from);
   return pid;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A local upstream for the outbound HTTP tests (tests/outbound/test_outbound.c,
 tests/http-out/). Listens on 127.0.0.1 on a free port and prints
-"PORT <n> SILENT <m>" on stdout: n is the HTTP server; m is a socket that
-listens with a backlog of 0 and never accepts (once filled, connecting to it
-times out). Runs until stdin closes (the test exits).
+"PORT <n> SILENT <m> TLS <t>" on stdout: n is the HTTP server; m is a
+socket that listens with a backlog of 0 and never accepts (once filled,
+connecting to it times out); t serves the same paths over TLS with a
+self-signed certificate made with the openssl command (0 when there is no
+openssl). Runs until stdin closes (the test exits).
 
 Paths:
   /hello                 200 "hello", X-Test: yes, X-Client-Port
@@ -19,8 +21,13 @@ Paths:
   /garbage               a reply that is not HTTP
   /trailers              chunked "abc" with trailer X-Checksum: 123
 """
+import os
+import shutil
 import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,8 +156,21 @@ def main():
     silent.bind(("127.0.0.1", 0))
     silent.listen(0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("PORT %d SILENT %d" % (server.server_address[1], silent.getsockname()[1]), flush=True)
+    tls_port = 0
+    workdir = tempfile.mkdtemp(prefix="wisp-upstream-")
+    if shutil.which("openssl"):
+        key, cert = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+        tls = Server(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        tls.socket = context.wrap_socket(tls.socket, server_side=True)
+        tls_port = tls.server_address[1]
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+    print("PORT %d SILENT %d TLS %d" % (server.server_address[1], silent.getsockname()[1], tls_port), flush=True)
     sys.stdin.read()  # until the test closes our stdin (or exits)
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
