@@ -82,6 +82,10 @@ struct wisp__cinst {
   uint32_t nhandles, cap_handles, free_head;
   uint32_t *lent;       /* borrow handles lent to the guest for the current calls */
   uint32_t nlent, cap_lent;
+  uint32_t *lending;    /* own handles the guest lends (borrow) to host calls in progress */
+  uint32_t nlending, cap_lending;
+  uint32_t call_id;     /* numbers wisp__cinst_call's calls: the scope of the borrows they lend */
+  bool entered;         /* a call into the instance is in progress (reentrance traps) */
   wisp__cinst_fuel_fn_t on_fuel; /* wisp__cinst_set_fuel_hook, or NULL */
   void *fuel_env;
   /* Every core instance made, in replay order (for snapshots, csnap.c), and
@@ -90,6 +94,7 @@ struct wisp__cinst {
   uint32_t ncores, cap_cores;
   wisp__cinst_core_fn_t core_fn;
   void *core_env;
+  struct resource_env *resources; /* the component's resource.new/drop/rep built-ins */
 };
 
 /* A resource handle as the guest sees it: an index into the instance's table. */
@@ -97,6 +102,8 @@ typedef struct handle {
   uint32_t type;  /* resource type (pool id); 0 when the slot is free */
   uint32_t rep;   /* the representation: the host's value, or the guest's i32 */
   bool own;
+  uint32_t lends; /* own: borrows of it lent to calls in progress (CanonicalABI num_lends) */
+  uint32_t scope; /* borrow: the call_id of the export call that lent it */
   uint32_t next_free;
 } handle_t;
 
@@ -241,6 +248,19 @@ static void handle_free(wisp__cinst_t *inst, uint32_t h) {
   inst->free_head = h;
 }
 
+/* Appends h to a growable array of handle indices. */
+static int push_index(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t h, char *trap, size_t trap_size) {
+  if (*n == *cap) {
+    uint32_t c = *cap ? *cap * 2 : 8;
+    uint32_t *grown = c > (1u << 24) ? NULL : realloc(*arr, c * sizeof *grown);
+    if (!grown) { snprintf(trap, trap_size, "too many borrowed handles"); return -1; }
+    *arr = grown;
+    *cap = c;
+  }
+  (*arr)[(*n)++] = h;
+  return 0;
+}
+
 enum { TO_HOST, TO_GUEST };
 
 /* Rewrites the handles inside value `v` of type `type`: to the host, a guest
@@ -254,27 +274,33 @@ static int translate(wisp__cinst_t *inst, uint32_t type, wisp__cval_t *v, int di
   case WISP__CT_OWN: case WISP__CT_BORROW: {
     bool own = t->kind == WISP__CT_OWN;
     if (dir == TO_GUEST) {
+      /* a borrow of a resource the component defines itself arrives as its
+       * representation, no handle (CanonicalABI.md lower_borrow) */
+      if (!own && wisp__ctype(inst->c, t->a)->kind == WISP__CT_RESOURCE) return 0;
       uint32_t h = 0;
       if (handle_add(inst, t->a, (uint32_t)v->of.u, own, &h, trap, trap_size)) return -1;
       v->of.u = h;
-      if (!own) { /* a borrow lasts for the call: remember it to drop it after */
-        if (inst->nlent == inst->cap_lent) {
-          uint32_t cap = inst->cap_lent ? inst->cap_lent * 2 : 8;
-          uint32_t *grown = realloc(inst->lent, cap * sizeof *grown);
-          if (!grown) { snprintf(trap, trap_size, "too many borrowed handles"); return -1; }
-          inst->lent = grown;
-          inst->cap_lent = cap;
-        }
-        inst->lent[inst->nlent++] = h;
+      if (!own) { /* the guest must drop it before the call returns: remember it to check */
+        inst->handles[h].scope = inst->call_id;
+        if (push_index(&inst->lent, &inst->nlent, &inst->cap_lent, h, trap, trap_size)) return -1;
       }
       return 0;
     }
     handle_t *e = handle_get(inst, (uint32_t)v->of.u, t->a, trap, trap_size);
     if (!e) return -1;
     if (own && !e->own) { snprintf(trap, trap_size, "a borrowed handle cannot be passed as owned"); return -1; }
+    if (own && e->lends) {
+      snprintf(trap, trap_size, "resource handle %u cannot be given away while it is lent (borrowed by a call in progress)",
+               (uint32_t)v->of.u);
+      return -1;
+    }
     uint32_t h = (uint32_t)v->of.u;
     v->of.u = e->rep;
     if (own) handle_free(inst, h);
+    else if (e->own) { /* lent for the duration of the host call (CanonicalABI.md lift_borrow) */
+      if (push_index(&inst->lending, &inst->nlending, &inst->cap_lending, h, trap, trap_size)) return -1;
+      e->lends++;
+    }
     return 0;
   }
   case WISP__CT_RECORD: case WISP__CT_TUPLE:
@@ -310,6 +336,7 @@ static int translate_all(wisp__cinst_t *inst, const wisp__cfield_t *types, uint3
 
 /* canon resource.new / rep / drop of resource type `type`. */
 typedef struct resource_env {
+  struct resource_env *next; /* the instance's list */
   wisp__cinst_t *inst;
   uint32_t type;
   uint8_t how;           /* WISP__DEF_RESOURCE_* */
@@ -335,6 +362,11 @@ static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const w
   if (e->how == WISP__DEF_RESOURCE_REP) {
     results[0].of.i32 = (int32_t)entry->rep;
     return WISP_HOST_OK;
+  }
+  if (entry->own && entry->lends) {
+    snprintf(trap, sizeof trap, "resource handle %u cannot be dropped while it is lent (borrowed by a call in progress)",
+             arg);
+    return wisp_call_trap(call, trap);
   }
   handle_t dropped = *entry;
   handle_free(e->inst, arg);
@@ -372,6 +404,14 @@ static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const w
 
 /* ---- canon lower: the guest calls a host function ---- */
 
+/* The host call that borrowed own handles from index `start` of inst->lending on returned. */
+static void end_lends(wisp__cinst_t *inst, uint32_t start) {
+  while (inst->nlending > start) {
+    uint32_t h = inst->lending[--inst->nlending];
+    if (h < inst->nhandles && inst->handles[h].type != 0 && inst->handles[h].lends) inst->handles[h].lends--;
+  }
+}
+
 static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const wisp_val_t *args,
                                            wisp_val_t *results) {
   const lower_env_t *e = env;
@@ -394,6 +434,7 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   if (spilled) np--; /* the last parameter is the return area */
   wisp__cval_t *params = wisp__arena_alloc(&arena, (ft->n ? ft->n : 1) * sizeof *params);
   wisp__cval_t *outs = wisp__arena_alloc(&arena, (ft->nresults ? ft->nresults : 1) * sizeof *outs);
+  uint32_t lending_start = e->inst->nlending;
   int rc = -1;
   if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
   if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
@@ -403,7 +444,9 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
-  if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
+  int host_rc = e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults);
+  end_lends(e->inst, lending_start);
+  if (host_rc) goto done;
   if (translate_all(e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
     goto done;
   uint64_t out[1] = {0};
@@ -413,6 +456,7 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   if (nout == 1 && core->nresults_core == 1) val_of(core->results_core[0], out[0], &results[0]);
   rc = 0;
 done:
+  end_lends(e->inst, lending_start);
   wisp__arena_free(&arena);
   if (rc) return wisp_call_trap(call, cx.trap);
   return WISP_HOST_OK;
@@ -640,6 +684,8 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
     env->inst = inst;
     env->type = item->a;
     env->how = item->how;
+    env->next = inst->resources;
+    inst->resources = env;
     const wisp__ctype_t *rt = wisp__ctype(inst->c, item->a);
     if (rt->kind == WISP__CT_RESOURCE && rt->a != WISP__CNONE) {
       /* the destructor was defined in the resource's own scope: this frame or an outer one */
@@ -721,6 +767,7 @@ void wisp__cinst_delete(wisp__cinst_t *inst) {
   free(inst->handles);
   free(inst->lent);
   free(inst->cores);
+  free(inst->lending);
   wisp__arena_free(&inst->arena);
   free(inst);
 }
@@ -811,6 +858,14 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
     snprintf(trap, trap_size, "the function is a host function, not one of the component's");
     return -1;
   }
+  /* CanonicalABI.md may_enter: no call into an instance already running one
+   * (a host import calling back into its caller), nor before post-return ran */
+  if (inst->entered) {
+    snprintf(trap, trap_size, "cannot enter component instance: a call into it is in progress (reentrance)");
+    return -1;
+  }
+  inst->entered = true;
+  inst->call_id++;
   realloc_env_t re = {inst->exec, f->realloc, f->memory, inst};
   wisp__cabi_t cx = {.component = inst->c, .encoding = f->encoding, .realloc = f->realloc ? guest_realloc : NULL,
                      .env = &re, .arena = arena};
@@ -851,6 +906,15 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   uint64_t rflat[1] = {core->nresults ? raw_of(&cres[0]) : 0};
   if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, results)) goto done;
   if (translate_all(inst, ft->results, ft->nresults, results, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
+  /* borrows the call lent the guest must all have been dropped by now */
+  for (uint32_t i = lent_start; i < inst->nlent; i++) {
+    uint32_t h = inst->lent[i];
+    if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own &&
+        inst->handles[h].scope == inst->call_id) {
+      snprintf(cx.trap, sizeof cx.trap, "borrowed handle %u was not dropped before the call returned", h);
+      goto done;
+    }
+  }
   if (f->post_return) {
     int64_t left = wisp_exec_fuel(inst->exec);
     if (inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) inst->on_fuel(inst->fuel_env, inst->exec);
@@ -864,8 +928,35 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
 done:
   while (inst->nlent > lent_start) {
     uint32_t h = inst->lent[--inst->nlent];
-    if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own) handle_free(inst, h);
+    if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own &&
+        inst->handles[h].scope == inst->call_id)
+      handle_free(inst, h); /* after a trap */
   }
+  inst->entered = false;
   if (rc) snprintf(trap, trap_size, "%s", cx.trap);
   return rc;
+}
+
+int wisp__cinst_resource_drop(wisp__cinst_t *inst, uint32_t resource, uint32_t rep, char *trap, size_t trap_size) {
+  if (inst->entered) {
+    snprintf(trap, trap_size, "cannot enter component instance: a call into it is in progress (reentrance)");
+    return -1;
+  }
+  const resource_env_t *e = inst->resources;
+  while (e && !(e->type == resource && e->dtor)) e = e->next;
+  if (!e) {
+    /* defined without a destructor (nothing to run), or not the component's */
+    const wisp__ctype_t *rt = wisp__ctype(inst->c, resource);
+    if (rt->kind == WISP__CT_RESOURCE) return 0;
+    snprintf(trap, trap_size, "resource type %u is not defined by the component", resource);
+    return -1;
+  }
+  wisp_val_t arg;
+  val_of(WISP_I32, rep, &arg);
+  wisp_status_t st = wisp_exec_call(inst->exec, e->dtor, &arg, 1, NULL, 0);
+  if (st != WISP_DONE) {
+    trap_message(inst->exec, st, trap, trap_size, "resource destructor");
+    return -1;
+  }
+  return 0;
 }

@@ -93,4 +93,10 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
                      wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap,
                      size_t trap_size);
 
+/* The host drops an owned handle of a resource type the component defines
+ * (own<R> of such a resource reaches the host as R's representation, the i32 the
+ * guest gave resource.new): runs R's destructor, if it has one, on the instance's
+ * exec. `resource` is R's pool id (ctype(own type)->a). 0, or -1 with `trap`. */
+int wisp__cinst_resource_drop(wisp__cinst_t *inst, uint32_t resource, uint32_t rep, char *trap, size_t trap_size);
+
 #endif
