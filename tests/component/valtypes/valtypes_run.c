@@ -602,6 +602,8 @@ static const char *trap_kind(const char *msg) {
 }
 
 static void run_line(char *line, int lineno) {
+  char *tag = strstr(line, " | jco deviates");
+  if (tag) *tag = 0; /* for compare.mjs: jco transpile does not do what the spec says here */
   char *expect = strstr(line, " => ");
   if (expect) { *expect = 0; expect += 4; }
   char *args = strchr(line, ' ');
