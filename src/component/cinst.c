@@ -86,6 +86,7 @@ struct wisp__cinst {
   uint32_t nlending, cap_lending;
   uint32_t call_id;     /* numbers wisp__cinst_call's calls: the scope of the borrows they lend */
   bool entered;         /* a call into the instance is in progress (reentrance traps) */
+  bool no_leave;        /* its realloc or post-return runs: calling an import traps (may_leave) */
   wisp__cinst_fuel_fn_t on_fuel; /* wisp__cinst_set_fuel_hook, or NULL */
   void *fuel_env;
   /* Every core instance made, in replay order (for snapshots, csnap.c), and
@@ -191,7 +192,10 @@ static int guest_realloc(wisp__cabi_t *cx, uint32_t old_ptr, uint32_t old_size, 
   val_of(WISP_I32, size, &args[3]);
   int64_t left = wisp_exec_fuel(e->exec);
   if (e->inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) e->inst->on_fuel(e->inst->fuel_env, e->exec);
+  bool no_leave = e->inst->no_leave;
+  e->inst->no_leave = true;
   wisp_status_t st = wisp_exec_call(e->exec, e->realloc, args, 4, res, 1);
+  e->inst->no_leave = no_leave;
   if (st != WISP_DONE) {
     trap_message(e->exec, st, cx->trap, sizeof cx->trap, "realloc");
     return -1;
@@ -418,6 +422,8 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   const wisp_component_t *c = e->inst->c;
   const wisp__ctype_t *ft = wisp__ctype(c, e->func->type);
   const wisp__ctype_t *core = wisp__ctype(c, e->core_type);
+  if (e->inst->no_leave) /* CanonicalABI.md may_leave */
+    return wisp_call_trap(call, "cannot leave component instance: an import called from its realloc or post-return");
   wisp__arena_t arena;
   wisp__arena_init(&arena);
   realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory, e->inst};
@@ -918,7 +924,9 @@ int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *
   if (f->post_return) {
     int64_t left = wisp_exec_fuel(inst->exec);
     if (inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) inst->on_fuel(inst->fuel_env, inst->exec);
+    inst->no_leave = true;
     st = wisp_exec_call(inst->exec, f->post_return, cres, core->nresults, NULL, 0);
+    inst->no_leave = false;
     if (st != WISP_DONE) {
       trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "post-return");
       goto done;

@@ -90,10 +90,12 @@ __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, uint3
   heap_used = at + size;
   if (realloc_mode == 1 && align > 1) return heap + at + 1; /* misaligned */
   if (realloc_mode == 2) return (void *)(uintptr_t)0xFFFFFF00u; /* out of bounds */
+  if (realloc_mode == 3) echo_u32(1);                             /* calls out: may not */
   return heap + at;
 }
 
 static void done(void) {
+  if (realloc_mode == 4) echo_u32(1); /* post-return calls out: may not */
   heap_used = 0;
   post_returns++;
 }

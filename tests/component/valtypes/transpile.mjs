@@ -465,6 +465,7 @@ function trapKind(e) {
     [/borrow.*(remain|not dropped|outstanding|live)/i, 'borrow-outlives-call'],
     [/lend|lent|borrowed/i, 'handle-lent'],
     [/cannot enter|reentr|re-entr|may not enter|mayEnter/i, 'reentrance'],
+    [/cannot leave|may not leave|mayLeave/i, 'may-not-leave'],
   ];
   for (const [re, k] of kinds) if (re.test(m)) return k;
   return null;

@@ -595,6 +595,7 @@ static const char *trap_kind(const char *msg) {
     {"borrowed handle", "borrow-outlives-call"},
     {"while it is lent", "handle-lent"},
     {"cannot enter", "reentrance"},
+    {"cannot leave", "may-not-leave"},
   };
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (strstr(msg, kinds[i].needle)) return kinds[i].kind;
