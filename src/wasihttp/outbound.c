@@ -19,8 +19,11 @@
  *            collected (curl_multi_info_read) and their requests notified.
  *
  * Invariants: a request is in the multi handle exactly while in_multi; no
- * curl_multi_* or curl_easy_pause call is made from inside a libcurl
- * callback; the notify callback never re-enters this file.
+ * curl_multi_* or curl_easy_pause call is made from inside libcurl (the
+ * in_curl depth counts the calls into libcurl on the stack). What a public
+ * function would do to libcurl while inside it (resume a paused direction,
+ * take a failed transfer out) waits for the request's kick, a 0 ms timer
+ * that runs on the next loop turn; so notify may read, write and finish.
  */
 #include "outbound.h"
 
@@ -53,6 +56,7 @@ struct wisp_outbound {
   h2o_timeout_t rungs[RUNGS];
   ob_timer_t curl_timer;
   bool in_curl_timer;      /* curl's timer is firing: a 0 ms request waits a rung */
+  int in_curl;             /* calls into libcurl on the stack */
   h2o_linklist_t requests; /* every request still attached */
   size_t active;           /* requests in the multi handle */
 };
@@ -93,6 +97,8 @@ struct wisp_outbound_request {
   uint64_t first_byte_ms, between_bytes_ms;
   ob_timer_t timer;
   ob_timer_kind_t timer_kind;
+  ob_timer_t kick;     /* deferred libcurl work, when a call came from inside libcurl */
+  bool detach_pending; /* failed inside libcurl: leave the multi handle at the kick */
   char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -210,7 +216,9 @@ static void notify(wisp_outbound_request_t *request) {
 /* Takes the request out of the multi handle (never from a curl callback). */
 static void detach_easy(wisp_outbound_request_t *request) {
   timer_stop(&request->timer);
+  timer_stop(&request->kick);
   request->timer_kind = TIMER_NONE;
+  request->detach_pending = false;
   if (request->in_multi && request->outbound) {
     curl_multi_remove_handle(request->outbound->multi, request->easy);
     request->outbound->active--;
@@ -219,7 +227,15 @@ static void detach_easy(wisp_outbound_request_t *request) {
 }
 
 static void fail(wisp_outbound_request_t *request, const wisp_http_error_t *error) {
-  detach_easy(request);
+  if (request->outbound && request->outbound->in_curl) {
+    /* inside libcurl: stop the clocks now, leave the multi handle at the kick */
+    timer_stop(&request->timer);
+    request->timer_kind = TIMER_NONE;
+    request->detach_pending = true;
+    timer_set(&request->kick, 0);
+  } else {
+    detach_easy(request);
+  }
   request->state = WISP_OUTBOUND_FAILED;
   request->error = *error;
   notify(request);
@@ -291,6 +307,10 @@ static void collect_done(wisp_outbound_t *outbound) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&request);
     CURLcode result = msg->data.result;
     if (!request || !request->in_multi) continue;
+    if (request->state == WISP_OUTBOUND_FAILED) { /* failed earlier, inside libcurl */
+      detach_easy(request);
+      continue;
+    }
     wisp_http_error_t error;
     if (result == CURLE_OK && request->head_done) {
       detach_easy(request);
@@ -336,7 +356,9 @@ static void curl_timer_fired(ob_timer_t *timer) {
   wisp_outbound_t *outbound = timer->outbound;
   int running = 0;
   outbound->in_curl_timer = true;
+  outbound->in_curl++;
   curl_multi_socket_action(outbound->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  outbound->in_curl--;
   outbound->in_curl_timer = false;
   collect_done(outbound);
 }
@@ -353,7 +375,9 @@ static void on_epoll_ready(h2o_socket_t *sock, const char *err) {
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) mask |= CURL_CSELECT_IN;
       if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
       if (events[i].events & EPOLLERR) mask |= CURL_CSELECT_ERR;
+      outbound->in_curl++;
       curl_multi_socket_action(outbound->multi, events[i].data.fd, mask, &running);
+      outbound->in_curl--;
     }
     collect_done(outbound);
     if (n < 32) break;
@@ -450,6 +474,7 @@ static void fields_free(ob_fields_t *fields) {
 static size_t on_header(char *data, size_t size, size_t count, void *user) {
   wisp_outbound_request_t *request = user;
   size_t length = size * count, n = length;
+  if (request->state == WISP_OUTBOUND_FAILED) return 0;
   while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r')) n--;
   if (!request->head_done) {
     if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
@@ -476,6 +501,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *user) {
 static size_t on_body(char *data, size_t size, size_t count, void *user) {
   wisp_outbound_request_t *request = user;
   size_t length = size * count;
+  if (request->state == WISP_OUTBOUND_FAILED) return 0; /* ends the transfer */
   size_t held = request->body_end - request->body_start;
   if (held >= WISP_OUTBOUND_BUFFER) {
     /* The reader is behind: pause; libcurl keeps this piece for later. */
@@ -509,6 +535,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *user) {
 static size_t on_send(char *data, size_t size, size_t count, void *user) {
   wisp_outbound_request_t *request = user;
   size_t length = size * count;
+  if (request->state == WISP_OUTBOUND_FAILED) return CURL_READFUNC_ABORT;
   size_t held = request->send_end - request->send_start;
   if (held > 0) {
     size_t n = held < length ? held : length;
@@ -532,11 +559,27 @@ static int on_connected(void *user, char *conn_primary_ip, char *conn_local_ip, 
   return CURL_PREREQFUNC_OK;
 }
 
-/* Resumes whatever direction no longer needs to wait. */
+/* Resumes whatever direction no longer needs to wait (at the kick when
+ * called from inside libcurl). */
 static void update_pause(wisp_outbound_request_t *request) {
-  if (!request->in_multi) return;
+  wisp_outbound_t *outbound = request->outbound;
+  if (!request->in_multi || !outbound || request->detach_pending) return;
+  if (outbound->in_curl) {
+    timer_set(&request->kick, 0);
+    return;
+  }
   int mask = (request->recv_paused ? CURLPAUSE_RECV : 0) | (request->send_paused ? CURLPAUSE_SEND : 0);
-  curl_easy_pause(request->easy, mask);
+  outbound->in_curl++;
+  curl_easy_pause(request->easy, mask); /* may deliver a held piece now (on_body) */
+  outbound->in_curl--;
+}
+
+static void request_kick(ob_timer_t *timer) {
+  wisp_outbound_request_t *request = H2O_STRUCT_FROM_MEMBER(wisp_outbound_request_t, kick, timer);
+  if (request->detach_pending)
+    detach_easy(request);
+  else
+    update_pause(request);
 }
 
 /* ---- the context -------------------------------------------------------- */
@@ -755,6 +798,7 @@ int wisp_outbound_start(wisp_outbound_t *outbound, const wisp_outbound_spec_t *s
   request->first_byte_ms = spec->first_byte_timeout_ms;
   request->between_bytes_ms = spec->between_bytes_timeout_ms;
   timer_init(&request->timer, outbound, request_timer_fired);
+  timer_init(&request->kick, outbound, request_kick);
   const char *path = spec->path_with_query && spec->path_with_query[0] ? spec->path_with_query : "/";
   size_t url_size = strlen(spec->scheme) + strlen(spec->authority) + strlen(path) + 4;
   request->url = malloc(url_size);

@@ -27,10 +27,12 @@
  * Notification: whenever something a reader may wait for changes (the head
  * arrived, body bytes arrived, the body ended, the request failed, room
  * appeared in the request-body buffer) the request's notify callback runs.
- * It may run inside any wisp_outbound_* call on the same loop (libcurl
- * delivers buffered data when a transfer resumes) and inside the loop's
- * event handlers; it must only record that something happened (wake the
- * job that waits) and never call back into this file.
+ * It runs inside the loop's event handlers (from inside libcurl) and may run
+ * inside wisp_outbound_read/write/finish (libcurl delivers a held piece when
+ * a transfer resumes). It may call the getters and wisp_outbound_read,
+ * _write and _finish of any request (what they must do to libcurl then
+ * waits for the next loop turn), never wisp_outbound_start, _free or
+ * _delete.
  *
  * Ownership: the caller owns each request and frees it with
  * wisp_outbound_free at any time: in flight it is aborted (a guest dropping

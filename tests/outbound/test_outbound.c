@@ -60,11 +60,20 @@ typedef struct fetch {
   char *body;
   size_t body_length, body_cap;
   size_t max_readable; /* most body bytes ever buffered in the engine */
+  bool inline_pump;    /* move the bytes from inside notify (not after loop turns) */
+  bool pumping;
+  int inline_pumps;
 } fetch_t;
+
+static void pump(fetch_t *f);
 
 static void on_notify(wisp_outbound_request_t *request, void *user) {
   fetch_t *f = user;
   f->notifications++;
+  if (f->inline_pump && !f->pumping) {
+    f->inline_pumps++;
+    pump(f);
+  }
 }
 
 static void fetch_reset(fetch_t *f) {
@@ -98,8 +107,15 @@ static bool start(fetch_t *f, const wisp_outbound_spec_t *spec) {
 }
 
 /* What the host does after a loop turn: move body bytes both ways. */
+static void pump_once(fetch_t *f);
 static void pump(fetch_t *f) {
-  if (!f->request || f->done) return;
+  if (!f->request || f->done || f->pumping) return;
+  f->pumping = true;
+  pump_once(f);
+  f->pumping = false;
+}
+
+static void pump_once(fetch_t *f) {
   size_t readable = wisp_outbound_readable(f->request);
   if (readable > f->max_readable) f->max_readable = readable;
   while (f->send && !f->send_done) {
@@ -152,7 +168,7 @@ static bool run(fetch_t *fetches, size_t count, uint64_t timeout_ms) {
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < count; i++) {
-      pump(&fetches[i]);
+      if (!fetches[i].inline_pump) pump(&fetches[i]);
       all &= fetches[i].done;
     }
     if (all) return true;
@@ -597,6 +613,35 @@ static void test_tls(void) {
   fetch_reset(&f[1]);
 }
 
+/* The host may move the bytes from inside notify: a streamed request body
+ * and a large response, with nothing done after loop turns. */
+static void test_inline(void) {
+  size_t length = 300 * 1024;
+  char *data = malloc(length);
+  for (size_t i = 0; i < length; i++) data[i] = (char)('A' + i % 23);
+  fetch_t f[2] = {0};
+  wisp_outbound_spec_t spec = spec_for(&f[0], "POST", "/echo");
+  spec.has_body = true;
+  f[0].inline_pump = true;
+  f[0].send = data, f[0].send_length = length;
+  CHECK(start(&f[0], &spec));
+  spec = spec_for(&f[1], "GET", "/big?n=8000000");
+  f[1].inline_pump = true;
+  CHECK(start(&f[1], &spec));
+  pump(&f[0]); /* the first piece of body; the rest as room appears */
+  CHECK(run(f, 2, 20000));
+  CHECK(f[0].status == 200 && f[0].body_length == length && memcmp(f[0].body, data, length) == 0);
+  CHECK(f[1].status == 200 && f[1].body_length == 8000000);
+  bool intact = f[1].body_length == 8000000;
+  for (size_t i = 0; intact && i < f[1].body_length; i++) intact = (unsigned char)f[1].body[i] == i % 251;
+  CHECK(intact);
+  CHECK(f[0].inline_pumps > 3 && f[1].inline_pumps > 3);
+  CHECK(wisp_outbound_active(outbound) == 0);
+  fetch_reset(&f[0]);
+  fetch_reset(&f[1]);
+  free(data);
+}
+
 static const struct {
   const char *name;
   void (*run)(void);
@@ -618,6 +663,7 @@ static const struct {
     {"delete_in_flight", test_delete_in_flight},
     {"reuse", test_reuse},
     {"tls", test_tls},
+    {"inline", test_inline},
 };
 
 /* Starts upstream.py; reads its ports. */
