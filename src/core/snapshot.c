@@ -641,9 +641,11 @@ static wisp_snapshot_t *get_body(reader_t *r, const wisp_module_t *m, bool linke
   if (snap->nglobals != m->nglobals - m->nglobal_imports) r->bad = true;
   snap->globals = calloc((r->bad ? 0 : snap->nglobals) + 1, sizeof(wisp__cell_t));
   for (uint32_t g = 0; !r->bad && snap->globals && g < snap->nglobals; g++) snap->globals[g].u64 = get64(r);
+  if (r->bad) snap->nglobals = 0;
   snap->ntables = get32(r);
   if (snap->ntables != m->ntables - m->ntable_imports) r->bad = true;
-  snap->tables = calloc((r->bad ? 0 : snap->ntables) + 1, sizeof(snap_table_t));
+  if (r->bad) snap->ntables = 0; /* wisp_snapshot_delete walks ntables entries */
+  snap->tables = calloc(snap->ntables + 1, sizeof(snap_table_t));
   if (!snap->tables) snap->ntables = 0;
   for (uint32_t t = 0; !r->bad && snap->tables && t < snap->ntables; t++) {
     uint32_t size = get32(r);

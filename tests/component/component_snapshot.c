@@ -332,6 +332,43 @@ static void check_component(wisp_engine_t *engine, const char *path, bool wasi, 
     CHECK(wisp__csnap_load(c, bad, &s, &err) == WISP_ERR_MALFORMED && strstr(err.message, "format version 99"));
     wisp__csnap_delete(s);
   }
+  /* byte flips with the checksum fixed up: the parser itself must refuse or
+   * accept cleanly, and whatever loads must instantiate or fail cleanly */
+  size_t glen = 0;
+  uint8_t *orig = read_all(file_out, &glen);
+  int loaded_mutants = 0;
+  for (size_t i = 0; orig && glen > 40 && i < 300; i++) {
+    size_t at = 8 + (i * 7919) % (glen - 16);
+    uint8_t *copy = malloc(glen);
+    memcpy(copy, orig, glen);
+    copy[at] ^= (uint8_t)(1u << (i % 8));
+    uint64_t sum = wisp__fnv1a(0, copy, glen - 8);
+    memcpy(copy + glen - 8, &sum, 8);
+    write_all(bad, copy, glen);
+    free(copy);
+    wisp__csnap_t *s = NULL;
+    if (wisp__csnap_load(c, bad, &s, &err) == 0) {
+      loaded_mutants++;
+      run_t m;
+      if (start(&m, engine, c, wasi, NULL, NULL)) stop(&m); /* the host is fine */
+      wisp_store_t *store = wisp_store_new(engine);
+      wisp_store_set_pool(store, pool);
+      wisp_exec_t *exec = wisp_exec_new(store, NULL);
+      wisp__wasi2_t *w = NULL;
+      const wisp__chost_func_t *host = calc_host;
+      size_t count = 2;
+      wisp__wasi2_config_t cfg = {.argv = tour_argv, .argc = 1, .stdio = {-1, -1, -1}, .deadline_ns = -1};
+      if (wasi && (wisp__wasi2_new(&cfg, &w) < 0 || wisp__wasi2_host_funcs(w, c, &host, &count) < 0)) host = NULL;
+      wisp__cinst_t *mi = NULL;
+      if (host && wisp__cinst_from_csnap(s, store, exec, host, count, &mi, &err) == 0) wisp__cinst_delete(mi);
+      wisp_exec_delete(exec);
+      wisp_store_delete(store);
+      wisp__wasi2_delete(w);
+    }
+    wisp__csnap_delete(s);
+  }
+  free(orig);
+  printf("  %s: %d of 300 checksum-fixed mutants loaded (the rest refused)\n", name, loaded_mutants);
   free(good);
   if (other) {
     wisp__csnap_t *s = NULL;
