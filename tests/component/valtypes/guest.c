@@ -68,6 +68,7 @@ HOST("echo-wide") i32 echo_wide(i32);
 HOST("echo-many") void echo_many(i32 args, i32 ret);
 HOST("consume") i32 host_consume(i32 borrowed, i32 owned);
 HOST("reenter") i32 host_reenter(void);
+HOST("take") i32 host_take(i32 owned);
 
 RES("[resource-new]blob") i32 blob_new(i32 rep);
 RES("[resource-rep]blob") i32 blob_rep(i32 handle);
@@ -307,6 +308,7 @@ EXPORT("bad-list-align") i32 bad_list_align(void) {
 }
 
 EXPORT("bad-retptr-align") i32 bad_retptr_align(void) { return RET + 1; }
+EXPORT("bad-retptr-oob") i32 bad_retptr_oob(void) { return (i32)0xFFFFFFF8u; }
 
 EXPORT("bad-variant") i32 bad_variant(void) {
   ret_area[0] = 9; /* shape has 5 cases */
@@ -338,6 +340,22 @@ EXPORT("bad-import-variant") i32 bad_import_variant(void) {
   return RET;
 }
 
+/* spilled parameters (a pointer to the tuple) that point nowhere / misaligned */
+EXPORT("bad-import-many-oob") i64 bad_import_many_oob(void) {
+  echo_many((i32)0xFFFFFF00u, RET);
+  return ((i64 *)ret_area)[0];
+}
+EXPORT("bad-import-many-align") i64 bad_import_many_align(void) {
+  echo_many(P(heap + 4), RET); /* the tuple holds a u64: alignment 8 */
+  return ((i64 *)ret_area)[0];
+}
+/* the return area of an import call outside memory */
+EXPORT("bad-import-retptr-oob") i32 bad_import_retptr_oob(void) {
+  static const char s[] = "x";
+  echo_string(P(s), 1, (i32)0xFFFFFFFCu);
+  return RET;
+}
+
 EXPORT("drop-unknown") void drop_unknown(void) { counter_drop(77); }
 
 /* a blob handle where a counter is expected */
@@ -354,6 +372,9 @@ EXPORT("use-after-drop") i32 use_after_drop(void) {
 
 /* returns without dropping the borrowed handle */
 EXPORT("keep-borrow") void keep_borrow(i32 c) { (void)c; }
+
+/* a borrowed handle passed where an owned one is due */
+EXPORT("give-borrowed") i32 give_borrowed(i32 c) { return host_take(c); }
 
 /* lends h (borrow) and gives it away (own) in the same call */
 EXPORT("lend-and-give") i32 lend_and_give(void) {

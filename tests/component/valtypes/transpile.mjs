@@ -417,6 +417,12 @@ for (const [name, f] of funcs.host) {
       counters[b.id - 1].live = false;
       return 0;
     };
+  } else if (name === 'take') {
+    fn = (c) => {
+      print(`  host take(counter#${c.id})`);
+      counters[c.id - 1].live = false;
+      return 0;
+    };
   } else if (name === 'reenter') {
     fn = () => {
       print('  host reenter()');

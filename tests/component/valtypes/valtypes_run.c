@@ -532,6 +532,17 @@ static int host_consume(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, u
   return 0;
 }
 
+static int host_take(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
+                     wisp__cval_t *results, uint32_t nresults) {
+  (void)env;
+  if (nargs != 1 || nresults != 1) return -1;
+  printf("  host take(counter#%llu)\n", (unsigned long long)args[0].of.u);
+  if (live_counter(cx, args[0].of.u)) return -1;
+  counters[args[0].of.u].live = false;
+  results[0].of.u = 0;
+  return 0;
+}
+
 /* calls back into the instance that is calling us */
 static int host_reenter(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
                         wisp__cval_t *results, uint32_t nresults) {
@@ -556,6 +567,7 @@ static const wisp__chost_func_t host[] = {
   {H, "echo-many", host_many, NULL},
   {H, "consume", host_consume, NULL},
   {H, "reenter", host_reenter, NULL},
+  {H, "take", host_take, NULL},
   {"wisp:valtypes/types", "[constructor]counter", counter_ctor, NULL},
   {"wisp:valtypes/types", "[method]counter.add", counter_add, NULL},
   {"wisp:valtypes/types", "[method]counter.get", counter_get, NULL},
@@ -592,6 +604,7 @@ static const char *trap_kind(const char *msg) {
     {"invalid UTF", "invalid-string"},
     {"unknown resource handle", "unknown-handle"},
     {"another resource type", "wrong-resource-type"},
+    {"borrowed handle cannot be passed as owned", "borrow-given-as-own"},
     {"borrowed handle", "borrow-outlives-call"},
     {"while it is lent", "handle-lent"},
     {"cannot enter", "reentrance"},
