@@ -60,3 +60,11 @@ foreach(pair utf8:0:utf8 utf16:1:utf16 latin1:2:compact-utf16)
                    ${wasm} ${vt_out}/js-${jsenc}/valtypes.js ${vt_src}/cases.txt ${vt_out}/${enc})
 endforeach()
 add_custom_target(valtypes_guests ALL DEPENDS ${vt_guests})
+# mutate: decoding one-byte mutants of the component never crashes;
+# mutants: 200 one-byte mutants, those that still decode instantiated and the
+# whole script played on them (traps and refusals fine; no crash, no leak in the
+# sanitizer build); nomem: every allocation of decoding fails once in turn
+set(vt_utf8 ${vt_out}/valtypes_utf8.component.wasm)
+add_test(NAME component/valtypes/mutate COMMAND component_mutate ${vt_utf8})
+add_test(NAME component/valtypes/mutants COMMAND valtypes_run --mutants 200 ${vt_utf8} ${vt_src}/cases.txt)
+add_test(NAME component/valtypes/nomem COMMAND component_nomem ${vt_utf8})
