@@ -35,6 +35,7 @@ typedef struct srv_job srv_job_t;
 typedef struct srv_component {
   const wisp_manifest_component_t *manifest;
   wisp_module_t *module;     /* NULL when it could not be loaded (HTTP executor) */
+  wisp_component_t *http;    /* a wasi:http/incoming-handler component (http_job.c), or NULL */
   wisp_snapshot_t *snapshot; /* its state after instantiation and init; NULL:
                                 instantiate (and init) per request through a linker */
   const char *init;          /* the pre-initialisation export to run, or NULL
@@ -102,6 +103,7 @@ struct srv_thread {
   wisp_store_t *host_store; /* long-lived: the shared WASI host functions */
   wisp_extern_t **imports;  /* per component, resolved once; NULL: no snapshot */
   bool closing;             /* listeners closed, draining */
+  h2o_linklist_t http_waiting, http_ready, http_blocked; /* wasi:http jobs (http_job.c) */
   /* Idle execs kept for the next requests: an exec's stacks are two mmaps
    * (1 MiB value stack, call frames) that a request need not pay for again. */
   wisp_exec_t *spare_execs[SRV_SPARE_EXECS];

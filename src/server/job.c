@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "http_job.h"
 #include "internal.h"
 #include "wagi.h"
 
@@ -92,6 +93,7 @@ void srv_thread_jobs_init(srv_thread_t *thread) {
   h2o_linklist_init_anchor(&thread->waiting);
   h2o_linklist_init_anchor(&thread->ready);
   h2o_linklist_init_anchor(&thread->sleeping);
+  srv_http_thread_init(thread);
 }
 
 /* ---- guest stdio ---------------------------------------------------------- */
@@ -718,6 +720,10 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tri
   size_t route = (size_t)(trigger - srv->manifest->triggers);
   uint64_t now = srv_now_us();
   uint64_t id = atomic_fetch_add(&srv->metrics->next_request_id, 1) + 1;
+  if (comp->http) {
+    srv_http_start(thread, req, trigger, id);
+    return;
+  }
   if (!comp->module) {
     respond_early(srv, req, route, 501, now, trigger->route, id,
                   "this route's executor (wasi:http) is not supported by this server yet");
@@ -786,6 +792,7 @@ static void admit_waiting(srv_thread_t *thread) {
 }
 
 bool srv_thread_run_jobs(srv_thread_t *thread) {
+  bool http_busy = srv_http_run_jobs(thread);
   if (!h2o_linklist_is_empty(&thread->waiting)) admit_waiting(thread);
   /* One round: every job ready now gets one slice; jobs it makes ready wait
    * for the next round, after the loop has polled I/O. */
@@ -807,6 +814,6 @@ bool srv_thread_run_jobs(srv_thread_t *thread) {
     h2o_linklist_unlink(&job->link);
     job_run(job);
   }
-  return !h2o_linklist_is_empty(&thread->ready) || !h2o_linklist_is_empty(&thread->waiting) ||
+  return http_busy || !h2o_linklist_is_empty(&thread->ready) || !h2o_linklist_is_empty(&thread->waiting) ||
          !h2o_linklist_is_empty(&thread->sleeping);
 }

@@ -33,6 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "http_job.h"
 #include "internal.h"
 
 #define DRAIN_FLUSH_US   300000      /* after the last job: time for responses to flush */
@@ -121,19 +122,15 @@ static int build_component(const srv_t *srv, const wisp_manifest_component_t *mc
 
 /* Decodes and validates one component's module; sets up its preopens. A
  * module file that does not exist yet is built first when the component has
- * build commands (always with --build). */
+ * build commands (always with --build). The executor follows the artifact:
+ * a component (wasi:http/incoming-handler) is served by http_job.c, a core
+ * module by WAGI (also when a route names the wagi executor). */
 static int load_component(srv_t *srv, size_t index) {
   const wisp_manifest_component_t *mc = &srv->manifest->components[index];
   srv_component_t *c = &srv->components[index];
   c->manifest = mc;
   c->queue_cap = mc->limits.max_concurrency;
-  if (!component_is_wagi(srv, index)) {
-    fprintf(stderr,
-            "wisp: component '%s': the wasi:http executor is not supported yet; its routes "
-            "answer 501 (use executor = { type = \"wagi\" } for a WASI command)\n",
-            mc->id);
-    return 0;
-  }
+  bool wagi = component_is_wagi(srv, index);
   if (mc->has_build && (srv->options->build || access(mc->source, F_OK) != 0) && build_component(srv, mc) < 0)
     return -1;
   size_t len = 0;
@@ -143,16 +140,29 @@ static int load_component(srv_t *srv, size_t index) {
     return -1;
   }
   wisp_error_t err = {0};
-  int rc = wisp_module_new(srv->engine, bytes, len, &c->module, &err);
-  if (rc < 0) {
+  int rc;
+  if (wisp_is_component(bytes, len) && wagi) {
+    fprintf(stderr, "wisp: component '%s': %s is a component; the wagi executor runs core command modules\n",
+            mc->id, mc->source);
     free(bytes);
-    fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc), err.message);
     return -1;
   }
-  rc = srv_component_find_init(c);
-  if (rc == 0 && !srv->options->no_snapshot) rc = srv_component_snapshot(srv, c, bytes, len);
-  free(bytes);
-  if (rc < 0) return -1;
+  if (wisp_is_component(bytes, len)) {
+    rc = srv_http_load(c, srv->engine, bytes, len);
+    free(bytes);
+    if (rc < 0) return -1;
+  } else {
+    rc = wisp_module_new(srv->engine, bytes, len, &c->module, &err);
+    if (rc < 0) {
+      free(bytes);
+      fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", mc->id, mc->source, wisp_err_name(rc), err.message);
+      return -1;
+    }
+    rc = srv_component_find_init(c);
+    if (rc == 0 && !srv->options->no_snapshot) rc = srv_component_snapshot(srv, c, bytes, len);
+    free(bytes);
+    if (rc < 0) return -1;
+  }
   c->preopens = calloc(mc->file_count + 1, sizeof *c->preopens);
   if (!c->preopens) return -1;
   for (size_t i = 0; i < mc->file_count; i++) {
@@ -341,7 +351,7 @@ static void *thread_main(void *arg) {
       idle_since = 0;
     }
     int32_t wait_ms = 50;
-    if (busy) wait_ms = h2o_linklist_is_empty(&t->ready) ? 1 : 0;
+    if (busy) wait_ms = h2o_linklist_is_empty(&t->ready) && !srv_http_has_ready(t) ? 1 : 0;
     h2o_evloop_run(loop, wait_ms);
   }
   return NULL;
@@ -471,6 +481,7 @@ static void teardown(srv_t *srv) {
   for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
     wisp_snapshot_delete(srv->components[i].snapshot);
     wisp_module_delete(srv->components[i].module);
+    wisp_component_delete(srv->components[i].http);
     free(srv->components[i].preopens);
   }
   wisp_engine_delete(srv->engine);

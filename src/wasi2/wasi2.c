@@ -40,7 +40,7 @@ typedef struct subscribe_env {
 
 /* A resource the host made: a stream, a descriptor or a directory-entry-stream.
  * Its representation is 1 + its index; slots 0-2 are the stdio streams. */
-typedef enum obj_kind { OBJ_FREE, OBJ_STDIO, OBJ_IN, OBJ_OUT, OBJ_DESC, OBJ_DIRSTREAM } obj_kind_t;
+typedef enum obj_kind { OBJ_FREE, OBJ_STDIO, OBJ_IN, OBJ_OUT, OBJ_DESC, OBJ_DIRSTREAM, OBJ_HOST_IN, OBJ_HOST_OUT } obj_kind_t;
 
 typedef struct obj {
   uint8_t kind;    /* obj_kind_t */
@@ -49,6 +49,8 @@ typedef struct obj {
   int fd;          /* the host descriptor (owned unless OBJ_STDIO) */
   uint64_t offset; /* OBJ_IN / OBJ_OUT on a file: where the next transfer is */
   DIR *dir;        /* OBJ_DIRSTREAM (owns its own descriptor) */
+  const wisp__wasi2_stream_ops_t *ops; /* OBJ_HOST_*: the embedder's stream */
+  void *ctx;
 } obj_t;
 
 typedef struct pollable {
@@ -56,6 +58,9 @@ typedef struct pollable {
   int64_t ready_ns; /* a timer: CLOCK_MONOTONIC time it becomes ready (fd < 0) */
   int fd;           /* a stream's: ready when poll(2) says so for `events` */
   short events;
+  bool host;                /* backed by ready(ctx); detached (ready NULL): ready */
+  bool (*ready)(void *ctx);
+  void *ctx;
 } pollable_t;
 
 struct wisp__wasi2 {
@@ -255,6 +260,11 @@ static uint32_t obj_new(wisp__wasi2_t *w, const obj_t *o) {
 }
 
 static void obj_free(obj_t *o) {
+  if (o->kind == OBJ_HOST_IN || o->kind == OBJ_HOST_OUT) {
+    if (o->ops->drop) o->ops->drop(o->ctx);
+    *o = (obj_t){.kind = OBJ_FREE, .fd = -1};
+    return;
+  }
   if (o->dir)
     closedir(o->dir);
   else if (o->kind != OBJ_STDIO && o->kind != OBJ_FREE && o->fd >= 0)
@@ -312,8 +322,167 @@ static int write_all(obj_t *o, const uint8_t *p, size_t len) {
   return 0;
 }
 
+
+/* ---- streams backed by the embedder's callbacks (wasi2.h) ---- */
+
+static uint32_t pollable_new(wisp__wasi2_t *w, int64_t ready_ns, int fd, short events);
+static cval_t *result_ok_value(wisp__cabi_t *cx, cval_t *res);
+
+/* The embedder's stream of representation self, or NULL when it is not one. */
+static obj_t *host_stream(wisp__wasi2_t *w, const cval_t *self) {
+  uint64_t rep = self->of.u;
+  if (rep < 1 || rep > w->nobjs) return NULL;
+  obj_t *o = &w->objs[rep - 1];
+  return o->kind == OBJ_HOST_IN || o->kind == OBJ_HOST_OUT ? o : NULL;
+}
+
+static int host_error(wisp__cabi_t *cx, cval_t *res, int64_t r) {
+  return result_stream_error(cx, res, r == WISP__WASI2_CLOSED ? 0 : (int)-r);
+}
+
+static int host_want(wisp__cabi_t *cx, const obj_t *o, int kind, const char *what) {
+  if (o->kind == kind) return 0;
+  snprintf(cx->trap, sizeof cx->trap, "%s on an %s stream", what, kind == OBJ_HOST_IN ? "output" : "input");
+  return -1;
+}
+
+int wisp__wasi2_wait(wisp__wasi2_t *w, wisp__cabi_t *cx, int64_t until_ns) {
+  if (w->cfg.deadline_ns >= 0 && until_ns > w->cfg.deadline_ns) {
+    if (mono_ns() >= w->cfg.deadline_ns) return fail(cx, "wasi2: deadline exceeded while blocked on a stream");
+    until_ns = w->cfg.deadline_ns;
+  }
+  if (!w->cfg.wait) return fail(cx, "wasi2: the guest waits for a stream that cannot become ready here");
+  if (w->cfg.wait(w->cfg.wait_env, until_ns)) return fail(cx, "wasi2: the wait was cancelled");
+  return 0;
+}
+
+static int host_check_write(wisp__cabi_t *cx, obj_t *o, cval_t *res) {
+  if (host_want(cx, o, OBJ_HOST_OUT, "check-write")) return -1;
+  int64_t n = o->ops->check_write(o->ctx);
+  return n < 0 ? host_error(cx, res, n) : result_ok(cx, res, (uint64_t)n);
+}
+
+/* write (blocking false: at most what check-write permits, else a trap) and
+ * blocking-write-and-flush / write-zeroes (bytes NULL: zeroes) */
+static int host_write(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, const uint8_t *bytes, uint64_t len,
+                      bool blocking, cval_t *res) {
+  static const uint8_t zeroes[4096];
+  if (host_want(cx, o, OBJ_HOST_OUT, "write")) return -1;
+  if (blocking && len > 4096) return fail(cx, "blocking-write-and-flush: more than 4096 bytes");
+  int64_t n = o->ops->check_write(o->ctx);
+  if (n >= 0 && !blocking && len > (uint64_t)n) return fail(cx, "write: more bytes than check-write permitted");
+  while (n >= 0 && len > 0) {
+    if (n == 0) {
+      if (wisp__wasi2_wait(w, cx, INT64_MAX)) return -1;
+    } else {
+      size_t k = len < (uint64_t)n ? (size_t)len : (size_t)n;
+      if (!bytes && k > sizeof zeroes) k = sizeof zeroes;
+      int64_t r = o->ops->write(o->ctx, bytes ? bytes : zeroes, k);
+      if (r < 0) return host_error(cx, res, r);
+      if (bytes) bytes += k;
+      len -= k;
+      if (len == 0) break;
+    }
+    n = o->ops->check_write(o->ctx);
+  }
+  return n < 0 ? host_error(cx, res, n) : result_ok(cx, res, 0);
+}
+
+/* read / skip (out NULL), blocking or not */
+static int host_read(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, uint64_t len, bool blocking, bool skip,
+                     cval_t *res) {
+  if (host_want(cx, o, OBJ_HOST_IN, skip ? "skip" : "read")) return -1;
+  uint64_t cap = skip ? 65536 : WASI2_MAX_BYTES;
+  size_t want = (size_t)(len > cap ? cap : len);
+  uint8_t *buf = wisp__arena_alloc(cx->arena, want ? want : 1);
+  if (!buf) return fail(cx, "out of memory");
+  int64_t r = 0;
+  while (want > 0) {
+    r = o->ops->read(o->ctx, buf, want);
+    if (r < 0) return host_error(cx, res, r);
+    if (r > 0 || !blocking) break;
+    if (wisp__wasi2_wait(w, cx, INT64_MAX)) return -1;
+  }
+  if (skip) return result_ok(cx, res, (uint64_t)r);
+  cval_t *v = result_ok_value(cx, res);
+  if (!v) return fail(cx, "out of memory");
+  v->of.bytes.ptr = buf;
+  v->of.bytes.len = (uint32_t)r;
+  return 0;
+}
+
+static uint32_t pollable_new_host(wisp__wasi2_t *w, bool (*ready)(void *ctx), void *ctx) {
+  uint32_t rep = pollable_new(w, 0, -1, 0);
+  if (rep) {
+    w->polls[rep - 1].host = true;
+    w->polls[rep - 1].ready = ready;
+    w->polls[rep - 1].ctx = ctx;
+  }
+  return rep;
+}
+
+static int host_subscribe(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, cval_t *res) {
+  uint32_t rep = pollable_new_host(w, o->ops->ready, o->ctx);
+  if (!rep) return fail(cx, "out of memory");
+  res->of.u = rep;
+  return 0;
+}
+
+uint32_t wisp__wasi2_stream_new(wisp__wasi2_t *w, bool output, const wisp__wasi2_stream_ops_t *ops, void *ctx) {
+  obj_t o = {.kind = output ? OBJ_HOST_OUT : OBJ_HOST_IN, .fd = -1, .ops = ops, .ctx = ctx};
+  return obj_new(w, &o);
+}
+
+uint32_t wisp__wasi2_pollable_new(wisp__wasi2_t *w, bool (*ready)(void *ctx), void *ctx) {
+  return pollable_new_host(w, ready, ctx);
+}
+
+void wisp__wasi2_pollables_detach(wisp__wasi2_t *w, void *ctx) {
+  for (uint32_t i = 0; i < w->npolls; i++)
+    if (w->polls[i].used && w->polls[i].host && w->polls[i].ctx == ctx) {
+      w->polls[i].ready = NULL;
+      w->polls[i].ctx = NULL;
+    }
+}
+
+/* the blocking variants of the stream functions: the same for descriptors */
+HOST_FN(check_write);
+HOST_FN(stream_write);
+HOST_FN(stream_write_zeroes);
+HOST_FN(stream_read);
+HOST_FN(stream_skip);
+
+HOST_FN(stream_blocking_write) {
+  obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (o) return host_write(env, cx, o, args[1].of.bytes.ptr, args[1].of.bytes.len, true, &res[0]);
+  return stream_write(env, cx, args, nargs, res, nres);
+}
+
+HOST_FN(stream_blocking_zeroes) {
+  obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (o) {
+    if (args[1].of.u > 4096) return fail(cx, "blocking-write-zeroes-and-flush: more than 4096 bytes");
+    return host_write(env, cx, o, NULL, args[1].of.u, true, &res[0]);
+  }
+  return stream_write_zeroes(env, cx, args, nargs, res, nres);
+}
+
+HOST_FN(stream_blocking_read) {
+  obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (o) return host_read(env, cx, o, args[1].of.u, true, false, &res[0]);
+  return stream_read(env, cx, args, nargs, res, nres);
+}
+
+HOST_FN(stream_blocking_skip) {
+  obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (o) return host_read(env, cx, o, args[1].of.u, true, true, &res[0]);
+  return stream_skip(env, cx, args, nargs, res, nres);
+}
+
 HOST_FN(check_write) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 1 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_check_write(cx, host, &res[0]);
   if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
   return result_ok(cx, &res[0], WASI2_WRITE_BUDGET);
 }
@@ -321,6 +490,8 @@ HOST_FN(check_write) {
 /* write / blocking-write-and-flush: the host writes everything at once */
 HOST_FN(stream_write) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_write(env, cx, host, args[1].of.bytes.ptr, args[1].of.bytes.len, false, &res[0]);
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write: bad arguments");
   if (wait_fd(env, cx, fd, POLLOUT)) return -1;
@@ -331,6 +502,13 @@ HOST_FN(stream_write) {
 /* write-zeroes / blocking-write-zeroes-and-flush */
 HOST_FN(stream_write_zeroes) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (host) {
+    int64_t n = host_want(cx, host, OBJ_HOST_OUT, "write-zeroes") ? 0 : host->ops->check_write(host->ctx);
+    if (cx->trap[0]) return -1;
+    if (n >= 0 && args[1].of.u > (uint64_t)n) return fail(cx, "write-zeroes: more bytes than check-write permitted");
+    return host_write(env, cx, host, NULL, args[1].of.u, false, &res[0]);
+  }
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write-zeroes: bad arguments");
   static const uint8_t zeroes[4096];
@@ -347,6 +525,8 @@ HOST_FN(stream_write_zeroes) {
 /* flush / blocking-flush: writes are not buffered */
 HOST_FN(stream_flush) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 1 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_check_write(cx, host, &res[0]); /* writes are handed over at once: ok unless closed */
   if (nargs != 1 || stream_fd(env, cx, &args[0]) < 0) return -1;
   return result_ok(cx, &res[0], 0);
 }
@@ -355,6 +535,8 @@ HOST_FN(stream_flush) {
  * `closed`. The host's stdin is blocking, so read blocks as blocking-read does. */
 HOST_FN(stream_read) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_read(env, cx, host, args[1].of.u, false, false, &res[0]);
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "read: bad arguments");
   uint64_t want = args[1].of.u > WASI2_MAX_BYTES ? WASI2_MAX_BYTES : args[1].of.u;
@@ -377,6 +559,8 @@ HOST_FN(stream_read) {
 /* skip / blocking-skip(len) -> result<u64, stream-error> */
 HOST_FN(stream_skip) {
   UNUSED_ARGS;
+  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_read(env, cx, host, args[1].of.u, false, true, &res[0]);
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "skip: bad arguments");
   uint8_t buf[4096];
@@ -439,6 +623,8 @@ static int stream_subscribe(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *se
  * once for files, poll(2) for pipes and terminals) */
 HOST_FN(stream_subscribe_in) {
   UNUSED_ARGS;
+  obj_t *host = host_stream(env, &args[0]);
+  if (host) return host_want(cx, host, OBJ_HOST_IN, "subscribe") ? -1 : host_subscribe(env, cx, host, &res[0]);
   int rep = stream_subscribe(env, cx, &args[0], POLLIN);
   if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
   res[0].of.u = (uint32_t)rep;
@@ -448,6 +634,8 @@ HOST_FN(stream_subscribe_in) {
 /* [method]output-stream.subscribe: ready when writable */
 HOST_FN(stream_subscribe_out) {
   UNUSED_ARGS;
+  obj_t *host = host_stream(env, &args[0]);
+  if (host) return host_want(cx, host, OBJ_HOST_OUT, "subscribe") ? -1 : host_subscribe(env, cx, host, &res[0]);
   int rep = stream_subscribe(env, cx, &args[0], POLLOUT);
   if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
   res[0].of.u = (uint32_t)rep;
@@ -464,6 +652,7 @@ HOST_FN(pollable_drop) {
 }
 
 static bool pollable_is_ready(const pollable_t *p, int64_t now) {
+  if (p->host) return !p->ready || p->ready(p->ctx);
   if (p->fd < 0) return p->ready_ns <= now;
   struct pollfd pfd = {.fd = p->fd, .events = p->events};
   return poll(&pfd, 1, 0) > 0; /* revents: ready, hang-up, error or not a descriptor */
@@ -476,11 +665,14 @@ static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint
   if (!fds) return fail(cx, "out of memory");
   for (;;) {
     int64_t now = mono_ns(), earliest = INT64_MAX;
-    uint32_t nfds = 0;
+    uint32_t nfds = 0, nhost = 0;
     for (uint32_t i = 0; i < n; i++) {
       pollable_t *p = pollable_get(w, cx, reps[i].of.u);
       if (!p) return -1;
-      if (p->fd >= 0)
+      if (p->host) {
+        if (pollable_is_ready(p, now)) return 0;
+        nhost++;
+      } else if (p->fd >= 0)
         fds[nfds++] = (struct pollfd){.fd = p->fd, .events = p->events};
       else if (p->ready_ns <= now)
         return 0;
@@ -490,6 +682,11 @@ static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint
     bool capped = w->cfg.deadline_ns >= 0 && earliest > w->cfg.deadline_ns;
     if (capped) earliest = w->cfg.deadline_ns;
     if (capped && earliest <= now) return fail(cx, "wasi2: deadline exceeded while blocked in poll");
+    if (nhost) { /* the embedder waits; descriptors are checked without waiting */
+      if (nfds && poll(fds, nfds, 0) > 0) return 0;
+      if (wisp__wasi2_wait(w, cx, earliest)) return -1;
+      continue;
+    }
     int timeout_ms = -1;
     if (earliest != INT64_MAX) {
       int64_t ms = (earliest - now + 999999) / 1000000;
@@ -754,6 +951,13 @@ HOST_FN(desc_drop) {
 
 HOST_FN(stream_drop) {
   UNUSED_ARGS;
+  obj_t *host = host_stream(env, &args[0]);
+  if (host) {
+    if (args[0].of.u <= 3) return 0; /* stdio slots stay */
+    wisp__wasi2_pollables_detach(env, host->ctx);
+    obj_free(host);
+    return 0;
+  }
   obj_t *o = obj_get(env, cx, &args[0], OBJ_IN, OBJ_OUT);
   if (o) obj_free(o); /* stdio streams are never freed */
   return 0;
@@ -1253,18 +1457,18 @@ static const impl_t impls[] = {
     {"wasi:io/poll@0.2.0", "poll", poll_list, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.check-write", check_write, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.write", stream_write, ENV_HOST},
-    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", stream_write, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-and-flush", stream_blocking_write, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.write-zeroes", stream_write_zeroes, ENV_HOST},
-    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-zeroes-and-flush", stream_write_zeroes,
+    {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-write-zeroes-and-flush", stream_blocking_zeroes,
      ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.flush", stream_flush, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.blocking-flush", stream_flush, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]output-stream.subscribe", stream_subscribe_out, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[resource-drop]output-stream", stream_drop, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]input-stream.read", stream_read, ENV_HOST},
-    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_read, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-read", stream_blocking_read, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]input-stream.skip", stream_skip, ENV_HOST},
-    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_skip, ENV_HOST},
+    {"wasi:io/streams@0.2.0", "[method]input-stream.blocking-skip", stream_blocking_skip, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[method]input-stream.subscribe", stream_subscribe_in, ENV_HOST},
     {"wasi:io/streams@0.2.0", "[resource-drop]input-stream", stream_drop, ENV_HOST},
     {"wasi:clocks/wall-clock@0.2.0", "now", wall_now, ENV_NONE},
@@ -1333,7 +1537,12 @@ int wisp__wasi2_new(const wisp__wasi2_config_t *cfg, wisp__wasi2_t **out) {
   w->objs = calloc(w->cap_objs, sizeof *w->objs);
   w->preopen_fds = calloc(cfg->npreopens + 1, sizeof *w->preopen_fds);
   if (!w->objs || !w->preopen_fds) return WISP_ERR_NOMEM;
-  for (int i = 0; i < 3; i++) w->objs[i] = (obj_t){.kind = OBJ_STDIO, .fd = cfg->stdio[i]};
+  for (int i = 0; i < 3; i++) {
+    w->objs[i] = (obj_t){.kind = OBJ_STDIO, .fd = cfg->stdio[i]};
+    if (cfg->stdio_ops[i])
+      w->objs[i] = (obj_t){.kind = i == 0 ? OBJ_HOST_IN : OBJ_HOST_OUT, .fd = -1, .ops = cfg->stdio_ops[i],
+                           .ctx = cfg->stdio_ctx[i]};
+  }
   w->nobjs = 3;
   for (size_t i = 0; i < cfg->npreopens; i++) w->preopen_fds[i] = -1;
   for (size_t i = 0; i < cfg->npreopens; i++) {
@@ -1351,7 +1560,10 @@ const char *wisp__wasi2_error(const wisp__wasi2_t *w) { return w->error; }
 
 void wisp__wasi2_delete(wisp__wasi2_t *w) {
   if (!w) return;
-  for (uint32_t i = 0; i < w->nobjs; i++) obj_free(&w->objs[i]);
+  for (uint32_t i = 0; i < w->nobjs; i++) {
+    if (w->objs[i].kind == OBJ_HOST_IN || w->objs[i].kind == OBJ_HOST_OUT) continue; /* the embedder's */
+    obj_free(&w->objs[i]);
+  }
   free(w->objs);
   for (size_t i = 0; w->preopen_fds && i < w->cfg.npreopens; i++)
     if (w->preopen_fds[i] >= 0) close(w->preopen_fds[i]);

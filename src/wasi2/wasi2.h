@@ -29,6 +29,8 @@
 #include "../component/cinst.h"
 #include "wisp_wasi.h"
 
+typedef struct wisp__wasi2_stream_ops wisp__wasi2_stream_ops_t;
+
 typedef struct wisp__wasi2_config {
   const char *const *argv; /* the guest's arguments (argv[0] included); borrowed */
   size_t argc;
@@ -40,6 +42,19 @@ typedef struct wisp__wasi2_config {
   size_t npreopens;
   int64_t deadline_ns; /* CLOCK_MONOTONIC; blocking calls (poll, read) end
                             * with a trap there; -1: none */
+  /* Embedder extension (wisp__wasi2_stream_new below): stdio slot i is a
+   * stream backed by stdio_ops[i] (with stdio_ctx[i]) instead of stdio[i]
+   * when stdio_ops[i] is set. */
+  const wisp__wasi2_stream_ops_t *stdio_ops[3];
+  void *stdio_ctx[3];
+  /* Called when the guest blocks (blocking-read/write, pollable.block, poll)
+   * on a stream or pollable backed by callbacks that is not ready: the
+   * embedder waits until something may have changed or `until_ns`
+   * (CLOCK_MONOTONIC; INT64_MAX: no timer) passes, then returns 0 and the
+   * host checks again; -1 ends the call with a trap ("the wait was
+   * cancelled"). Without it such a wait traps at once. */
+  int (*wait)(void *env, int64_t until_ns);
+  void *wait_env;
 } wisp__wasi2_config_t;
 
 typedef struct wisp__wasi2 wisp__wasi2_t;
@@ -75,5 +90,40 @@ int wisp__wasi2_check(wisp__wasi2_t *w, const wisp_component_t *c);
  * exit-with-code: its code), or -1 when it has not exited. An exit ends the
  * guest's call with a trap whose message is "exit". */
 int wisp__wasi2_exit_status(const wisp__wasi2_t *w);
+
+/* ---- streams and pollables backed by the embedder's callbacks ----
+ *
+ * An embedder (the wasi:http host, src/wasihttp) makes wasi:io streams whose
+ * bytes come from or go to its own buffers: the guest uses them through the
+ * ordinary wasi:io/streams functions, polls them with wasi:io/poll, and
+ * blocking calls wait through cfg.wait. Callbacks run on the guest's thread,
+ * inside a host call. */
+#define WISP__WASI2_CLOSED (-1000000) /* the stream has ended / is closed */
+struct wisp__wasi2_stream_ops {
+  /* Input: copies up to len (> 0) bytes into buf: the count, 0 when nothing
+   * is there yet, WISP__WASI2_CLOSED at the end, or -errno. */
+  int64_t (*read)(void *ctx, uint8_t *buf, size_t len);
+  /* Output: how many bytes may be written now (0: wait), CLOSED or -errno. */
+  int64_t (*check_write)(void *ctx);
+  /* Output: takes len bytes (len <= the last check_write): 0, CLOSED or
+   * -errno. */
+  int64_t (*write)(void *ctx, const uint8_t *buf, size_t len);
+  /* True when a read or write would not wait (data, space, end or error). */
+  bool (*ready)(void *ctx);
+  /* The guest dropped the stream (not called for stdio slots); may be NULL. */
+  void (*drop)(void *ctx);
+};
+
+/* A new input (output false) or output stream backed by ops/ctx (borrowed;
+ * ops must outlive the stream): its representation, or 0 out of memory. */
+uint32_t wisp__wasi2_stream_new(wisp__wasi2_t *w, bool output, const wisp__wasi2_stream_ops_t *ops, void *ctx);
+/* A new pollable, ready when ready(ctx) says so: its representation, or 0. */
+uint32_t wisp__wasi2_pollable_new(wisp__wasi2_t *w, bool (*ready)(void *ctx), void *ctx);
+/* Every pollable made with ctx (by either function above) becomes ready for
+ * good and forgets ctx: call before ctx goes away. */
+void wisp__wasi2_pollables_detach(wisp__wasi2_t *w, void *ctx);
+/* Runs the wait hook as a blocking call does (for the embedder's own blocking
+ * calls): 0, or -1 after writing the trap to cx. */
+int wisp__wasi2_wait(wisp__wasi2_t *w, wisp__cabi_t *cx, int64_t until_ns);
 
 #endif

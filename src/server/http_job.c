@@ -1,0 +1,793 @@
+/*
+ * http_job.c: the wasi:http executor. One request served by a fresh instance
+ * of a component exporting wasi:http/incoming-handler (docs/http.md).
+ *
+ * A job's guest runs on its own C stack (a coroutine, ucontext) on the loop
+ * thread that accepted the request, so that it can stop anywhere and let the
+ * loop serve others:
+ *   - at the end of each fuel slice (~0.5 ms of CPU): the instance's fuel hook
+ *     switches back to the loop; the job waits in the thread's http_ready list
+ *     for the next round;
+ *   - when it blocks in wasi:io (a read of a request body not there yet, a
+ *     write while the response window is full, poll on a timer): the wasi2
+ *     host's wait hook switches back; the job waits in http_blocked until the
+ *     response side drained bytes (proceed), its timer is due or it is cut off.
+ * The loop side sends the response as the guest writes it (h2o generator,
+ * one buffer in flight, the guest's window bounded by check-write), so a
+ * large response is never held in memory.
+ *
+ * Life of a job: srv_http_start (413 check, concurrency slot or queue) ->
+ * job_begin (stack, context) -> guest_main on the coroutine (instantiate,
+ * call handle) with run_guest slices from the loop -> pump after every
+ * switch (headers once the outparam is set, body bytes, final or error) ->
+ * job_free when the guest is done and the response is complete or the
+ * client is gone. Cut-offs (CPU, wall clock, client gone) set job->abort and
+ * resume the guest: the hooks then fail, so the call ends with a trap and the
+ * coroutine finishes normally; nothing is unwound by longjmp.
+ *
+ * Invariants: a job is touched only by its thread; it is in at most one list
+ * (link); the coroutine runs only inside run_guest.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "http_job.h"
+#include "internal.h"
+#include "wagi.h"
+#include "wasihttp/wasihttp.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define FIBER_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define FIBER_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#define GUEST_STACK (4u << 20)
+#else
+#define FIBER_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define FIBER_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define GUEST_STACK (1u << 20)
+#endif
+#define STACK_GUARD      4096
+#define SPARE_STACKS     8
+#define EXEC_STACK_CELLS (1u << 17)
+#define EXEC_CALL_DEPTH  10000u
+#define RESPONSE_WINDOW  65536
+
+typedef enum where { NOWHERE, WAITING, READY, BLOCKED } where_t;
+typedef enum outcome { OUT_NONE, OUT_RETURNED, OUT_TRAP, OUT_CPU, OUT_WALL, OUT_SETUP, OUT_GONE } outcome_t;
+
+typedef struct http_job http_job_t;
+struct http_job {
+  h2o_generator_t gen; /* first: the generator callbacks find the job from it */
+  srv_thread_t *thread;
+  h2o_req_t *req;       /* NULL once the client is gone */
+  http_job_t **handle;  /* in req's pool; points back here while both live */
+  const wisp_manifest_trigger_t *trigger;
+  srv_component_t *comp;
+  h2o_linklist_t link;
+  where_t where;
+  bool has_slot;
+  uint64_t id, start_us, deadline_us, wake_us, instantiate_us, cpu_ns, cpu_limit_ns;
+  /* the coroutine */
+  ucontext_t loop_uc, guest_uc;
+  void *stack;             /* mmap: guard page, then GUEST_STACK bytes */
+  void *guest_fake;        /* ASan fake stacks */
+  const void *loop_bottom;
+  size_t loop_size;
+  bool begun, done;        /* guest_main started / finished */
+  bool abort;              /* the hooks fail from now on */
+  outcome_t outcome;
+  char trap[800];
+  /* the instance */
+  wisp_store_t *store;
+  wisp_exec_t *exec;
+  wisp__wasi2_t *wasi;
+  wisp__http_t *http;
+  wisp__cinst_t *inst;
+  wisp__chost_func_t *funcs;
+  const char **env;
+  wisp__arena_t arena;
+  /* the response */
+  bool started, sending, final_sent, answered;
+  bool pumping, repump; /* pump is on the stack / a proceed came meanwhile */
+  int status;
+  uint8_t *send_buf;
+  size_t send_cap;
+  uint64_t bytes;
+  char line[2][400];      /* guest stdout, stderr: the current log line */
+  size_t line_len[2];
+};
+
+static __thread void *spare_stacks[SPARE_STACKS];
+static __thread unsigned nspare_stacks;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void srv_http_thread_init(srv_thread_t *thread) {
+  h2o_linklist_init_anchor(&thread->http_waiting);
+  h2o_linklist_init_anchor(&thread->http_ready);
+  h2o_linklist_init_anchor(&thread->http_blocked);
+}
+
+/* ---- lists -------------------------------------------------------------------- */
+
+static void move_to(http_job_t *job, where_t where) {
+  if (h2o_linklist_is_linked(&job->link)) h2o_linklist_unlink(&job->link);
+  job->where = where;
+  srv_thread_t *t = job->thread;
+  if (where == READY) h2o_linklist_insert(&t->http_ready, &job->link);
+  else if (where == BLOCKED) h2o_linklist_insert(&t->http_blocked, &job->link);
+  else if (where == WAITING) h2o_linklist_insert(&t->http_waiting, &job->link);
+}
+
+/* A blocked guest may go on: something it waits for may have changed. */
+static void wake(http_job_t *job) {
+  if (job->where == BLOCKED && job->begun && !job->done) move_to(job, READY);
+}
+
+/* ---- switching between the loop and the guest ------------------------------------- */
+
+static void to_loop(http_job_t *job, bool last) {
+  FIBER_START(last ? NULL : &job->guest_fake, job->loop_bottom, job->loop_size);
+  swapcontext(&job->guest_uc, &job->loop_uc);
+  FIBER_FINISH(job->guest_fake, &job->loop_bottom, &job->loop_size);
+}
+
+/* fuel hook: the slice ended; let the loop run, then continue (unless cut off) */
+static bool on_fuel(void *env, wisp_exec_t *exec) {
+  http_job_t *job = env;
+  if (job->abort) return false;
+  move_to(job, READY);
+  to_loop(job, false);
+  if (job->abort) return false;
+  wisp_exec_set_fuel(exec, job->thread->slice_fuel);
+  return true;
+}
+
+/* wasi2 wait hook: the guest blocks on a body stream or a timer */
+static int on_wait(void *env, int64_t until_ns) {
+  http_job_t *job = env;
+  if (job->abort) return -1;
+  uint64_t until_us = until_ns == INT64_MAX ? UINT64_MAX : (uint64_t)until_ns / 1000;
+  job->wake_us = until_us < job->deadline_us ? until_us : job->deadline_us;
+  move_to(job, BLOCKED);
+  to_loop(job, false);
+  return job->abort ? -1 : 0;
+}
+
+/* ---- guest stdio: stdin at its end, stdout/stderr to the log by line ------------------- */
+
+static void flush_line(http_job_t *job, int which) {
+  if (!job->line_len[which]) return;
+  fprintf(stderr, "wisp: request %" PRIu64 " [%s] guest %s: %.*s\n", job->id, job->comp->manifest->id,
+          which ? "stderr" : "stdout", (int)job->line_len[which], job->line[which]);
+  job->line_len[which] = 0;
+}
+
+static int64_t log_write(http_job_t *job, int which, const uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (buf[i] == '\n') {
+      flush_line(job, which);
+      continue;
+    }
+    if (job->line_len[which] == sizeof job->line[which]) flush_line(job, which);
+    job->line[which][job->line_len[which]++] = (char)buf[i];
+  }
+  return 0;
+}
+
+static int64_t stdout_write(void *ctx, const uint8_t *buf, size_t len) { return log_write(ctx, 0, buf, len); }
+static int64_t stderr_write(void *ctx, const uint8_t *buf, size_t len) { return log_write(ctx, 1, buf, len); }
+static int64_t log_check_write(void *ctx) { (void)ctx; return 65536; }
+static bool always_ready(void *ctx) { (void)ctx; return true; }
+static int64_t stdin_read(void *ctx, uint8_t *buf, size_t len) {
+  (void)ctx, (void)buf, (void)len;
+  return WISP__WASI2_CLOSED;
+}
+
+static const wisp__wasi2_stream_ops_t stdin_ops = {.read = stdin_read, .ready = always_ready};
+static const wisp__wasi2_stream_ops_t stdout_ops = {
+    .check_write = log_check_write, .write = stdout_write, .ready = always_ready};
+static const wisp__wasi2_stream_ops_t stderr_ops = {
+    .check_write = log_check_write, .write = stderr_write, .ready = always_ready};
+
+/* ---- instantiation ----------------------------------------------------------------- */
+
+/* The request as the wasi:http host takes it (copied there). */
+static int make_host(http_job_t *job) {
+  h2o_req_t *req = job->req;
+  size_t n = req->headers.size;
+  wisp__http_header_t *hs = calloc(n + 1, sizeof *hs);
+  if (!hs) return WISP_ERR_NOMEM;
+  size_t k = 0;
+  bool has_host = false;
+  for (size_t i = 0; i < n; i++) {
+    const h2o_header_t *e = &req->headers.entries[i];
+    hs[k++] = (wisp__http_header_t){e->name->base, e->name->len, e->value.base, e->value.len};
+    if (e->name == &H2O_TOKEN_HOST->buf) has_host = true;
+  }
+  if (!has_host && req->authority.len)
+    hs[k++] = (wisp__http_header_t){"host", 4, req->authority.base, req->authority.len};
+  wisp__http_request_t r = {req->method.base, req->method.len, req->path.base, req->path.len,
+                            req->scheme == &H2O_URL_SCHEME_HTTPS, req->authority.base, req->authority.len, hs, k};
+  wisp__http_config_t cfg = {.wasi = job->wasi,
+                             .max_response_bytes = job->comp->manifest->limits.max_response_bytes,
+                             .window = RESPONSE_WINDOW};
+  int rc = wisp__http_new(&cfg, &r, &job->http);
+  free(hs);
+  if (rc) return rc;
+  wisp__http_body_in_set(job->http, (const uint8_t *)req->entity.base, req->entity.base ? req->entity.len : 0,
+                         true);
+  return 0;
+}
+
+/* The instance for this request, in job->store. The one place an instance is
+ * made: a snapshot-based path can replace the body of this function. 0, or
+ * -1 with the reason in job->trap. */
+static int srv_http_instantiate(http_job_t *job) {
+  srv_t *srv = job->thread->srv;
+  const wisp_manifest_component_t *mc = job->comp->manifest;
+  const wisp_component_t *c = job->comp->http;
+  job->env = calloc(mc->env_count + 1, sizeof *job->env);
+  if (!job->env) goto nomem;
+  for (size_t i = 0; i < mc->env_count; i++) {
+    size_t len = strlen(mc->env[i].name) + strlen(mc->env[i].value) + 2;
+    char *kv = wisp__arena_alloc(&job->arena, len);
+    if (!kv) goto nomem;
+    snprintf(kv, len, "%s=%s", mc->env[i].name, mc->env[i].value);
+    job->env[i] = kv;
+  }
+  static const char *const no_args[] = {"wisp"};
+  wisp__wasi2_config_t wcfg = {.argv = no_args, .argc = 1, .env = job->env, .envc = mc->env_count,
+                               .stdio = {-1, -1, -1}, .preopens = job->comp->preopens,
+                               .npreopens = job->comp->npreopens,
+                               .deadline_ns = (int64_t)job->deadline_us * 1000,
+                               .stdio_ops = {&stdin_ops, &stdout_ops, &stderr_ops},
+                               .stdio_ctx = {job, job, job}, .wait = on_wait, .wait_env = job};
+  int rc = wisp__wasi2_new(&wcfg, &job->wasi);
+  if (rc == WISP_ERR_ARG) {
+    snprintf(job->trap, sizeof job->trap, "WASI setup failed: %.600s", wisp__wasi2_error(job->wasi));
+    return -1;
+  }
+  if (rc < 0 || make_host(job) < 0) goto nomem;
+  if (wisp__http_check(job->http, c) == WISP_ERR_LINK) {
+    snprintf(job->trap, sizeof job->trap, "link error: %.700s", wisp__http_error(job->http));
+    return -1;
+  }
+  if (wisp__wasi2_check(job->wasi, c) == WISP_ERR_LINK) {
+    snprintf(job->trap, sizeof job->trap, "link error: %.700s", wisp__wasi2_error(job->wasi));
+    return -1;
+  }
+  const wisp__chost_func_t *hf = NULL, *wf = NULL;
+  size_t nh = 0, nw = 0;
+  wisp__http_host_funcs(job->http, &hf, &nh);
+  if (wisp__wasi2_host_funcs(job->wasi, c, &wf, &nw)) goto nomem;
+  job->funcs = calloc(nh + nw + 1, sizeof *job->funcs);
+  if (!job->funcs) goto nomem;
+  memcpy(job->funcs, hf, nh * sizeof *hf);
+  memcpy(job->funcs + nh, wf, nw * sizeof *wf);
+
+  job->store = wisp_store_new(srv->engine);
+  if (!job->store) goto nomem;
+  wisp_store_limits_t limits = {.max_memory_bytes = (uint64_t)mc->limits.memory_mib << 20};
+  wisp_store_set_limits(job->store, &limits);
+  srv_thread_t *t = job->thread;
+  wisp_exec_config_t ecfg = {.stack_cells = EXEC_STACK_CELLS, .max_call_depth = EXEC_CALL_DEPTH};
+  job->exec = t->nspare ? t->spare_execs[--t->nspare] : wisp_exec_new(job->store, &ecfg);
+  if (!job->exec) goto nomem;
+  wisp_exec_set_store(job->exec, job->store);
+  wisp_exec_set_fuel(job->exec, t->slice_fuel * 10); /* start functions */
+  wisp_error_t err = {0};
+  rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+  if (rc < 0) {
+    snprintf(job->trap, sizeof job->trap, "instantiation failed: %.600s", err.message);
+    return -1;
+  }
+  return 0;
+nomem:
+  snprintf(job->trap, sizeof job->trap, "out of memory creating the instance");
+  return -1;
+}
+
+/* Runs on the coroutine: instantiate, call handle, record how it ended. */
+static void guest_main(unsigned lo, unsigned hi) {
+  http_job_t *job = (http_job_t *)(((uintptr_t)hi << 32) | (uintptr_t)lo);
+  FIBER_FINISH(NULL, &job->loop_bottom, &job->loop_size);
+  uint64_t t0 = srv_now_us();
+  if (srv_http_instantiate(job) < 0) {
+    job->outcome = OUT_SETUP;
+  } else {
+    job->instantiate_us = srv_now_us() - t0;
+    atomic_fetch_add(&job->thread->srv->metrics->instantiate_sum_us, job->instantiate_us);
+    atomic_fetch_add(&job->thread->srv->metrics->instantiate_count, 1);
+    wisp__cfunc_t *handle = wisp__cinst_func(job->inst, WISP__HTTP_HANDLER, "handle");
+    const wisp__ctype_t *ft = handle ? wisp__ctype(job->comp->http, wisp__cfunc_type(handle)) : NULL;
+    if (!ft || ft->n != 2 || ft->nresults != 0) {
+      snprintf(job->trap, sizeof job->trap, "the component's wasi:http/incoming-handler#handle is not usable");
+      job->outcome = OUT_SETUP;
+    } else {
+      uint32_t req_rep = 0, out_rep = 0;
+      wisp__http_handle_args(job->http, &req_rep, &out_rep);
+      wisp__cval_t args[2] = {{.type = ft->fields[0].type, .of.u = req_rep},
+                              {.type = ft->fields[1].type, .of.u = out_rep}};
+      wisp__cinst_set_fuel_hook(job->inst, on_fuel, job);
+      wisp_exec_set_fuel(job->exec, job->thread->slice_fuel);
+      if (wisp__cinst_call(job->inst, handle, args, 2, NULL, 0, &job->arena, job->trap, sizeof job->trap) == 0)
+        job->outcome = OUT_RETURNED;
+      else if (job->outcome == OUT_NONE)
+        job->outcome = job->abort ? OUT_GONE : srv_now_us() >= job->deadline_us ? OUT_WALL : OUT_TRAP;
+      wisp__http_handler_returned(job->http);
+    }
+  }
+  job->done = true;
+  to_loop(job, true);
+}
+
+/* ---- the response -------------------------------------------------------------------- */
+
+static void on_handle_dispose(void *p) {
+  http_job_t **handle = p;
+  http_job_t *job = *handle;
+  if (!job) return;
+  job->req = NULL;
+  job->handle = NULL;
+  if (job->http) wisp__http_body_in_detach(job->http); /* the entity lived in the request's pool */
+  if (!job->done) {
+    job->abort = true;
+    if (job->outcome == OUT_NONE) job->outcome = OUT_GONE;
+    if (job->begun) move_to(job, READY);
+  }
+}
+
+static void log_and_count(http_job_t *job, h2o_req_t *req, int status, uint64_t bytes) {
+  srv_t *srv = job->thread->srv;
+  uint64_t dur = srv_now_us() - job->start_us;
+  size_t route = (size_t)(job->trigger - srv->manifest->triggers);
+  srv_metrics_request(srv, route, status, dur);
+  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000};
+  if (req) srv_access_log(srv, req, &entry);
+  job->answered = true;
+}
+
+/* Answers with an error page (the response has not started). */
+static void respond_error(http_job_t *job, int status, const char *what) {
+  h2o_req_t *req = job->req;
+  if (!req || job->started) return;
+  char body[600];
+  int n = snprintf(body, sizeof body, "%d %s: %s (request id %" PRIu64 ")\n", status, wagi_reason_phrase(status),
+                   what, job->id);
+  if (n < 0 || (size_t)n >= sizeof body) n = (int)strlen(body);
+  job->started = job->final_sent = true;
+  req->res.status = status;
+  req->res.reason = wagi_reason_phrase(status);
+  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                 H2O_STRLIT("text/plain; charset=utf-8"));
+  log_and_count(job, req, status, (uint64_t)n);
+  req->res.content_length = (size_t)n;
+  h2o_send_inline(req, body, (size_t)n);
+}
+
+static bool skip_header(const wisp__http_header_t *h) {
+  static const char *const hop[] = {"connection", "transfer-encoding", "content-length", "keep-alive",
+                                    "upgrade",    "proxy-connection",  "te",             "trailer"};
+  for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+    if (h->name_len == strlen(hop[i]) && memcmp(h->name, hop[i], h->name_len) == 0) return true;
+  return false;
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req);
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req);
+
+/* Status and headers from the response the guest set; the body follows. */
+static void start_response(http_job_t *job) {
+  h2o_req_t *req = job->req;
+  job->started = true;
+  job->status = wisp__http_status(job->http);
+  req->res.status = job->status;
+  req->res.reason = wagi_reason_phrase(job->status);
+  int64_t content_length = -1;
+  for (size_t i = 0; i < wisp__http_header_count(job->http); i++) {
+    wisp__http_header_t h;
+    wisp__http_header(job->http, i, &h);
+    if (h.name_len == 14 && memcmp(h.name, "content-length", 14) == 0) {
+      char num[24];
+      size_t n = h.value_len < sizeof num - 1 ? h.value_len : sizeof num - 1;
+      memcpy(num, h.value, n);
+      num[n] = 0;
+      char *end = NULL;
+      long long v = strtoll(num, &end, 10);
+      if (n && !*end && v >= 0) content_length = v;
+    }
+    if (skip_header(&h)) continue;
+    h2o_iovec_t name = h2o_strdup(&req->pool, h.name, h.name_len);
+    h2o_iovec_t value = h2o_strdup(&req->pool, h.value, h.value_len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, value.base, value.len);
+  }
+  const uint8_t *data = NULL;
+  size_t pending = wisp__http_body_out_peek(job->http, &data);
+  if (content_length >= 0)
+    req->res.content_length = (size_t)content_length;
+  else if (wisp__http_body_out_state(job->http) == WISP__HTTP_BODY_DONE)
+    req->res.content_length = pending; /* the whole body is here */
+  job->gen = (h2o_generator_t){on_proceed, on_stop};
+  h2o_start_response(req, &job->gen);
+}
+
+/* Moves the response forward: headers once set, the next body bytes when no
+ * send is in flight, the end (or an abort) when the body is complete (or
+ * broken). */
+static void pump_once(http_job_t *job) {
+  h2o_req_t *req = job->req;
+  if (!req || job->final_sent || !job->http) return;
+  if (!job->started) {
+    if (wisp__http_response(job->http) != WISP__HTTP_RESPONSE) return;
+    if (wisp__http_body_out_state(job->http) == WISP__HTTP_BODY_BROKEN) {
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: broken response body: %s\n", job->id,
+              job->comp->manifest->id, wisp__http_body_out_error(job->http));
+      respond_error(job, 500, "the function's response body is incomplete; the reason is in the server log");
+      return;
+    }
+    start_response(job);
+  }
+  if (job->sending) return;
+  const uint8_t *data = NULL;
+  size_t len = wisp__http_body_out_peek(job->http, &data);
+  wisp__http_body_state_t st = wisp__http_body_out_state(job->http);
+  bool cut = job->done && job->outcome != OUT_RETURNED && st == WISP__HTTP_BODY_OPEN;
+  if (st == WISP__HTTP_BODY_BROKEN || cut) {
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response aborted after %" PRIu64 " bytes: %s\n", job->id,
+            job->comp->manifest->id, job->bytes,
+            st == WISP__HTTP_BODY_BROKEN ? wisp__http_body_out_error(job->http) : "the function was cut off");
+    job->final_sent = true;
+    log_and_count(job, req, job->status, job->bytes);
+    h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+    return;
+  }
+  if (len == 0 && st != WISP__HTTP_BODY_DONE) return;
+  if (len > job->send_cap) {
+    uint8_t *grown = realloc(job->send_buf, len);
+    if (!grown) return;
+    job->send_buf = grown;
+    job->send_cap = len;
+  }
+  if (len) memcpy(job->send_buf, data, len);
+  wisp__http_body_out_consume(job->http, len);
+  job->bytes += len;
+  h2o_iovec_t buf = h2o_iovec_init(job->send_buf, len);
+  bool final = st == WISP__HTTP_BODY_DONE;
+  if (final) {
+    if (wisp__http_trailer_count(job->http))
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response trailers dropped (not sent by this server)\n",
+              job->id, job->comp->manifest->id);
+    job->final_sent = true;
+    log_and_count(job, req, job->status, job->bytes);
+  } else {
+    job->sending = true;
+  }
+  wake(job); /* the window has room again */
+  h2o_send(req, &buf, 1, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+/* pump_once until it stops making progress; h2o may call on_proceed from
+ * inside h2o_send */
+static void pump(http_job_t *job) {
+  if (job->pumping) {
+    job->repump = true;
+    return;
+  }
+  job->pumping = true;
+  do {
+    job->repump = false;
+    pump_once(job);
+  } while (job->repump);
+  job->pumping = false;
+}
+
+static void job_free(http_job_t *job);
+
+/* The job ends once the guest is done and nothing is left to send. */
+static void maybe_free(http_job_t *job) {
+  if (!job->done) return;
+  if (job->req && !job->final_sent) {
+    if (job->where != BLOCKED) {
+      job->wake_us = job->deadline_us; /* a slow reader is cut at the wall-clock limit */
+      move_to(job, BLOCKED);
+    }
+    return;
+  }
+  job_free(job);
+}
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req) {
+  (void)req;
+  http_job_t *job = (http_job_t *)gen;
+  job->sending = false;
+  if (job->pumping) {
+    job->repump = true;
+    return;
+  }
+  pump(job);
+  maybe_free(job);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req) {
+  (void)req;
+  http_job_t *job = (http_job_t *)gen;
+  job->sending = false;
+  if (!job->done) {
+    job->abort = true;
+    if (job->outcome == OUT_NONE) job->outcome = OUT_GONE;
+    if (job->begun) move_to(job, READY);
+  }
+}
+
+/* After the guest finished: an answer for every way it can end. */
+static void finish(http_job_t *job) {
+  const char *id = job->comp->manifest->id;
+  srv_metrics_t *m = job->thread->srv->metrics;
+  switch (job->outcome) {
+    case OUT_SETUP:
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: %s\n", job->id, id, job->trap);
+      respond_error(job, 500, "the function could not be instantiated; the reason is in the server log");
+      break;
+    case OUT_TRAP:
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: trap: %s\n", job->id, id, job->trap);
+      atomic_fetch_add(&m->traps, 1);
+      respond_error(job, 500, "the function trapped; the trap is in the server log");
+      break;
+    case OUT_CPU:
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: CPU time limit of %" PRIu32 " ms exceeded\n", job->id, id,
+              job->comp->manifest->limits.cpu_ms);
+      atomic_fetch_add(&m->cpu_limits, 1);
+      respond_error(job, 504, "the function used more than its CPU time limit");
+      break;
+    case OUT_WALL:
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: wall-clock limit of %" PRIu32 " ms exceeded\n", job->id, id,
+              job->comp->manifest->limits.wall_ms);
+      atomic_fetch_add(&m->wall_limits, 1);
+      respond_error(job, 504, "the function ran longer than its wall-clock limit");
+      break;
+    case OUT_GONE:
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: client closed the connection; guest stopped\n", job->id, id);
+      break;
+    case OUT_RETURNED:
+    case OUT_NONE:
+      if (wisp__http_response(job->http) == WISP__HTTP_ERROR) {
+        fprintf(stderr, "wisp: request %" PRIu64 " [%s]: the function answered with %s\n", job->id, id,
+                wisp__http_error_text(job->http));
+        respond_error(job, 500, "the function answered with an error; it is in the server log");
+      } else if (wisp__http_response(job->http) == WISP__HTTP_PENDING) {
+        fprintf(stderr, "wisp: request %" PRIu64 " [%s]: handle returned without response-outparam.set\n", job->id,
+                id);
+        respond_error(job, 500, "the function returned without setting a response");
+      }
+      break;
+  }
+  pump(job);
+}
+
+/* Gives the guest its next turn: until its slice ends, it blocks or it is done. */
+static void run_guest(http_job_t *job) {
+  srv_thread_t *t = job->thread;
+  if (!job->abort && job->outcome == OUT_NONE) {
+    if (srv_now_us() >= job->deadline_us) {
+      job->abort = true;
+      job->outcome = OUT_WALL;
+    } else if (job->cpu_ns > job->cpu_limit_ns) {
+      job->abort = true;
+      job->outcome = OUT_CPU;
+    }
+  }
+  move_to(job, NOWHERE);
+  uint64_t c0 = thread_cpu_ns();
+  void *fake = NULL;
+  FIBER_START(&fake, (char *)job->stack + STACK_GUARD, GUEST_STACK);
+  swapcontext(&job->loop_uc, &job->guest_uc);
+  FIBER_FINISH(fake, NULL, NULL);
+  job->cpu_ns += thread_cpu_ns() - c0;
+  (void)t;
+  if (job->done) {
+    finish(job);
+    maybe_free(job);
+    return;
+  }
+  pump(job);
+}
+
+/* ---- admission and the life of a job --------------------------------------------------------- */
+
+static void job_free(http_job_t *job) {
+  srv_thread_t *t = job->thread;
+  if (h2o_linklist_is_linked(&job->link)) h2o_linklist_unlink(&job->link);
+  if (job->where == WAITING) atomic_fetch_sub(&job->comp->queued, 1);
+  if (job->has_slot) atomic_fetch_sub(&job->comp->running, 1);
+  if (job->handle) *job->handle = NULL;
+  flush_line(job, 0);
+  flush_line(job, 1);
+  if (!job->answered) srv_metrics_request(t->srv, (size_t)(job->trigger - t->srv->manifest->triggers), 499,
+                                          srv_now_us() - job->start_us);
+  if (job->cpu_ns) atomic_fetch_add(&t->srv->metrics->guest_cpu_us, job->cpu_ns / 1000);
+  wisp__cinst_delete(job->inst);
+  if (job->exec) {
+    wisp_exec_abort(job->exec);
+    wisp_trap_delete(wisp_exec_take_trap(job->exec));
+    if (t->nspare < SRV_SPARE_EXECS && wisp_exec_set_store(job->exec, NULL) == 0)
+      t->spare_execs[t->nspare++] = job->exec;
+    else
+      wisp_exec_delete(job->exec);
+  }
+  wisp_store_delete(job->store);
+  wisp__wasi2_delete(job->wasi);
+  wisp__http_delete(job->http);
+  free(job->funcs);
+  free(job->env);
+  wisp__arena_free(&job->arena);
+  free(job->send_buf);
+  if (job->stack) {
+    if (nspare_stacks < SPARE_STACKS)
+      spare_stacks[nspare_stacks++] = job->stack;
+    else
+      munmap(job->stack, GUEST_STACK + STACK_GUARD);
+  }
+  free(job);
+  t->inflight--;
+  atomic_fetch_sub(&t->srv->metrics->inflight, 1);
+}
+
+static void job_begin(http_job_t *job) {
+  void *stack = nspare_stacks ? spare_stacks[--nspare_stacks] : NULL;
+  if (!stack) {
+    stack = mmap(NULL, GUEST_STACK + STACK_GUARD, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED || mprotect(stack, STACK_GUARD, PROT_NONE) < 0) {
+      if (stack != MAP_FAILED) munmap(stack, GUEST_STACK + STACK_GUARD);
+      respond_error(job, 503, "out of memory");
+      job_free(job);
+      return;
+    }
+  }
+  job->stack = stack;
+  getcontext(&job->guest_uc);
+  job->guest_uc.uc_stack.ss_sp = (char *)stack + STACK_GUARD;
+  job->guest_uc.uc_stack.ss_size = GUEST_STACK;
+  job->guest_uc.uc_link = NULL;
+  uintptr_t p = (uintptr_t)job;
+  makecontext(&job->guest_uc, (void (*)(void))guest_main, 2, (unsigned)(p & 0xffffffffu), (unsigned)(p >> 32));
+  job->begun = true;
+  run_guest(job);
+}
+
+static bool take_slot(srv_component_t *comp) {
+  unsigned prev = atomic_fetch_add(&comp->running, 1);
+  if (prev < comp->manifest->limits.max_concurrency) return true;
+  atomic_fetch_sub(&comp->running, 1);
+  return false;
+}
+
+void srv_http_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger, uint64_t id) {
+  srv_t *srv = thread->srv;
+  srv_component_t *comp = &srv->components[trigger->component];
+  http_job_t *job = calloc(1, sizeof *job);
+  if (!job) {
+    req->res.status = 503;
+    h2o_send_inline(req, H2O_STRLIT("503 Service Unavailable: out of memory\n"));
+    return;
+  }
+  job->thread = thread;
+  job->req = req;
+  job->trigger = trigger;
+  job->comp = comp;
+  job->id = id;
+  job->start_us = srv_now_us();
+  job->deadline_us = job->start_us + (uint64_t)comp->manifest->limits.wall_ms * 1000;
+  job->cpu_limit_ns = (uint64_t)comp->manifest->limits.cpu_ms * 1000000;
+  wisp__arena_init(&job->arena);
+  job->handle = h2o_mem_alloc_shared(&req->pool, sizeof *job->handle, on_handle_dispose);
+  *job->handle = job;
+  thread->inflight++;
+  atomic_fetch_add(&srv->metrics->inflight, 1);
+  if (req->entity.base && req->entity.len > comp->manifest->limits.max_request_bytes) {
+    respond_error(job, 413, "the request body is larger than the function's limit");
+    job_free(job);
+    return;
+  }
+  if (take_slot(comp)) {
+    job->has_slot = true;
+    job_begin(job);
+    return;
+  }
+  unsigned queued = atomic_fetch_add(&comp->queued, 1);
+  job->where = WAITING;
+  if (queued >= comp->queue_cap) {
+    atomic_fetch_add(&srv->metrics->rejected_queue_full, 1);
+    respond_error(job, 503, "the function is at its concurrency limit and its queue is full");
+    job_free(job);
+    return;
+  }
+  move_to(job, WAITING);
+}
+
+bool srv_http_run_jobs(srv_thread_t *thread) {
+  uint64_t now = srv_now_us();
+  for (h2o_linklist_t *n = thread->http_waiting.next, *next; n != &thread->http_waiting; n = next) {
+    next = n->next;
+    http_job_t *job = H2O_STRUCT_FROM_MEMBER(http_job_t, link, n);
+    if (!job->req) {
+      job_free(job);
+    } else if (now >= job->deadline_us) {
+      atomic_fetch_add(&thread->srv->metrics->wall_limits, 1);
+      respond_error(job, 504, "the function's wall-clock limit passed while the request was queued");
+      job_free(job);
+    } else if (take_slot(job->comp)) {
+      atomic_fetch_sub(&job->comp->queued, 1);
+      move_to(job, NOWHERE);
+      job->has_slot = true;
+      job_begin(job);
+    }
+  }
+  for (h2o_linklist_t *n = thread->http_blocked.next, *next; n != &thread->http_blocked; n = next) {
+    next = n->next;
+    http_job_t *job = H2O_STRUCT_FROM_MEMBER(http_job_t, link, n);
+    if (now < job->wake_us && job->req) continue;
+    if (!job->done) {
+      move_to(job, READY);
+      continue;
+    }
+    /* done, but the response could not be sent in time (or the client left) */
+    move_to(job, NOWHERE);
+    if (job->req && !job->final_sent && !job->sending) {
+      job->final_sent = true;
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: wall-clock limit passed while sending the response\n",
+              job->id, job->comp->manifest->id);
+      log_and_count(job, job->req, job->status, job->bytes);
+      h2o_send(job->req, NULL, 0, H2O_SEND_STATE_ERROR);
+    }
+    if (!job->req || job->final_sent) job_free(job);
+    else move_to(job, BLOCKED); /* a send is in flight: wait for it */
+  }
+  /* one round: every job ready now runs once; jobs made ready meanwhile wait */
+  h2o_linklist_t round;
+  h2o_linklist_init_anchor(&round);
+  h2o_linklist_insert_list(&round, &thread->http_ready);
+  while (!h2o_linklist_is_empty(&round)) {
+    http_job_t *job = H2O_STRUCT_FROM_MEMBER(http_job_t, link, round.next);
+    h2o_linklist_unlink(&job->link);
+    job->where = NOWHERE;
+    if (job->done) {
+      maybe_free(job);
+      continue;
+    }
+    run_guest(job);
+  }
+  return !h2o_linklist_is_empty(&thread->http_ready) || !h2o_linklist_is_empty(&thread->http_waiting) ||
+         !h2o_linklist_is_empty(&thread->http_blocked);
+}
+
+bool srv_http_has_ready(srv_thread_t *thread) { return !h2o_linklist_is_empty(&thread->http_ready); }
+
+int srv_http_load(srv_component_t *c, wisp_engine_t *engine, const uint8_t *bytes, size_t len) {
+  wisp_error_t err = {0};
+  int rc = wisp_component_new(engine, bytes, len, &c->http, &err);
+  if (rc < 0) {
+    fprintf(stderr, "wisp: component '%s': %s: %s: %s\n", c->manifest->id, c->manifest->source, wisp_err_name(rc),
+            err.message);
+    return -1;
+  }
+  if (!wisp__http_is_handler(c->http)) {
+    fprintf(stderr,
+            "wisp: component '%s': %s is a component but does not export wasi:http/incoming-handler "
+            "(wisp serves wasi:http/proxy components, and WASI command modules by WAGI)\n",
+            c->manifest->id, c->manifest->source);
+    return -1;
+  }
+  return 0;
+}
