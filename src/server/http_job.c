@@ -643,25 +643,37 @@ static void job_free(http_job_t *job) {
   atomic_fetch_sub(&t->srv->metrics->inflight, 1);
 }
 
-static void job_begin(http_job_t *job) {
-  void *stack = nspare_stacks ? spare_stacks[--nspare_stacks] : NULL;
-  if (!stack) {
-    stack = mmap(NULL, GUEST_STACK + STACK_GUARD, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED || mprotect(stack, STACK_GUARD, PROT_NONE) < 0) {
-      if (stack != MAP_FAILED) munmap(stack, GUEST_STACK + STACK_GUARD);
-      respond_error(job, 503, "out of memory");
-      job_free(job);
-      return;
-    }
+/* A guest stack: guard page below, GUEST_STACK bytes; NULL when out of memory. */
+static void *stack_new(void) {
+  if (nspare_stacks) return spare_stacks[--nspare_stacks];
+  void *stack = mmap(NULL, GUEST_STACK + STACK_GUARD, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return NULL;
+  if (mprotect(stack, STACK_GUARD, PROT_NONE) < 0) {
+    munmap(stack, GUEST_STACK + STACK_GUARD);
+    return NULL;
   }
-  job->stack = stack;
+  return stack;
+}
+
+/* The coroutine's context: guest_main(job) on job->stack. */
+static void context_init(http_job_t *job) {
   getcontext(&job->guest_uc);
-  job->guest_uc.uc_stack.ss_sp = (char *)stack + STACK_GUARD;
+  job->guest_uc.uc_stack.ss_sp = (char *)job->stack + STACK_GUARD;
   job->guest_uc.uc_stack.ss_size = GUEST_STACK;
   job->guest_uc.uc_link = NULL;
-  uintptr_t p = (uintptr_t)job;
-  makecontext(&job->guest_uc, (void (*)(void))guest_main, 2, (unsigned)(p & 0xffffffffu), (unsigned)(p >> 32));
+  makecontext(&job->guest_uc, (void (*)(void))guest_main, 2, (unsigned)((uintptr_t)job & 0xffffffffu),
+              (unsigned)((uintptr_t)job >> 32));
+}
+
+static void job_begin(http_job_t *job) {
+  job->stack = stack_new();
+  if (!job->stack) {
+    respond_error(job, 503, "out of memory");
+    job_free(job);
+    return;
+  }
+  context_init(job);
   job->begun = true;
   run_guest(job);
 }
