@@ -12,10 +12,20 @@
  *
  * Supported now: functions between the host and one component (imports provided
  * by host callbacks, exports called by the host), all value types, every string
- * encoding, nested components (the shims wit-component emits). Not yet: resources
- * (own/borrow handles, resource.new/drop/rep: instantiation fails with
- * WISP_ERR_UNSUPPORTED), calls from one component's lift into another's lower,
- * suspension of a guest inside a component call.
+ * encoding, nested components (the shims wit-component emits), resources (one
+ * handle table per instance; host resources are the host's u32 representations,
+ * a resource the component defines reaches the host as its representation).
+ * Not yet: calls from one component's lift into another's lower, suspension of a
+ * guest inside a component call.
+ *
+ * The canonical ABI's rules on handles and calls (CanonicalABI.md), each a trap:
+ * unknown handle or one of another resource type; a borrowed handle passed as
+ * own; an own handle given away or dropped while lent (passed as borrow to the
+ * host call in progress); a borrow the host lent to an export still in the table
+ * when the export returns; a call into an instance that is already in a call
+ * (wisp__cinst_call while its guest calls out: reentrance); an import called
+ * from the guest's realloc or post-return (may_leave). Tested by
+ * tests/component/valtypes (docs/component-model.md).
  */
 #ifndef WISP_CINST_H
 #define WISP_CINST_H

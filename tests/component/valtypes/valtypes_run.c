@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "component/cinst.h"
 
@@ -413,10 +414,22 @@ static bool parse_value(parser_t *ps, uint32_t type, wisp__cval_t *out) {
 
 /* ---- the host side of world.wit ---- */
 
+static bool quiet; /* --bench: the host prints nothing */
+
+static void hostf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void hostf(const char *fmt, ...) {
+  if (quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+}
+
 static void host_line(const char *name, const wisp__cfield_t *types, const wisp__cval_t *args, uint32_t n) {
+  if (quiet) return;
   buf_t b = {.n = 0};
   print_values(&b, args, types, n);
-  printf("  host %s(%s)\n", name, b.s);
+  hostf("  host %s(%s)\n", name, b.s);
 }
 
 /* the function type of an import, found by the host name it is bound to */
@@ -479,11 +492,12 @@ static int host_many(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint
 static int counter_ctor(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
                         wisp__cval_t *results, uint32_t nresults) {
   (void)env;
+  if (quiet && ncounters == MAX_COUNTERS) ncounters = 0; /* --bench: every counter was dropped */
   if (nargs != 1 || nresults != 1 || ncounters == MAX_COUNTERS) {
     snprintf(cx->trap, sizeof cx->trap, "host: too many counters");
     return -1;
   }
-  printf("  host [constructor]counter(%llu)\n", (unsigned long long)args[0].of.u);
+  hostf("  host [constructor]counter(%llu)\n", (unsigned long long)args[0].of.u);
   counters[++ncounters].live = true;
   counters[ncounters].value = (uint32_t)args[0].of.u;
   results[0].of.u = ncounters;
@@ -502,7 +516,7 @@ static int counter_add(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, ui
                        wisp__cval_t *results, uint32_t nresults) {
   (void)env;
   if (nargs != 2 || nresults != 1 || live_counter(cx, args[0].of.u)) return -1;
-  printf("  host [method]counter.add(counter#%llu, %llu)\n", (unsigned long long)args[0].of.u,
+  hostf("  host [method]counter.add(counter#%llu, %llu)\n", (unsigned long long)args[0].of.u,
          (unsigned long long)args[1].of.u);
   counters[args[0].of.u].value += (uint32_t)args[1].of.u;
   results[0].of.u = counters[args[0].of.u].value;
@@ -513,7 +527,7 @@ static int counter_get(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, ui
                        wisp__cval_t *results, uint32_t nresults) {
   (void)env;
   if (nargs != 1 || nresults != 1 || live_counter(cx, args[0].of.u)) return -1;
-  printf("  host [method]counter.get(counter#%llu)\n", (unsigned long long)args[0].of.u);
+  hostf("  host [method]counter.get(counter#%llu)\n", (unsigned long long)args[0].of.u);
   results[0].of.u = counters[args[0].of.u].value;
   return 0;
 }
@@ -523,7 +537,7 @@ static int counter_drop(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, u
                         wisp__cval_t *results, uint32_t nresults) {
   (void)env; (void)results; (void)nresults;
   if (nargs != 1 || live_counter(cx, args[0].of.u)) return -1;
-  printf("  host [resource-drop]counter(counter#%llu)\n", (unsigned long long)args[0].of.u);
+  hostf("  host [resource-drop]counter(counter#%llu)\n", (unsigned long long)args[0].of.u);
   counters[args[0].of.u].live = false;
   return 0;
 }
@@ -532,7 +546,7 @@ static int host_consume(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, u
                         wisp__cval_t *results, uint32_t nresults) {
   (void)env;
   if (nargs != 2 || nresults != 1) return -1;
-  printf("  host consume(counter#%llu, counter#%llu)\n", (unsigned long long)args[0].of.u,
+  hostf("  host consume(counter#%llu, counter#%llu)\n", (unsigned long long)args[0].of.u,
          (unsigned long long)args[1].of.u);
   if (live_counter(cx, args[1].of.u)) return -1;
   counters[args[1].of.u].live = false;
@@ -544,7 +558,7 @@ static int host_take(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint
                      wisp__cval_t *results, uint32_t nresults) {
   (void)env;
   if (nargs != 1 || nresults != 1) return -1;
-  printf("  host take(counter#%llu)\n", (unsigned long long)args[0].of.u);
+  hostf("  host take(counter#%llu)\n", (unsigned long long)args[0].of.u);
   if (live_counter(cx, args[0].of.u)) return -1;
   counters[args[0].of.u].live = false;
   results[0].of.u = 0;
@@ -555,7 +569,7 @@ static int host_take(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint
 static int host_reenter(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
                         wisp__cval_t *results, uint32_t nresults) {
   (void)env; (void)args; (void)nargs; (void)nresults;
-  printf("  host reenter()\n");
+  hostf("  host reenter()\n");
   wisp__cfunc_t *f = wisp__cinst_func(inst, IFACE, "rt-u32");
   if (!f) return -1;
   wisp__cval_t arg = {.type = WISP__CT_U32, .of.u = 1}, res = {.type = WISP__CT_U32};
@@ -755,14 +769,78 @@ static int run_script(const uint8_t *bytes, size_t len, const char *cases_path) 
   return failures;
 }
 
+/* --bench N: N calls of each of a few exports, ns per call (each a round trip:
+ * host -> export -> host import -> back) */
+static int bench(const uint8_t *bytes, size_t len, long n) {
+  wisp_error_t err;
+  wisp_component_t *c = NULL;
+  if (wisp_component_new(engine, bytes, len, &c, &err)) { printf("FAIL decode: %s\n", err.message); return 1; }
+  comp = c;
+  if (instantiate()) return 1;
+  quiet = true;
+  static const char *const calls[][2] = {
+    {"rt-u32", "7"},
+    {"rt-string", "\"hello, world\""},
+    {"rt-nested", "[[\"a\", \"b\"], [\"c\"]]"},
+    {"rt-mixed", "{flag: true, small: 1, big: 2, name: \"n\", nums: [1, 2], ratio: some(0.5)}"},
+    {"rt-many", "1, -2, 3, 4, 5.5, 6.25, 'U+263A', \"seven\", true, {x: 9, y: 10}, [11, 12], -13, 14, "
+                "green, {write}, some(16)"},
+    {"counter-cycle", "1, 3"},
+  };
+  for (size_t k = 0; k < sizeof calls / sizeof calls[0]; k++) {
+    wisp__cfunc_t *f = wisp__cinst_func(inst, IFACE, calls[k][0]);
+    const wisp__ctype_t *ft = T(wisp__cfunc_type(f));
+    wisp__arena_t arena;
+    wisp__arena_init(&arena);
+    parser_t ps = {.p = calls[k][1], .arena = &arena};
+    wisp__cval_t argv[16], res[1];
+    for (uint32_t i = 0; i < ft->n; i++) {
+      if (i) eat(&ps, ",");
+      if (!parse_value(&ps, ft->fields[i].type, &argv[i])) { printf("FAIL: %s\n", ps.err); return 1; }
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) {
+      wisp__arena_t a;
+      wisp__arena_init(&a);
+      char trap[200];
+      res[0].type = ft->results[0].type;
+      int rc = wisp__cinst_call(inst, f, argv, ft->n, res, 1, &a, trap, sizeof trap);
+      wisp__arena_free(&a);
+      if (rc) { printf("FAIL: %s: %s\n", calls[k][0], trap); return 1; }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / (double)n;
+    printf("%-14s %8.0f ns per call\n", calls[k][0], ns);
+    wisp__arena_free(&arena);
+  }
+  wisp__cinst_delete(inst);
+  wisp_exec_delete(exec);
+  wisp_store_delete(store);
+  wisp_component_delete(c);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--bench") == 0) {
+    FILE *file = fopen(argv[3], "rb");
+    if (!file) { perror(argv[3]); return 2; }
+    static uint8_t b[1 << 20];
+    size_t n = fread(b, 1, sizeof b, file);
+    fclose(file);
+    engine = wisp_engine_new();
+    int rc = bench(b, n, atol(argv[2]));
+    wisp_engine_delete(engine);
+    return rc;
+  }
   if (argc == 5 && strcmp(argv[1], "--mutants") == 0) {
     mutants = atol(argv[2]);
     argv += 2;
     argc -= 2;
   }
   if (argc != 3) {
-    fprintf(stderr, "usage: valtypes_run [--mutants N] VALTYPES.component.wasm CASES.txt\n");
+    fprintf(stderr, "usage: valtypes_run [--mutants N] VALTYPES.component.wasm CASES.txt\n"
+                    "       valtypes_run --bench N VALTYPES.component.wasm\n");
     return 2;
   }
   FILE *file = fopen(argv[1], "rb");
