@@ -37,6 +37,7 @@
 #include <time.h>
 #include <ucontext.h>
 
+#include "component/csnap.h"
 #include "http_job.h"
 #include "internal.h"
 #include "wagi.h"
@@ -287,7 +288,12 @@ static int srv_http_instantiate(http_job_t *job) {
   wisp_exec_set_store(job->exec, job->store);
   wisp_exec_set_fuel(job->exec, t->slice_fuel * 10); /* start functions */
   wisp_error_t err = {0};
-  rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+  if (job->comp->csnap) { /* every core instance from the start-up snapshot, memory in pool slots */
+    wisp_store_set_pool(job->store, srv->pool);
+    rc = wisp__cinst_from_csnap(job->comp->csnap, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+  } else {
+    rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+  }
   if (rc < 0) {
     snprintf(job->trap, sizeof job->trap, "instantiation failed: %.600s", err.message);
     return -1;

@@ -36,6 +36,8 @@ typedef struct srv_component {
   const wisp_manifest_component_t *manifest;
   wisp_module_t *module;     /* NULL when it could not be loaded (HTTP executor) */
   wisp_component_t *http;    /* a wasi:http/incoming-handler component (http_job.c), or NULL */
+  struct wisp__csnap *csnap; /* http's state after instantiation (snapcache.c); NULL:
+                                instantiate the component per request */
   wisp_snapshot_t *snapshot; /* its state after instantiation and init; NULL:
                                 instantiate (and init) per request through a linker */
   const char *init;          /* the pre-initialisation export to run, or NULL
@@ -138,6 +140,11 @@ struct wisp__csnap;
 struct wisp__chost_func;
 int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp, const uint8_t *bytes, size_t len,
                         const struct wisp__chost_func *host, size_t count, struct wisp__csnap **out);
+/* Sets c->csnap for a wasi:http component (c->http, binary bytes/len) with
+ * srv_component_csnap, using the host functions of a scratch wasi:http and
+ * WASI 0.2 host. -1 only when out of memory; a component that does not link
+ * or cannot be snapshotted is instantiated per request. */
+int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len);
 /* Calls the () -> () export `name` of inst on exec to completion. 0, or -1
  * with the reason in msg. */
 int srv_run_init(wisp_instance_t *inst, wisp_exec_t *exec, const char *name, char *msg, size_t size);

@@ -33,6 +33,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "component/csnap.h"
 #include "http_job.h"
 #include "internal.h"
 
@@ -149,6 +150,7 @@ static int load_component(srv_t *srv, size_t index) {
   }
   if (wisp_is_component(bytes, len)) {
     rc = srv_http_load(c, srv->engine, bytes, len);
+    if (rc == 0 && !srv->options->no_snapshot) rc = srv_http_snapshot(srv, c, bytes, len);
     free(bytes);
     if (rc < 0) return -1;
   } else {
@@ -481,6 +483,7 @@ static void teardown(srv_t *srv) {
   for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
     wisp_snapshot_delete(srv->components[i].snapshot);
     wisp_module_delete(srv->components[i].module);
+    wisp__csnap_delete(srv->components[i].csnap);
     wisp_component_delete(srv->components[i].http);
     free(srv->components[i].preopens);
   }

@@ -29,6 +29,7 @@
 
 #include "component/csnap.h"
 #include "internal.h"
+#include "wasihttp/wasihttp.h"
 
 #define INIT_WALL_SECONDS 60        /* how long an init export may run */
 #define INIT_FUEL_SLICE 10000000    /* fuel per slice between wall-clock checks */
@@ -286,4 +287,36 @@ int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp
     fprintf(stderr, "wisp: warning: component '%s': cannot write its snapshot file: %s; the next start "
                     "instantiates again\n", id, err.message);
   return 0;
+}
+
+int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len) {
+  static const char *const no_args[] = {"wisp"};
+  wisp__wasi2_config_t wcfg = {.argv = no_args, .argc = 1, .stdio = {-1, -1, -1}, .deadline_ns = -1};
+  wisp__wasi2_t *wasi = NULL;
+  wisp__http_t *http = NULL;
+  const wisp__chost_func_t *hf = NULL, *wf = NULL;
+  wisp__chost_func_t *funcs = NULL;
+  size_t nh = 0, nw = 0;
+  int rc = wisp__wasi2_new(&wcfg, &wasi);
+  /* a request nobody sends: the host functions exist per request, and none is
+   * called while instantiating */
+  wisp__http_request_t req = {"GET", 3, "/", 1, false, "localhost", 9, NULL, 0};
+  wisp__http_config_t hcfg = {.wasi = wasi};
+  if (rc == 0) rc = wisp__http_new(&hcfg, &req, &http);
+  if (rc == 0 && (wisp__http_check(http, c->http) < 0 || wisp__wasi2_check(wasi, c->http) < 0))
+    rc = WISP_ERR_LINK; /* each request reports the link error */
+  if (rc == 0) {
+    wisp__http_host_funcs(http, &hf, &nh);
+    rc = wisp__wasi2_host_funcs(wasi, c->http, &wf, &nw);
+  }
+  if (rc == 0 && !(funcs = calloc(nh + nw + 1, sizeof *funcs))) rc = WISP_ERR_NOMEM;
+  if (rc == 0) {
+    memcpy(funcs, hf, nh * sizeof *hf);
+    memcpy(funcs + nh, wf, nw * sizeof *wf);
+    srv_component_csnap(srv, c->manifest->id, c->http, bytes, len, funcs, nh + nw, &c->csnap);
+  }
+  free(funcs);
+  wisp__http_delete(http);
+  wisp__wasi2_delete(wasi);
+  return rc == WISP_ERR_NOMEM ? -1 : 0;
 }

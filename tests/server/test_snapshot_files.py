@@ -22,6 +22,7 @@ import tempfile
 import time
 
 WISP, GUESTS = sys.argv[1], sys.argv[2]
+HTTP_COMPONENT = sys.argv[4] if len(sys.argv) > 4 else None  # for http_component_snapshot
 
 MANIFEST = """
 spin_manifest_version = 2
@@ -288,6 +289,50 @@ def test_snapshot_files_restart(work):
         log = s.stderr()
         check(st == 200 and fields(body).get("init_runs") == "1", f"{why}: serves anyway: {st}")
         check("warning" in log and why in log, f"{why}: warned: {log!r}")
+
+
+def test_http_component_snapshot(work):
+    # wasi:http components are served from a component snapshot by default
+    # (src/component/csnap.c): its file is written, loaded on restart, and a
+    # corrupt one is rebuilt.
+    if not HTTP_COMPONENT or not os.path.exists(HTTP_COMPONENT):
+        print(f"SKIPPED: server/http_component_snapshot: {HTTP_COMPONENT} was not built (needs jco)")
+        return
+    manifest = ("spin_manifest_version = 2\n[application]\nname = \"h\"\n[[trigger.http]]\nroute = \"/...\"\n"
+                "component = \"h\"\n[component.h]\nsource = \"%s\"\n" % HTTP_COMPONENT)
+    cache = os.path.join(work, "cache")
+
+    def serve(args):
+        s = Server(work, manifest, args)
+        st, body = s.get("/")
+        s.stop()
+        check(st == 200 and body == "hello from a component\n", f"{args}: served: {st} {body!r}")
+        return s.stderr()
+
+    log = serve(["--snapshot-dir", cache])
+    files = os.listdir(cache) if os.path.isdir(cache) else []
+    check(len(files) == 1 and files[0].endswith(".none.v1.wsnap"), f"a component snapshot file: {files}")
+    if len(files) != 1:
+        return
+    path = os.path.join(cache, files[0])
+    with open(path, "rb") as f:
+        good = f.read()
+    check(good[:8] == b"WISPCSNP", "the file is a component snapshot")
+    check("no snapshot" not in log, f"the component was snapshotted: {log!r}")
+    log = serve(["--snapshot-dir", cache])
+    check(log.count("snapshot loaded from " + path) == 1, f"restart loads the file: {log!r}")
+    with open(path, "wb") as f:
+        f.write(good[:100] + bytes([good[100] ^ 1]) + good[101:])
+    log = serve(["--snapshot-dir", cache])
+    lines = [l for l in log.splitlines() if "not using the snapshot file" in l]
+    check(len(lines) == 1 and "checksum mismatch" in lines[0] and "rebuilding it" in lines[0],
+          f"a corrupt file is reported in one line: {lines}")
+    check("snapshot loaded" not in log, "a corrupt file is never loaded")
+    with open(path, "rb") as f:
+        check(f.read() == good, "the corrupt file was rebuilt")
+    other = os.path.join(work, "other")
+    serve(["--no-snapshot", "--snapshot-dir", other])
+    check(not os.path.exists(other), "--no-snapshot writes no snapshot")
 
 
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
