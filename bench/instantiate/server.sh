@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # server.sh: `wisp up` requests/s on the WAGI hello route (examples/http/hello)
 # and on tests/server/guests/preinit.c (whose wizer.initialize builds a table),
-# from snapshots (the default) and with --no-snapshot (a linker instantiation,
-# and init, per request), with the same wrk load. See README.md.
+# and on the wasi:http component tests/component/guests/http_hello.c (when the
+# test build made it), from snapshots (the default) and with --no-snapshot (a
+# linker instantiation, and init, per request), with the same wrk load. See
+# README.md.
 #
 #   bench/instantiate/server.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
@@ -33,6 +35,14 @@ executor = { type = "wagi" }
 [component.pre]
 source = "preinit.wasm"
 TOML
+routes="hello pre"
+comp=$build/tests/component/http_hello.component.wasm
+if [ -f "$comp" ]; then
+  cp "$comp" "$work/http_hello.wasm"
+  printf '[[trigger.http]]\nroute = "/comp"\ncomponent = "comp"\n[component.comp]\nsource = "http_hello.wasm"\n' \
+    >> "$work/wisp.toml"
+  routes="$routes comp"
+fi
 for mode in snapshot no-snapshot; do
   args=(--snapshot-dir off)
   [ "$mode" = no-snapshot ] && args+=(--no-snapshot)
@@ -45,7 +55,7 @@ for mode in snapshot no-snapshot; do
     [ -n "$port" ] && break
     sleep 0.1
   done
-  for route in hello pre; do
+  for route in $routes; do
     wrk -t2 -c"$conns" -d"$secs"s "http://127.0.0.1:$port/$route" >/dev/null # warm-up
     out=$(wrk -t2 -c"$conns" -d"$secs"s --latency "http://127.0.0.1:$port/$route")
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
