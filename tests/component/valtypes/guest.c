@@ -193,6 +193,31 @@ EXPORT("counter-cycle") i32 counter_cycle(i32 start, i32 n) {
   return v;
 }
 
+/* a list of own handles, written into the heap (freed by post-return) */
+EXPORT("make-counters") i32 make_counters(i32 p, i32 n) {
+  i32 *out = cabi_realloc(0, 0, 4, 4 * (uint32_t)n);
+  for (i32 i = 0; i < n; i++) out[i] = counter_new(((i32 *)(uintptr_t)p)[i]);
+  ((i32 *)ret_area)[0] = P(out);
+  ((i32 *)ret_area)[1] = n;
+  return RET;
+}
+POST("make-counters") void make_counters_post(i32 r) { (void)r; done(); }
+
+/* a list of borrowed handles: used, then each dropped */
+EXPORT("sum-counters") i32 sum_counters(i32 p, i32 n) {
+  i32 s = 0;
+  for (i32 i = 0; i < n; i++) s += counter_get(((i32 *)(uintptr_t)p)[i]);
+  for (i32 i = 0; i < n; i++) counter_drop(((i32 *)(uintptr_t)p)[i]);
+  heap_used = 0;
+  return s;
+}
+
+EXPORT("maybe-counter") i32 maybe_counter(i32 some, i32 start) {
+  ((i32 *)ret_area)[0] = some;
+  if (some) ((i32 *)ret_area)[1] = counter_new(start);
+  return RET;
+}
+
 /* blob: a guest-defined resource; its representation is REP0 + the slot number
  * (far from the handle numbers, so that a handle passed where a representation is
  * due shows) */
