@@ -66,3 +66,33 @@ for mode in snapshot no-snapshot; do
   kill "$pid"
   wait "$pid" || true
 done
+
+# Instantiation time alone, as the server measures it (instantiate_us in the
+# JSON access log: store, WASI state, instance; not the guest's run), over 300
+# sequential requests per route.
+echo
+echo "| route | instances | instantiate p50 us | p99 us |"
+echo "|---|---|---:|---:|"
+for mode in snapshot no-snapshot; do
+  args=(--snapshot-dir off)
+  [ "$mode" = no-snapshot ] && args+=(--no-snapshot)
+  : > "$work/stderr"
+  "$build/wisp" up "$work" --listen 127.0.0.1:0 --admin-listen off --processes 1 --log-format json "${args[@]}" \
+    > "$work/access.log" 2> "$work/stderr" &
+  pid=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(grep -o '(port [0-9]*' "$work/stderr" | grep -o '[0-9]*' || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  for route in $routes; do
+    for _ in $(seq 300); do curl -s "http://127.0.0.1:$port/$route" >/dev/null; done
+  done
+  kill "$pid"
+  wait "$pid" || true
+  for route in $routes; do
+    grep "\"path\":\"/$route\"" "$work/access.log" | grep -o '"instantiate_us":[0-9]*' | cut -d: -f2 | sort -n |
+      awk -v r="$route" -v m="$mode" '{a[NR] = $1} END {print "| /" r " | " m " | " a[int(NR / 2)] " | " a[int(NR * 0.99)] " |"}'
+  done
+done
