@@ -682,9 +682,10 @@ static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint
     bool capped = w->cfg.deadline_ns >= 0 && earliest > w->cfg.deadline_ns;
     if (capped) earliest = w->cfg.deadline_ns;
     if (capped && earliest <= now) return fail(cx, "wasi2: deadline exceeded while blocked in poll");
-    if (nhost) { /* the embedder waits; descriptors are checked without waiting */
+    if (nhost || w->cfg.wait) { /* the embedder waits; descriptors are checked without waiting */
       if (nfds && poll(fds, nfds, 0) > 0) return 0;
-      if (wisp__wasi2_wait(w, cx, earliest)) return -1;
+      int64_t until = nfds && earliest > now + 1000000 ? now + 1000000 : earliest; /* descriptors: look again in 1 ms */
+      if (wisp__wasi2_wait(w, cx, until)) return -1;
       continue;
     }
     int timeout_ms = -1;

@@ -48,7 +48,8 @@ typedef struct wisp__wasi2_config {
   const wisp__wasi2_stream_ops_t *stdio_ops[3];
   void *stdio_ctx[3];
   /* Called when the guest blocks (blocking-read/write, pollable.block, poll)
-   * on a stream or pollable backed by callbacks that is not ready: the
+   * on a stream or pollable backed by callbacks that is not ready, and when
+   * set, for every wait in poll / pollable.block (timers too): the
    * embedder waits until something may have changed or `until_ns`
    * (CLOCK_MONOTONIC; INT64_MAX: no timer) passes, then returns 0 and the
    * host checks again; -1 ends the call with a trap ("the wait was

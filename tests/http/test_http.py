@@ -280,6 +280,33 @@ def test_limits_cpu(s):
     check("CPU time limit of 300 ms exceeded" in s.stderr(), "CPU limit not logged")
 
 
+def test_sleep(s):
+    """A guest waiting on a timer does not hold the thread; waiting past the wall-clock limit is 504."""
+    result = {}
+
+    def sleeper(k, path):
+        result[k] = timed_get(s, path)
+
+    a = threading.Thread(target=sleeper, args=("short", "/t/sleep?ms=300"))
+    b = threading.Thread(target=sleeper, args=("long", "/short/sleep?ms=60000"))
+    a.start()
+    b.start()
+    time.sleep(0.05)
+    lat = []
+    while a.is_alive():
+        st, _, dt = timed_get(s, "/t/hello")
+        check(st == 200, f"hello while guests sleep: {st}")
+        lat.append(dt)
+    a.join()
+    st, body, dt = result["short"]
+    check(st == 200 and body == b"slept\n" and 0.29 < dt < 5, f"sleep 300 ms: {st} {body!r} after {dt:.2f} s")
+    lat.sort()
+    check(len(lat) >= 5 and lat[len(lat) // 2] < 0.1, f"others stalled while a guest slept: {len(lat)} requests")
+    b.join()
+    st, body, dt = result["long"]
+    check(st == 504 and 4.5 < dt < 15, f"sleeping past wall_ms = 5000: {st} {body!r} after {dt:.2f} s")
+
+
 def test_traps(s):
     cases = {"trap": (500, "unreachable"), "no-set": (500, "without response-outparam.set"),
              "error": (500, "error-code.internal-error")}

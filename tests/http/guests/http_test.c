@@ -24,6 +24,7 @@
  *   drop-request-first drops the incoming-request before its headers (trap)
  *   no-finish          writes some body and returns without finish (broken)
  *   stdout             writes lines to stdout and stderr (the server's log)
+ *   sleep?ms=N         waits N ms on a monotonic-clock pollable, then "slept\n"
  */
 #include <stdint.h>
 
@@ -70,6 +71,7 @@ IMPORT(STREAMS, "[resource-drop]output-stream") void output_stream_drop(int32_t 
 IMPORT(POLL, "[method]pollable.block") void pollable_block(int32_t self);
 IMPORT(POLL, "[resource-drop]pollable") void pollable_drop(int32_t h);
 IMPORT("wasi:cli/stdout@0.2.12", "get-stdout") int32_t get_stdout(void);
+IMPORT("wasi:clocks/monotonic-clock@0.2.12", "subscribe-duration") int32_t subscribe_duration(int64_t ns);
 IMPORT("wasi:cli/stderr@0.2.12", "get-stderr") int32_t get_stderr(void);
 
 #define P(x) ((int32_t)(uintptr_t)(x))
@@ -361,6 +363,15 @@ void handle(int32_t request, int32_t param) {
   } else if (same(what, wlen, "no-finish")) {
     out_t o = respond(param, fields_new(), 200);
     write_text(o.stream, "partial\n");
+  } else if (same(what, wlen, "sleep")) {
+    uint64_t ms = 0;
+    for (uint32_t i = end + 4; i < plen && path[i] >= '0' && path[i] <= '9'; i++) ms = ms * 10 + (uint64_t)(path[i] - '0');
+    int32_t poll = subscribe_duration((int64_t)(ms * 1000000));
+    pollable_block(poll);
+    pollable_drop(poll);
+    out_t o = respond(param, fields_new(), 200);
+    write_text(o.stream, "slept\n");
+    finish(&o);
   } else if (same(what, wlen, "stdout")) {
     log_lines();
     out_t o = respond(param, fields_new(), 200);
