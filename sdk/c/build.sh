@@ -3,6 +3,11 @@
 # wisp_http.h (docs/sdk-c.md).
 #
 #   build.sh -o OUT.wasm SRC.c... [-- CLANG_ARGS...]
+#   build.sh --wagi -o OUT.wasm SRC.c... [-- CLANG_ARGS...]
+#
+# --wagi builds a WAGI function instead: a WASI preview1 command module (the
+# request in CGI variables and stdin, the response on stdout), clang-19 only,
+# without wisp_http.c; wisp serves it for routes with executor = { type = "wagi" }.
 #
 # Steps: clang-19 compiles SRC.c and wisp_http.c (next to this script) for
 # wasm32-wasi as a reactor (wasi-libc linked, stripped); `jco embed` adds the
@@ -43,11 +48,13 @@ die() {
 }
 
 out=
+wagi=0
 sources=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) [ $# -ge 2 ] || usage; out=$2; shift ;;
+    --wagi) wagi=1 ;;
     -h|--help) usage ;;
     --) shift; extra=("$@"); break ;;
     -*) echo "build.sh: unknown option '$1'" >&2; usage ;;
@@ -58,7 +65,6 @@ done
 [ -n "$out" ] && [ ${#sources[@]} -gt 0 ] || usage
 
 command -v "$clang" >/dev/null || die "$clang not found: install clang-19, lld-19 and wasi-libc (or set WISP_CLANG)"
-command -v node >/dev/null || die "node not found: install Node.js (20 or later) and npm"
 
 # The sysroot: two symlinks, so that host glibc headers never leak in.
 sysroot=${WISP_SYSROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/wisp/wasi-sysroot}
@@ -74,6 +80,13 @@ if [ ! -e "$sysroot/lib/wasm32-wasi/libc.a" ]; then
     done
   done
 fi
+
+if [ "$wagi" = 1 ]; then
+  mkdir -p "$(dirname "$out")"
+  exec "$clang" --target=wasm32-wasi "--sysroot=$sysroot" ${WISP_OPT:--O2} -s "${extra[@]}" -o "$out" "${sources[@]}"
+fi
+
+command -v node >/dev/null || die "node not found: install Node.js (20 or later) and npm"
 
 # jco and the preview2 shim it runs on.
 find_node_modules() {

@@ -6,7 +6,9 @@
 #ifndef WISP_CLI_H
 #define WISP_CLI_H
 
-int wisp_cli_run(int argc, char **argv); /* cmd_run.c: `wisp run` */
-int wisp_cli_up(int argc, char **argv);  /* cmd_up.c: `wisp up` */
+int wisp_cli_run(int argc, char **argv);   /* cmd_run.c: `wisp run` */
+int wisp_cli_up(int argc, char **argv);    /* cmd_up.c: `wisp up` */
+int wisp_cli_new(int argc, char **argv);   /* cmd_new.c: `wisp new` */
+int wisp_cli_build(int argc, char **argv); /* cmd_build.c: `wisp build` */
 
 #endif

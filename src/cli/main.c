@@ -28,6 +28,8 @@ typedef struct subcommand {
 static const subcommand_t subcommands[] = {
     {"run", "run a WebAssembly module (a WASI command, or one exported function)", wisp_cli_run},
     {"up", "serve an application's HTTP routes (wisp.toml)", wisp_cli_up},
+    {"new", "create a project from a template (wagi-c, http-c, http-js)", wisp_cli_new},
+    {"build", "run the components' build commands (wisp.toml)", wisp_cli_build},
 };
 #define NSUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
