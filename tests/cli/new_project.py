@@ -130,7 +130,8 @@ def main():
                 return 0
     if not os.path.exists(os.path.join(PROJECT, NAME + ".wasm")):
         fail("no built project in %s (the build test runs first)" % PROJECT)
-    proc, log, port = serve([WISP, "up", "--listen", "127.0.0.1:0", "--admin-listen", "off"], port_from_log=True)
+    proc, log, port = serve([WISP, "up", "--listen", "127.0.0.1:0", "--admin-listen", "off", "--processes", "1"],
+                            port_from_log=True)
     try:
         status, body = get(port, "/hello?x=1")
         if status == 501 and b"not supported" in body:

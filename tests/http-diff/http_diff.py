@@ -268,7 +268,7 @@ def main():
                 '[component.c]\nsource = "%s"\n' % os.path.abspath(component))
     port = free_port()
     srv = Server([wisp, "up", tmp, "--listen", "127.0.0.1:%d" % port, "--admin-listen", "off",
-                  "--log-format", "none"], port, "wisp up", tmp)
+                  "--processes", "1", "--log-format", "none"], port, "wisp up", tmp)
     try:
         first = send(port, reqs[0])
         if first[0] == 501 and b"not supported" in first[2]:
