@@ -450,9 +450,9 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
-  int host_rc = e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults);
-  end_lends(e->inst, lending_start);
-  if (host_rc) goto done;
+  /* the lends last until the results are lowered (the guest's realloc runs
+   * inside them), as CanonicalABI.md ends the borrow scope after lowering */
+  if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
   if (translate_all(e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
     goto done;
   uint64_t out[1] = {0};

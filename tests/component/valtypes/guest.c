@@ -69,6 +69,7 @@ HOST("echo-many") void echo_many(i32 args, i32 ret);
 HOST("consume") i32 host_consume(i32 borrowed, i32 owned);
 HOST("reenter") i32 host_reenter(void);
 HOST("take") i32 host_take(i32 owned);
+HOST("describe") void host_describe(i32 borrowed, i32 ret);
 
 RES("[resource-new]blob") i32 blob_new(i32 rep);
 RES("[resource-rep]blob") i32 blob_rep(i32 handle);
@@ -78,6 +79,7 @@ RES("[resource-drop]blob") void blob_drop(i32 handle);
 
 static uint8_t heap[65536] __attribute__((aligned(8)));
 static uint32_t heap_used, realloc_mode, post_returns;
+static i32 drop_in_realloc; /* realloc_mode 5 */
 static uint8_t ret_area[64] __attribute__((aligned(8)));
 
 #define P(x) ((i32)(uintptr_t)(x))
@@ -92,6 +94,7 @@ __attribute__((export_name("cabi_realloc"))) void *cabi_realloc(void *old, uint3
   if (realloc_mode == 1 && align > 1) return heap + at + 1; /* misaligned */
   if (realloc_mode == 2) return (void *)(uintptr_t)0xFFFFFF00u; /* out of bounds */
   if (realloc_mode == 3) echo_u32(1);                             /* calls out: may not */
+  if (realloc_mode == 5) counter_drop(drop_in_realloc);           /* drops a lent handle */
   return heap + at;
 }
 
@@ -406,6 +409,16 @@ EXPORT("lend-and-give") i32 lend_and_give(void) {
   i32 h = counter_new(1);
   return host_consume(h, h);
 }
+
+/* the lend of h lasts until describe's result is lowered, realloc included */
+EXPORT("drop-while-lent") i32 drop_while_lent(void) {
+  i32 h = counter_new(2);
+  drop_in_realloc = h;
+  realloc_mode = 5;
+  host_describe(h, RET);
+  return RET;
+}
+POST("drop-while-lent") void drop_while_lent_post(i32 r) { (void)r; done(); }
 
 EXPORT("reenter") i32 reenter(void) { return host_reenter(); }
 

@@ -417,6 +417,11 @@ for (const [name, f] of funcs.host) {
       counters[b.id - 1].live = false;
       return 0;
     };
+  } else if (name === 'describe') {
+    fn = (c) => {
+      print(`  host describe(counter#${c.id})`);
+      return `counter#${c.id}`;
+    };
   } else if (name === 'take') {
     fn = (c) => {
       print(`  host take(counter#${c.id})`);

@@ -565,6 +565,18 @@ static int host_take(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint
   return 0;
 }
 
+static int host_describe(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
+                         wisp__cval_t *results, uint32_t nresults) {
+  (void)env;
+  if (nargs != 1 || nresults != 1 || live_counter(cx, args[0].of.u)) return -1;
+  hostf("  host describe(counter#%llu)\n", (unsigned long long)args[0].of.u);
+  char *s = wisp__arena_alloc(cx->arena, 32);
+  if (!s) return -1;
+  results[0].of.str.ptr = s;
+  results[0].of.str.len = (uint32_t)snprintf(s, 32, "counter#%llu", (unsigned long long)args[0].of.u);
+  return 0;
+}
+
 /* calls back into the instance that is calling us */
 static int host_reenter(void *env, wisp__cabi_t *cx, const wisp__cval_t *args, uint32_t nargs,
                         wisp__cval_t *results, uint32_t nresults) {
@@ -590,6 +602,7 @@ static const wisp__chost_func_t host[] = {
   {H, "consume", host_consume, NULL},
   {H, "reenter", host_reenter, NULL},
   {H, "take", host_take, NULL},
+  {H, "describe", host_describe, NULL},
   {"wisp:valtypes/types", "[constructor]counter", counter_ctor, NULL},
   {"wisp:valtypes/types", "[method]counter.add", counter_add, NULL},
   {"wisp:valtypes/types", "[method]counter.get", counter_get, NULL},
