@@ -38,7 +38,8 @@ route = "/t/..."
 component = "t"
 [component.t]
 source = "{g}"
-environment = {{ GREETING = "hi" }}
+environment = {{ GREETING = "hi", OTHER = "a=b" }}
+files = [{{ source = "{files}", destination = "/static" }}]
 [component.t.limits]
 max_request_bytes = 16777216
 max_response_bytes = 1073741824
@@ -80,7 +81,10 @@ class Server:
     def __init__(self, extra="", args=("--processes", "1", "--threads", "1")):
         self.dir = tempfile.mkdtemp(prefix="wisp-http-test-")
         with open(os.path.join(self.dir, "wisp.toml"), "w") as f:
-            f.write(MANIFEST.format(g=GUEST, extra=extra))
+            os.mkdir(os.path.join(self.dir, "files"))
+            with open(os.path.join(self.dir, "files", "data.txt"), "wb") as d:
+                d.write(b"file contents\n" * 10000)
+            f.write(MANIFEST.format(g=GUEST, extra=extra, files=os.path.join(self.dir, "files")))
         self.out = open(os.path.join(self.dir, "stdout"), "w+")
         self.err = open(os.path.join(self.dir, "stderr"), "w+")
         # In the ASan build freed memory sits in ASan's quarantine (256 MiB by default), which would
@@ -307,6 +311,18 @@ def test_sleep(s):
     check(st == 504 and 4.5 < dt < 15, f"sleeping past wall_ms = 5000: {st} {body!r} after {dt:.2f} s")
 
 
+def test_capabilities(s):
+    """The manifest's environment and files reach a wasi:http component, as for WAGI."""
+    st, _, body = s.get("/t/env")
+    check(st == 200 and body == b"GREETING=hi\nOTHER=a=b\n", f"environment: {st} {body!r}")
+    st, _, body = s.get("/t/file?data.txt")
+    check(st == 200 and body == b"file contents\n" * 10000, f"file read through the mount: {st}, {len(body)} bytes")
+    st, _, body = s.get("/t/file?../wisp.toml")
+    check(st == 404, f"a path outside the mount: {st} {body[:80]!r}")
+    st, _, body = s.get("/short/file?data.txt")
+    check(st == 404, f"a component without the mount: {st}")
+
+
 def test_traps(s):
     cases = {"trap": (500, "unreachable"), "no-set": (500, "without response-outparam.set"),
              "error": (500, "error-code.internal-error")}
@@ -422,6 +438,16 @@ def test_client_gone(s):
         got += len(c)
     sock.close()
     check(got >= (4 << 20), f"read {got} bytes before leaving")
+    # a guest that computes without writing: its client's leaving is noticed between slices
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(b"GET /t/loop HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.2)
+    sock.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and s.stderr().count("client closed the connection") < 2:
+        time.sleep(0.05)
+    check(s.stderr().count("client closed the connection; guest stopped") >= 2,
+          "a looping guest whose client left was not stopped")
     deadline = time.time() + 10
     while time.time() < deadline and "client closed the connection" not in s.stderr():
         time.sleep(0.05)

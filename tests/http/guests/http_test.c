@@ -25,6 +25,8 @@
  *   no-finish          writes some body and returns without finish (broken)
  *   stdout             writes lines to stdout and stderr (the server's log)
  *   sleep?ms=N         waits N ms on a monotonic-clock pollable, then "slept\n"
+ *   env                the environment, one NAME=VALUE line each
+ *   file?NAME          the file NAME under the first preopened directory, else 404
  */
 #include <stdint.h>
 
@@ -72,6 +74,14 @@ IMPORT(POLL, "[method]pollable.block") void pollable_block(int32_t self);
 IMPORT(POLL, "[resource-drop]pollable") void pollable_drop(int32_t h);
 IMPORT("wasi:cli/stdout@0.2.12", "get-stdout") int32_t get_stdout(void);
 IMPORT("wasi:clocks/monotonic-clock@0.2.12", "subscribe-duration") int32_t subscribe_duration(int64_t ns);
+IMPORT("wasi:cli/environment@0.2.12", "get-environment") void get_environment(int32_t ret);
+IMPORT("wasi:filesystem/preopens@0.2.12", "get-directories") void get_directories(int32_t ret);
+IMPORT("wasi:filesystem/types@0.2.12", "[method]descriptor.open-at")
+void descriptor_open_at(int32_t self, int32_t path_flags, int32_t ptr, int32_t len, int32_t open_flags,
+                        int32_t flags, int32_t ret);
+IMPORT("wasi:filesystem/types@0.2.12", "[method]descriptor.read")
+void descriptor_read(int32_t self, int64_t len, int64_t offset, int32_t ret);
+IMPORT("wasi:filesystem/types@0.2.12", "[resource-drop]descriptor") void descriptor_drop(int32_t h);
 IMPORT("wasi:cli/stderr@0.2.12", "get-stderr") int32_t get_stderr(void);
 
 #define P(x) ((int32_t)(uintptr_t)(x))
@@ -371,6 +381,47 @@ void handle(int32_t request, int32_t param) {
     pollable_drop(poll);
     out_t o = respond(param, fields_new(), 200);
     write_text(o.stream, "slept\n");
+    finish(&o);
+  } else if (same(what, wlen, "env")) {
+    get_environment(RET);
+    const int32_t *e = (const int32_t *)(uintptr_t)RW(0);
+    int32_t n = RW(1);
+    out_t o = respond(param, fields_new(), 200);
+    for (int32_t i = 0; i < n; i++, e += 4) {
+      write_all(o.stream, (const uint8_t *)(uintptr_t)e[0], (uint32_t)e[1]);
+      write_text(o.stream, "=");
+      write_all(o.stream, (const uint8_t *)(uintptr_t)e[2], (uint32_t)e[3]);
+      write_text(o.stream, "\n");
+    }
+    finish(&o);
+  } else if (same(what, wlen, "file")) {
+    get_directories(RET);
+    const int32_t *d = (const int32_t *)(uintptr_t)RW(0);
+    int32_t found = -1;
+    if (RW(1) > 0) {
+      /* open-at(path-flags 0, NAME, open-flags 0, descriptor-flags read) */
+      descriptor_open_at(d[0], 0, P(path + end + 1), (int32_t)(plen - end - 1), 0, 1, RET);
+      if (RB(0) == 0) found = RW(1);
+    }
+    if (found < 0) {
+      out_t o = respond(param, fields_new(), 404);
+      write_text(o.stream, "no such file\n");
+      finish(&o);
+      return;
+    }
+    out_t o = respond(param, fields_new(), 200);
+    uint64_t at = 0;
+    uint32_t mark = heap_used;
+    for (;;) {
+      heap_used = mark;
+      descriptor_read(found, 65536, (int64_t)at, RET);
+      if (RB(0) != 0) __builtin_trap();
+      uint32_t n = (uint32_t)RW(2);
+      write_all(o.stream, (const uint8_t *)(uintptr_t)RW(1), n);
+      at += n;
+      if (RB(12) || n == 0) break; /* end of file */
+    }
+    descriptor_drop(found);
     finish(&o);
   } else if (same(what, wlen, "stdout")) {
     log_lines();
