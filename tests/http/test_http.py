@@ -92,7 +92,8 @@ class Server:
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8").lstrip(":")
         self.proc = subprocess.Popen([WISP, "up", self.dir, "--listen", "127.0.0.1:0", "--admin-listen", "off",
-                                      *args], stdout=self.out, stderr=self.err, env=env)
+                                      "--snapshot-dir", os.path.join(self.dir, "snapshots"), *args],
+                                     stdout=self.out, stderr=self.err, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             m = re.search(r"\(port (\d+)", self.stderr())
