@@ -291,6 +291,12 @@ EXPORT("bad-char-big") i32 bad_char_big(void) { return 0x110000; }
 /* not a trap: any nonzero i32 lifts as true */
 EXPORT("bad-bool") i32 bad_bool(void) { return 2; }
 
+/* core values wider than the type: the canonical ABI keeps the low bits */
+EXPORT("trunc-u8") i32 trunc_u8(void) { return 0x1234; }
+EXPORT("trunc-s16") i32 trunc_s16(void) { return 0x18000; }
+EXPORT("trunc-perms") i32 trunc_perms(void) { return 0xFF; }
+EXPORT("trunc-import-u8") i32 trunc_import_u8(void) { return echo_u8(0x1FF); }
+
 /* NaNs with payloads and signs: lifted as the canonical NaN */
 EXPORT("nan32") float nan32(void) {
   union { uint32_t u; float f; } v = {0xFFC01234u};
@@ -391,6 +397,9 @@ EXPORT("wrong-type") i32 wrong_type(void) {
   i32 h = blob_new(1000);
   return counter_get(h);
 }
+
+/* resource.rep of blob on a counter handle */
+EXPORT("rep-wrong-type") i32 rep_wrong_type(void) { return blob_rep(counter_new(3)); }
 
 EXPORT("use-after-drop") i32 use_after_drop(void) {
   i32 h = counter_new(5);
