@@ -461,17 +461,26 @@ static void pump_once(http_job_t *job) {
     return;
   }
   if (len == 0 && st != WISP__HTTP_BODY_DONE) return;
-  if (len > job->send_cap) {
-    uint8_t *grown = realloc(job->send_buf, len);
-    if (!grown) return;
-    job->send_buf = grown;
-    job->send_cap = len;
+  bool final = st == WISP__HTTP_BODY_DONE;
+  /* h2o may write the bytes after h2o_send returns: until on_proceed for a
+   * chunk in progress (job->send_buf), until the request is disposed for the
+   * last one (its pool: the job may be gone by then). */
+  uint8_t *to = NULL;
+  if (final) {
+    to = len ? h2o_mem_alloc_pool(&req->pool, len) : NULL;
+  } else {
+    if (len > job->send_cap) {
+      uint8_t *grown = realloc(job->send_buf, len);
+      if (!grown) return;
+      job->send_buf = grown;
+      job->send_cap = len;
+    }
+    to = job->send_buf;
   }
-  if (len) memcpy(job->send_buf, data, len);
+  if (len) memcpy(to, data, len);
   wisp__http_body_out_consume(job->http, len);
   job->bytes += len;
-  h2o_iovec_t buf = h2o_iovec_init(job->send_buf, len);
-  bool final = st == WISP__HTTP_BODY_DONE;
+  h2o_iovec_t buf = h2o_iovec_init(to, len);
   if (final) {
     if (wisp__http_trailer_count(job->http))
       fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response trailers dropped (not sent by this server)\n",
