@@ -3,7 +3,9 @@
 // The status line and headers describe the request (x-echo-method,
 // x-echo-path, x-echo-query, and every x-NAME request header copied back as
 // x-echo-NAME); the body is the request body, copied as it arrives;
-// `?status=N` sets the status.
+// `?status=N` sets the status; `?fail` answers with the host's error
+// response (internal-error); `?whole` changes nothing here (in C it reads the
+// body at once).
 import { Fields, OutgoingBody, OutgoingResponse, ResponseOutparam } from 'wasi:http/types@0.2.10';
 
 const encoder = new TextEncoder();
@@ -35,6 +37,10 @@ export const incomingHandler = {
     const q = full.indexOf('?');
     const path = q < 0 ? full : full.slice(0, q);
     const query = q < 0 ? '' : full.slice(q + 1);
+    if (query === 'fail') {
+      ResponseOutparam.set(responseOut, { tag: 'err', val: { tag: 'internal-error', val: 'echo asked to fail' } });
+      return;
+    }
     const headers = new Fields();
     headers.append('content-type', encoder.encode('application/octet-stream'));
     headers.append('x-echo-method', encoder.encode(methodName(request.method())));
