@@ -132,18 +132,22 @@ int srv_component_find_init(srv_component_t *c);
 int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len);
 /* For wasi:http components: *out = the snapshot of component comp (whose
  * binary is bytes/len), from the snapshot directory's file when it loads,
- * else by instantiating it once with `host` (count functions, not called
- * while instantiating) and capturing it (then saving the file). A negative
- * code (after a message) when it cannot be snapshotted: instantiate per
- * request instead. Requests use wisp__cinst_from_csnap with a pooled store. */
+ * else by instantiating it once with `host` (count functions), calling its
+ * `init` export ("name" or "interface#name", a func() -> (); NULL for none)
+ * and capturing it (then saving the file). -1 (after a message) when init
+ * fails or the initialised instance cannot be captured: a load error; another
+ * negative code (after a message) when it cannot be snapshotted: instantiate
+ * per request instead. Requests use wisp__cinst_from_csnap in a pooled store. */
 struct wisp__csnap;
 struct wisp__chost_func;
 int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp, const uint8_t *bytes, size_t len,
-                        const struct wisp__chost_func *host, size_t count, struct wisp__csnap **out);
+                        const char *init, const struct wisp__chost_func *host, size_t count,
+                        struct wisp__csnap **out);
 /* Sets c->csnap for a wasi:http component (c->http, binary bytes/len) with
  * srv_component_csnap, using the host functions of a scratch wasi:http and
- * WASI 0.2 host. -1 only when out of memory; a component that does not link
- * or cannot be snapshotted is instantiated per request. */
+ * WASI 0.2 host, running the manifest's `init` export if it names one. -1
+ * when out of memory or init fails; a component without init that does not
+ * link or cannot be snapshotted is instantiated per request. */
 int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len);
 /* Calls the () -> () export `name` of inst on exec to completion. 0, or -1
  * with the reason in msg. */

@@ -149,6 +149,12 @@ static int load_component(srv_t *srv, size_t index) {
     return -1;
   }
   if (wisp_is_component(bytes, len)) {
+    if (mc->init && !mc->no_init && srv->options->no_snapshot) {
+      fprintf(stderr, "wisp: component '%s': init = \"%s\" (manifest line %u): a component's init export runs "
+                      "only before its snapshot; drop --no-snapshot\n", mc->id, mc->init, mc->init_line);
+      free(bytes);
+      return -1;
+    }
     rc = srv_http_load(c, srv->engine, bytes, len);
     if (rc == 0 && !srv->options->no_snapshot) rc = srv_http_snapshot(srv, c, bytes, len);
     free(bytes);

@@ -251,17 +251,65 @@ int srv_component_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes,
 
 /* ---- components ------------------------------------------------------------------ */
 
+typedef struct init_budget {
+  time_t until;
+} init_budget_t;
+
+static bool init_fuel(void *env, wisp_exec_t *exec) {
+  const init_budget_t *b = env;
+  if (time(NULL) >= b->until) return false;
+  wisp_exec_set_fuel(exec, INIT_FUEL_SLICE);
+  return true;
+}
+
+/* Calls a component's init export ("name", or "interface#name"), a function
+ * without parameters or results, to completion. 0, or -1 with msg. */
+static int run_component_init(wisp__cinst_t *inst, wisp_exec_t *exec, const wisp_component_t *comp,
+                              const char *init, char *msg, size_t size) {
+  char iface[256];
+  const char *hash = strrchr(init, '#'), *name = init;
+  const char *instance = NULL;
+  if (hash && (size_t)(hash - init) < sizeof iface) {
+    memcpy(iface, init, (size_t)(hash - init));
+    iface[hash - init] = '\0';
+    instance = iface;
+    name = hash + 1;
+  }
+  wisp__cfunc_t *f = wisp__cinst_func(inst, instance, name);
+  if (!f) {
+    snprintf(msg, size, "the component exports no function '%s'", init);
+    return -1;
+  }
+  const wisp__ctype_t *ft = wisp__ctype(comp, wisp__cfunc_type(f));
+  if (ft->n || ft->nresults) {
+    snprintf(msg, size, "'%s' is not a function without parameters and results", init);
+    return -1;
+  }
+  init_budget_t budget = {time(NULL) + INIT_WALL_SECONDS};
+  wisp__cinst_set_fuel_hook(inst, init_fuel, &budget);
+  wisp_exec_set_fuel(exec, INIT_FUEL_SLICE);
+  wisp__arena_t arena;
+  wisp__arena_init(&arena);
+  char trap[400];
+  int rc = wisp__cinst_call(inst, f, NULL, 0, NULL, 0, &arena, trap, sizeof trap);
+  wisp__arena_free(&arena);
+  wisp__cinst_set_fuel_hook(inst, NULL, NULL);
+  if (rc) snprintf(msg, size, "%s", trap);
+  return rc ? -1 : 0;
+}
+
 int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp, const uint8_t *bytes, size_t len,
-                        const wisp__chost_func_t *host, size_t count, wisp__csnap_t **out) {
+                        const char *init, const wisp__chost_func_t *host, size_t count, wisp__csnap_t **out) {
   *out = NULL;
   char dirbuf[4096], path[4096];
   const char *dir = snapshot_dir(srv, dirbuf, sizeof dirbuf);
-  int n = dir ? wisp_server_snapshot_path(path, sizeof path, dir, bytes, len, NULL) : -1;
+  int n = dir ? wisp_server_snapshot_path(path, sizeof path, dir, bytes, len, init) : -1;
   if (n < 0 || (size_t)n >= sizeof path) dir = NULL;
   wisp_error_t err = {0};
   if (dir && file_present(id, path)) {
     if (wisp__csnap_load(comp, path, out, &err) == 0) {
-      fprintf(stderr, "wisp: component '%s': snapshot loaded from %s\n", id, path);
+      fprintf(stderr, "wisp: component '%s': snapshot loaded from %s%s\n", id, path,
+              init ? " (initialisation skipped)" : "");
       return 0;
     }
     fprintf(stderr, "wisp: component '%s': not using the snapshot file: %s; rebuilding it\n", id, err.message);
@@ -269,14 +317,26 @@ int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp
   wisp_store_t *store = wisp_store_new(srv->engine);
   wisp_exec_t *exec = store ? wisp_exec_new(store, NULL) : NULL;
   wisp__cinst_t *inst = NULL;
+  char msg[600];
   int rc = !exec ? WISP_ERR_NOMEM : wisp__cinst_new(comp, store, exec, host, count, &inst, &err);
+  bool init_failed = false;
+  if (rc == 0 && init && run_component_init(inst, exec, comp, init, msg, sizeof msg) < 0) {
+    fprintf(stderr, "wisp: component '%s': the init export '%s' failed: %s\n", id, init, msg);
+    init_failed = true;
+    rc = WISP_ERR_TRAP;
+  }
   if (rc == 0) rc = wisp__csnap_new(inst, out, &err);
   wisp__cinst_delete(inst);
   wisp_exec_delete(exec);
   wisp_store_delete(store);
+  if (init_failed) return -1;
   if (rc) {
-    fprintf(stderr, "wisp: component '%s': no snapshot (%s); instantiating per request\n", id,
-            rc == WISP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message);
+    const char *why = rc == WISP_ERR_NOMEM && !err.message[0] ? "out of memory" : err.message;
+    if (init) {
+      fprintf(stderr, "wisp: component '%s': cannot snapshot it after its init export '%s' (%s)\n", id, init, why);
+      return -1;
+    }
+    fprintf(stderr, "wisp: component '%s': no snapshot (%s); instantiating per request\n", id, why);
     return rc;
   }
   if (!dir) return 0;
@@ -291,7 +351,9 @@ int srv_component_csnap(srv_t *srv, const char *id, const wisp_component_t *comp
 
 int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size_t len) {
   static const char *const no_args[] = {"wisp"};
-  wisp__wasi2_config_t wcfg = {.argv = no_args, .argc = 1, .stdio = {-1, -1, -1}, .deadline_ns = -1};
+  /* what an init export prints goes to the server's log */
+  wisp__wasi2_config_t wcfg = {.argv = no_args, .argc = 1, .stdio = {-1, 2, 2}, .deadline_ns = -1};
+  const char *init = c->manifest->no_init ? NULL : c->manifest->init;
   wisp__wasi2_t *wasi = NULL;
   wisp__http_t *http = NULL;
   const wisp__chost_func_t *hf = NULL, *wf = NULL;
@@ -303,8 +365,14 @@ int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size
   wisp__http_request_t req = {"GET", 3, "/", 1, false, "localhost", 9, NULL, 0};
   wisp__http_config_t hcfg = {.wasi = wasi};
   if (rc == 0) rc = wisp__http_new(&hcfg, &req, &http);
-  if (rc == 0 && (wisp__http_check(http, c->http) < 0 || wisp__wasi2_check(wasi, c->http) < 0))
+  if (rc == 0 && (wisp__http_check(http, c->http) < 0 || wisp__wasi2_check(wasi, c->http) < 0)) {
     rc = WISP_ERR_LINK; /* each request reports the link error */
+    if (init) {
+      fprintf(stderr, "wisp: component '%s': cannot run its init export: %s\n", c->manifest->id,
+              wisp__http_check(http, c->http) < 0 ? wisp__http_error(http) : wisp__wasi2_error(wasi));
+      rc = -1;
+    }
+  }
   if (rc == 0) {
     wisp__http_host_funcs(http, &hf, &nh);
     rc = wisp__wasi2_host_funcs(wasi, c->http, &wf, &nw);
@@ -313,10 +381,10 @@ int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size
   if (rc == 0) {
     memcpy(funcs, hf, nh * sizeof *hf);
     memcpy(funcs + nh, wf, nw * sizeof *wf);
-    srv_component_csnap(srv, c->manifest->id, c->http, bytes, len, funcs, nh + nw, &c->csnap);
+    rc = srv_component_csnap(srv, c->manifest->id, c->http, bytes, len, init, funcs, nh + nw, &c->csnap);
   }
   free(funcs);
   wisp__http_delete(http);
   wisp__wasi2_delete(wasi);
-  return rc == WISP_ERR_NOMEM ? -1 : 0;
+  return rc == WISP_ERR_NOMEM || rc == -1 ? -1 : 0;
 }

@@ -339,6 +339,44 @@ def test_http_component_snapshot(work):
     check(not os.path.exists(other), "--no-snapshot writes no snapshot")
 
 
+def test_http_component_init(work):
+    # `init` on a wasi:http component names an exported func() that runs once
+    # before the component snapshot; there is no default for components.
+    if not HTTP_COMPONENT or not os.path.exists(HTTP_COMPONENT):
+        print(f"SKIPPED: server/http_component_init: the http_secret component was not built "
+              f"(needs node and jco: scripts/setup-npm.sh)")
+        return
+    base = "spin_manifest_version = 2\n[application]\nname = \"h\"\n"
+
+    def component(name, init_line):
+        return (f"[[trigger.http]]\nroute = \"/{name}\"\ncomponent = \"{name}\"\n"
+                f"[component.{name}]\nsource = \"{HTTP_COMPONENT}\"\n{init_line}")
+
+    manifest = base + component("inited", "init = \"init\"\n") + component("plain", "")
+    cache = os.path.join(work, "cache")
+    for run in range(2):
+        s = Server(work, manifest, ["--snapshot-dir", cache])
+        inited = [s.get("/inited") for _ in range(5)]
+        plain = s.get("/plain")
+        s.stop()
+        for st, body in inited:
+            check(st == 200 and body == "calls=7 last=INIT\n", f"run {run}: requests start from init's state: {body!r}")
+        check(plain[0] == 200 and plain[1] == "calls=0 last=(none)\n", f"run {run}: no init without the key: {plain}")
+        log = s.stderr()
+        if run == 1:
+            check("(initialisation skipped)" in log, f"restart loads the initialised snapshot: {log!r}")
+    cases = [
+        ("init = \"init-trap\"\n", [], "component 'x': the init export 'init-trap' failed: "),
+        ("init = \"nope\"\n", [], "component 'x': the init export 'nope' failed: the component exports no function 'nope'"),
+        ("init = \"init\"\n", ["--no-snapshot"], "a component's init export runs only before its snapshot; "
+                                                    "drop --no-snapshot"),
+    ]
+    for init_line, args, message in cases:
+        s = Server(work, base + component("x", init_line), ["--snapshot-dir", "off", *args], expect_start=False)
+        code = s.stop()
+        check(code == 1 and message in s.stderr(), f"{init_line.strip()} {args}: exit {code}: {s.stderr()!r}")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

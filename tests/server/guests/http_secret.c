@@ -4,8 +4,9 @@
  * request answers "calls=N last=S" with what its instance remembers of earlier
  * requests (a call counter and the secret the last one left in a static
  * buffer), then leaves a new secret there. Every instance is fresh, so every
- * answer must be "calls=0 last=(none)": a request never sees bytes another
- * one wrote, even in the same pool slot.
+ * answer must be "calls=0 last=(none)", or "calls=7 last=INIT" after the
+ * `init` export ran before the snapshot: a request never sees bytes another
+ * one wrote, even in the same pool slot. `init-trap` traps.
  */
 #include <stdint.h>
 
@@ -59,6 +60,13 @@ static uint32_t put_number(uint32_t n, uint32_t v) {
   while (k && n < sizeof out) out[n++] = digits[--k];
   return n;
 }
+
+__attribute__((export_name("init"))) void init(void) {
+  calls = 7;
+  last[0] = 'I', last[1] = 'N', last[2] = 'I', last[3] = 'T', last[4] = 0;
+}
+
+__attribute__((export_name("init-trap"))) void init_trap(void) { __builtin_trap(); }
 
 __attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle")))
 void handle(int32_t request, int32_t response_out) {
