@@ -218,6 +218,14 @@ def test_fields(s):
     check("x-after" not in h, "a header was set after the response was handed over")
 
 
+def test_misc(s):
+    st, _, body = s.request("POST", "/t/misc", body=b"some body")
+    want = (b"ready=1 trailers=none again=err get=2 has=ok get-invalid=empty request-delete=immutable "
+            b"clone-set=ok method=GET method2=PURGE bad-method=err path=none path2=/x?y timeout=none "
+            b"timeout2=5000 status99=err\n")
+    check(st == 200 and body == want, f"misc rules: {st} {body!r}")
+
+
 def test_stream_big(s):
     """A 256 MiB response streams with backpressure: the server's RSS stays small."""
     n = 256 << 20
@@ -322,6 +330,38 @@ def test_capabilities(s):
     check(st == 404, f"a path outside the mount: {st} {body[:80]!r}")
     st, _, body = s.get("/short/file?data.txt")
     check(st == 404, f"a component without the mount: {st}")
+
+
+def test_http2(s):
+    """The same over HTTP/2 (h2c, curl): an echo of 3 MiB and a streamed 64 MiB response."""
+    if not shutil.which("curl"):
+        print("SKIPPED: http/http2: curl not found")
+        return
+    d = tempfile.mkdtemp(prefix="wisp-http-test-")
+    try:
+        up = os.path.join(d, "up")
+        data = bytes(random.Random(3).getrandbits(8) for _ in range(4096)) * 768
+        with open(up, "wb") as f:
+            f.write(data)
+        r = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "--data-binary", "@" + up, "-o",
+                            os.path.join(d, "down"), "-w", "%{http_code} %{http_version}",
+                            f"http://127.0.0.1:{s.port}/t/echo"], capture_output=True, text=True, timeout=60)
+        with open(os.path.join(d, "down"), "rb") as f:
+            got = f.read()
+        check(r.stdout == "200 2" and got == data, f"h2c echo: {r.stdout!r}, {len(got)} bytes")
+        n = 64 << 20
+        r = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-o", os.path.join(d, "big"), "-w",
+                            "%{http_code} %{http_version} %{size_download}", f"http://127.0.0.1:{s.port}/t/big?n={n}"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.stdout == f"200 2 {n}", f"h2c 64 MiB: {r.stdout!r}")
+        with open(os.path.join(d, "big"), "rb") as f:
+            head = f.read(26 * 100)
+        check(head == bytes(ord("a") + i % 26 for i in range(26 * 100)), "h2c body content")
+        r = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-w", " %{http_code}",
+                            f"http://127.0.0.1:{s.port}/t/trap"], capture_output=True, text=True, timeout=60)
+        check(r.stdout.endswith(" 500"), f"h2c trap: {r.stdout!r}")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_traps(s):

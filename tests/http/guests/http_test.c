@@ -25,6 +25,8 @@
  *   no-finish          writes some body and returns without finish (broken)
  *   stdout             writes lines to stdout and stderr (the server's log)
  *   sleep?ms=N         waits N ms on a monotonic-clock pollable, then "slept\n"
+ *   misc               more rules of the spec (trailers, outgoing-request,
+ *                      request-options, fields), as a line of results
  *   env                the environment, one NAME=VALUE line each
  *   file?NAME          the file NAME under the first preopened directory, else 404
  */
@@ -40,6 +42,27 @@ IMPORT(HTTP, "[static]fields.from-list") void fields_from_list(int32_t ptr, int3
 IMPORT(HTTP, "[method]fields.append")
 void fields_append(int32_t self, int32_t nptr, int32_t nlen, int32_t vptr, int32_t vlen, int32_t ret);
 IMPORT(HTTP, "[method]fields.entries") void fields_entries(int32_t self, int32_t ret);
+IMPORT(HTTP, "[method]fields.get") void fields_get(int32_t self, int32_t nptr, int32_t nlen, int32_t ret);
+IMPORT(HTTP, "[method]fields.has") int32_t fields_has(int32_t self, int32_t nptr, int32_t nlen);
+IMPORT(HTTP, "[method]fields.delete") void fields_delete(int32_t self, int32_t nptr, int32_t nlen, int32_t ret);
+IMPORT(HTTP, "[method]fields.clone") int32_t fields_clone(int32_t self);
+IMPORT(HTTP, "[method]fields.set")
+void fields_set(int32_t self, int32_t nptr, int32_t nlen, int32_t vptr, int32_t vlen, int32_t ret);
+IMPORT(HTTP, "[method]future-trailers.get") void future_trailers_get(int32_t self, int32_t ret);
+IMPORT(HTTP, "[method]future-trailers.subscribe") int32_t future_trailers_subscribe(int32_t self);
+IMPORT(HTTP, "[constructor]outgoing-request") int32_t out_request_new(int32_t headers);
+IMPORT(HTTP, "[method]outgoing-request.method") void out_request_method(int32_t self, int32_t ret);
+IMPORT(HTTP, "[method]outgoing-request.set-method")
+int32_t out_request_set_method(int32_t self, int32_t disc, int32_t ptr, int32_t len);
+IMPORT(HTTP, "[method]outgoing-request.path-with-query") void out_request_path(int32_t self, int32_t ret);
+IMPORT(HTTP, "[method]outgoing-request.set-path-with-query")
+int32_t out_request_set_path(int32_t self, int32_t disc, int32_t ptr, int32_t len);
+IMPORT(HTTP, "[resource-drop]outgoing-request") void out_request_drop(int32_t h);
+IMPORT(HTTP, "[constructor]request-options") int32_t options_new(void);
+IMPORT(HTTP, "[method]request-options.set-connect-timeout")
+int32_t options_set_connect(int32_t self, int32_t disc, int64_t ns);
+IMPORT(HTTP, "[method]request-options.connect-timeout") void options_connect(int32_t self, int32_t ret);
+IMPORT(HTTP, "[resource-drop]request-options") void options_drop(int32_t h);
 IMPORT(HTTP, "[resource-drop]fields") void fields_drop(int32_t h);
 IMPORT(HTTP, "[method]incoming-request.method") void request_method(int32_t self, int32_t ret);
 IMPORT(HTTP, "[method]incoming-request.path-with-query") void request_path(int32_t self, int32_t ret);
@@ -71,6 +94,7 @@ void blocking_write(int32_t self, int32_t ptr, int32_t len, int32_t ret);
 IMPORT(STREAMS, "[method]output-stream.subscribe") int32_t out_subscribe(int32_t self);
 IMPORT(STREAMS, "[resource-drop]output-stream") void output_stream_drop(int32_t h);
 IMPORT(POLL, "[method]pollable.block") void pollable_block(int32_t self);
+IMPORT(POLL, "[method]pollable.ready") int32_t pollable_ready(int32_t self);
 IMPORT(POLL, "[resource-drop]pollable") void pollable_drop(int32_t h);
 IMPORT("wasi:cli/stdout@0.2.12", "get-stdout") int32_t get_stdout(void);
 IMPORT("wasi:clocks/monotonic-clock@0.2.12", "subscribe-duration") int32_t subscribe_duration(int64_t ns);
@@ -105,7 +129,8 @@ static uint32_t len_of(const char *s) {
   return n;
 }
 
-static void copy(uint8_t *to, const void *from, uint32_t n) {
+/* (volatile: no libc here, so the loop must not become a call to memcpy) */
+static void copy(volatile uint8_t *to, const void *from, uint32_t n) {
   const uint8_t *f = from;
   for (uint32_t i = 0; i < n; i++) to[i] = f[i];
 }
@@ -320,6 +345,82 @@ static void log_lines(void) {
   output_stream_drop(e);
 }
 
+static void do_misc(int32_t request, int32_t param) {
+  char line[400];
+  uint32_t len = 0;
+#define PUT(text)                                   \
+  do {                                              \
+    const char *t_ = (text);                        \
+    copy((uint8_t *)line + len, t_, len_of(t_));    \
+    len += len_of(t_);                              \
+  } while (0)
+  /* the request body's trailers: none, then taken */
+  request_consume(request, RET);
+  int32_t in_body = RW(1);
+  int32_t trailers = in_body_finish(in_body);
+  int32_t poll = future_trailers_subscribe(trailers);
+  PUT(pollable_ready(poll) ? "ready=1 " : "ready=0 ");
+  pollable_drop(poll);
+  future_trailers_get(trailers, RET);
+  PUT(RB(0) == 1 && RB(8) == 0 && RB(16) == 0 && RB(24) == 0 ? "trailers=none " : "trailers=? ");
+  future_trailers_get(trailers, RET);
+  PUT(RB(0) == 1 && RB(8) == 1 ? "again=err " : "again=? ");
+  future_trailers_drop(trailers);
+  /* fields */
+  int32_t f = fields_new();
+  append_str(f, "x-dup", "a");
+  append_str(f, "X-Dup", "b");
+  fields_get(f, P("x-DUP"), 5, RET);
+  PUT(RW(1) == 2 ? "get=2 " : "get=? ");
+  PUT(fields_has(f, P("x-dup"), 5) && !fields_has(f, P("x-none"), 6) ? "has=ok " : "has=? ");
+  fields_get(f, P("bad name"), 8, RET);
+  PUT(RW(1) == 0 ? "get-invalid=empty " : "get-invalid=? ");
+  int32_t rh = request_headers(request);
+  fields_delete(rh, P("host"), 4, RET);
+  PUT(RB(0) == 1 && RB(1) == 2 ? "request-delete=immutable " : "request-delete=? ");
+  int32_t c = fields_clone(rh);
+  static int32_t one[2];
+  one[0] = P("1");
+  one[1] = 1;
+  fields_set(c, P("x-new"), 5, P(one), 1, RET);
+  PUT(RB(0) == 0 ? "clone-set=ok " : "clone-set=? ");
+  fields_drop(c);
+  fields_drop(rh);
+  /* outgoing-request */
+  int32_t req = out_request_new(fields_new());
+  out_request_method(req, RET);
+  PUT(RB(0) == 0 ? "method=GET " : "method=? ");
+  PUT(out_request_set_method(req, 9, P("PURGE"), 5) == 0 ? "" : "set-method=? ");
+  out_request_method(req, RET);
+  PUT(RB(0) == 9 && same((const char *)(uintptr_t)RW(1), (uint32_t)RW(2), "PURGE") ? "method2=PURGE " : "method2=? ");
+  PUT(out_request_set_method(req, 9, P("BAD METHOD"), 10) == 1 ? "bad-method=err " : "bad-method=? ");
+  out_request_path(req, RET);
+  PUT(RB(0) == 0 ? "path=none " : "path=? ");
+  out_request_set_path(req, 1, P("/x?y"), 4);
+  out_request_path(req, RET);
+  PUT(RB(0) == 1 && same((const char *)(uintptr_t)RW(1), (uint32_t)RW(2), "/x?y") ? "path2=/x?y " : "path2=? ");
+  out_request_drop(req);
+  /* request-options */
+  int32_t o = options_new();
+  options_connect(o, RET);
+  PUT(RB(0) == 0 ? "timeout=none " : "timeout=? ");
+  options_set_connect(o, 1, 5000);
+  options_connect(o, RET);
+  PUT(RB(0) == 1 && ret8[1] == 5000 ? "timeout2=5000 " : "timeout2=? ");
+  options_drop(o);
+  /* the response */
+  int32_t response = response_new(fields_new());
+  PUT(response_set_status(response, 99) == 1 ? "status99=err" : "status99=?");
+  line[len++] = '\n';
+  response_body(response, RET);
+  int32_t body = RW(1);
+  out_body_write(body, RET);
+  out_t out = {response, body, RW(1)};
+  outparam_set(param, 0, response, 0, 0, 0, 0, 0, 0);
+  write_all(out.stream, (const uint8_t *)line, len);
+  finish(&out);
+}
+
 __attribute__((export_name("wasi:http/incoming-handler@0.2.12#handle")))
 void handle(int32_t request, int32_t param) {
   request_path(request, RET);
@@ -382,6 +483,8 @@ void handle(int32_t request, int32_t param) {
     out_t o = respond(param, fields_new(), 200);
     write_text(o.stream, "slept\n");
     finish(&o);
+  } else if (same(what, wlen, "misc")) {
+    do_misc(request, param);
   } else if (same(what, wlen, "env")) {
     get_environment(RET);
     const int32_t *e = (const int32_t *)(uintptr_t)RW(0);
