@@ -444,6 +444,12 @@ static void pump_once(http_job_t *job) {
       respond_error(job, 500, "the function's response body is incomplete; the reason is in the server log");
       return;
     }
+    if (wisp__http_status(job->http) < 200) { /* 1xx cannot be a final response */
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response status %u is not a final status\n", job->id,
+              job->comp->manifest->id, (unsigned)wisp__http_status(job->http));
+      respond_error(job, 502, "the function's response has an informational (1xx) status");
+      return;
+    }
     start_response(job);
   }
   if (job->sending) return;

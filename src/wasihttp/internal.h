@@ -46,6 +46,7 @@ typedef struct hfield {
 typedef struct hfields {
   hfield_t *items;
   size_t n, cap;
+  size_t *budget; /* the host's count of field bytes (NULL: not counted) */
 } hfields_t;
 
 /* Bytes arriving for the guest to read (a request or response body). */
@@ -109,6 +110,8 @@ struct wisp__http {
   hobj_t *request, *outparam;
   hobj_t *sent;       /* the outgoing-response given to response-outparam.set */
   hbody_out_t **outs; /* every outgoing body made (shared by owner and outgoing-body) */
+  uint32_t nlive;     /* objects in the table */
+  size_t field_bytes; /* names and values of the fields of those objects */
   size_t nouts, cap_outs;
   wisp__http_state_t state;
   char error_text[300];

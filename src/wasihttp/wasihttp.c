@@ -27,6 +27,10 @@
 #define HTTP_WINDOW      65536      /* response bytes held before check-write says wait */
 #define HTTP_MAX_READ    (1u << 20) /* bytes one read of a body returns at most */
 #define HTTP_UNSET       UINT64_MAX /* request-options: no timeout set */
+/* Host memory a guest can make the host hold is bounded per request: */
+#define HTTP_MAX_OBJECTS     65536u      /* resources alive at once */
+#define HTTP_MAX_FIELD_BYTES (16u << 20) /* names and values of all fields alive */
+#define NOMEM "out of host memory, or over wasi:http's per-request limits (65536 resources, 16 MiB of fields)"
 
 typedef wisp__cval_t cval_t;
 
@@ -55,7 +59,7 @@ static int result_ok(wisp__cabi_t *cx, cval_t *res, uint64_t value) {
   res->of.var.payload = NULL;
   uint32_t ok = type_of(cx, res->type)->a;
   if (ok == WISP__CNONE) return 0;
-  if (!(res->of.var.payload = payload(cx, ok))) return fail(cx, "out of memory");
+  if (!(res->of.var.payload = payload(cx, ok))) return fail(cx, NOMEM);
   res->of.var.payload->of.u = value;
   return 0;
 }
@@ -71,7 +75,7 @@ static int result_err_unit(cval_t *res) {
 enum { HE_INVALID, HE_FORBIDDEN, HE_IMMUTABLE };
 static int result_header_error(wisp__cabi_t *cx, cval_t *res, uint32_t code) {
   res->of.var.disc = 1;
-  if (!(res->of.var.payload = payload(cx, type_of(cx, res->type)->b))) return fail(cx, "out of memory");
+  if (!(res->of.var.payload = payload(cx, type_of(cx, res->type)->b))) return fail(cx, NOMEM);
   res->of.var.payload->of.var.disc = code;
   res->of.var.payload->of.var.payload = NULL;
   return 0;
@@ -79,7 +83,7 @@ static int result_header_error(wisp__cabi_t *cx, cval_t *res, uint32_t code) {
 
 static int some_string(wisp__cabi_t *cx, cval_t *opt, const char *s, size_t len) {
   opt->of.var.disc = 1;
-  if (!(opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a))) return fail(cx, "out of memory");
+  if (!(opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a))) return fail(cx, NOMEM);
   opt->of.var.payload->of.str.ptr = s;
   opt->of.var.payload->of.str.len = (uint32_t)len;
   return 0;
@@ -119,7 +123,7 @@ static int error_code(wisp__cabi_t *cx, cval_t *v, const char *case_name, const 
   uint32_t pt = t->fields[i].type;
   if (pt == WISP__CNONE) return 0;
   cval_t *p = payload(cx, pt);
-  if (!p) return fail(cx, "out of memory");
+  if (!p) return fail(cx, NOMEM);
   v->of.var.payload = p;
   const wisp__ctype_t *ptt = type_of(cx, pt);
   if (ptt->kind == WISP__CT_OPTION) {
@@ -128,7 +132,7 @@ static int error_code(wisp__cabi_t *cx, cval_t *v, const char *case_name, const 
   }
   if (ptt->kind == WISP__CT_RECORD) {
     cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (ptt->n ? ptt->n : 1));
-    if (!items) return fail(cx, "out of memory");
+    if (!items) return fail(cx, NOMEM);
     for (uint32_t k = 0; k < ptt->n; k++) items[k] = (cval_t){.type = ptt->fields[k].type};
     p->of.agg.items = items;
     p->of.agg.len = ptt->n;
@@ -138,22 +142,25 @@ static int error_code(wisp__cabi_t *cx, cval_t *v, const char *case_name, const 
 
 int wisp__http_result_error(wisp__cabi_t *cx, cval_t *res, const char *case_name, const char *message) {
   res->of.var.disc = 1;
-  if (!(res->of.var.payload = payload(cx, type_of(cx, res->type)->b))) return fail(cx, "out of memory");
+  if (!(res->of.var.payload = payload(cx, type_of(cx, res->type)->b))) return fail(cx, NOMEM);
   return error_code(cx, res->of.var.payload, case_name, message);
 }
 
 /* ---- fields ----------------------------------------------------------------- */
 
 static void fields_clear(hfields_t *f) {
+  if (f->budget)
+    for (size_t i = 0; i < f->n; i++) *f->budget -= f->items[i].name_len + f->items[i].value_len;
   for (size_t i = 0; i < f->n; i++) {
     free(f->items[i].name);
     free(f->items[i].value);
   }
   free(f->items);
-  *f = (hfields_t){0};
+  *f = (hfields_t){.budget = f->budget};
 }
 
 static int fields_add(hfields_t *f, const char *name, size_t nlen, const uint8_t *value, size_t vlen) {
+  if (f->budget && *f->budget + nlen + vlen > HTTP_MAX_FIELD_BYTES) return -1;
   if (f->n == f->cap) {
     size_t cap = f->cap ? f->cap * 2 : 8;
     hfield_t *grown = realloc(f->items, cap * sizeof *grown);
@@ -170,6 +177,7 @@ static int fields_add(hfields_t *f, const char *name, size_t nlen, const uint8_t
   for (size_t i = 0; i < nlen; i++)
     if (e.name[i] >= 'A' && e.name[i] <= 'Z') e.name[i] = (char)(e.name[i] - 'A' + 'a');
   f->items[f->n++] = e;
+  if (f->budget) *f->budget += nlen + vlen;
   return 0;
 }
 
@@ -189,6 +197,7 @@ static void fields_remove(hfields_t *f, const char *name, size_t len) {
   size_t k = 0;
   for (size_t i = 0; i < f->n; i++) {
     if (name_is(&f->items[i], name, len)) {
+      if (f->budget) *f->budget -= f->items[i].name_len + f->items[i].value_len;
       free(f->items[i].name);
       free(f->items[i].value);
     } else {
@@ -263,9 +272,12 @@ uint32_t wisp__http_add(wisp__http_t *h, hkind_t kind, hobj_t **out) {
     }
     h->nobjs++;
   }
+  if (h->nlive >= HTTP_MAX_OBJECTS) return 0;
   hobj_t *o = calloc(1, sizeof *o);
   if (!o) return 0;
+  h->nlive++;
   o->kind = (uint8_t)kind;
+  o->fields.budget = &h->field_bytes;
   h->objs[i] = o;
   if (out) *out = o;
   return i + 1;
@@ -296,6 +308,7 @@ static void obj_drop(wisp__http_t *h, uint64_t rep) {
   }
   h->objs[rep - 1] = NULL;
   if (o->parent) o->parent->children--;
+  h->nlive--;
   obj_free(h, o);
 }
 
@@ -331,7 +344,7 @@ static uint32_t fields_view(wisp__http_t *h, hobj_t *parent) {
 static int fields_take(wisp__http_t *h, wisp__cabi_t *cx, uint64_t rep, hfields_t *to) {
   hobj_t *f = wisp__http_get(h, cx, rep, H_FIELDS);
   if (!f) return -1;
-  if (fields_copy(to, fields_list(f))) return fail(cx, "out of memory");
+  if (fields_copy(to, fields_list(f))) return fail(cx, NOMEM);
   obj_drop(h, rep);
   return 0;
 }
@@ -339,7 +352,7 @@ static int fields_take(wisp__http_t *h, wisp__cabi_t *cx, uint64_t rep, hfields_
 HOST_FN(fields_new) {
   UNUSED_ARGS;
   uint32_t rep = wisp__http_add(env, H_FIELDS, NULL);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   res[0].of.u = rep;
   return 0;
 }
@@ -357,11 +370,11 @@ HOST_FN(fields_from_list) {
   }
   hobj_t *f = NULL;
   uint32_t rep = wisp__http_add(h, H_FIELDS, &f);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   for (uint32_t i = 0; i < list->of.agg.len; i++) {
     const cval_t *pair = list->of.agg.items[i].of.agg.items;
     if (fields_add(&f->fields, pair[0].of.str.ptr, pair[0].of.str.len, pair[1].of.bytes.ptr, pair[1].of.bytes.len))
-      return fail(cx, "out of memory");
+      return fail(cx, NOMEM);
   }
   return result_ok(cx, &res[0], rep);
 }
@@ -378,7 +391,7 @@ HOST_FN(fields_get_values) {
   for (size_t i = 0; i < l->n; i++) n += name_is(&l->items[i], name, len);
   uint32_t elem = type_of(cx, res[0].type)->a;
   cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (n ? n : 1));
-  if (!items) return fail(cx, "out of memory");
+  if (!items) return fail(cx, NOMEM);
   uint32_t k = 0;
   for (size_t i = 0; i < l->n; i++)
     if (name_is(&l->items[i], name, len))
@@ -423,7 +436,7 @@ HOST_FN(fields_set) {
   for (uint32_t i = 0; i < vals->of.agg.len; i++)
     if (fields_add(l, args[1].of.str.ptr, args[1].of.str.len, vals->of.agg.items[i].of.bytes.ptr,
                    vals->of.agg.items[i].of.bytes.len))
-      return fail(cx, "out of memory");
+      return fail(cx, NOMEM);
   return result_ok(cx, &res[0], 0);
 }
 
@@ -445,7 +458,7 @@ HOST_FN(fields_append) {
   if (e) return result_header_error(cx, &res[0], e - 1);
   if (!valid_value(args[2].of.bytes.ptr, args[2].of.bytes.len)) return result_header_error(cx, &res[0], HE_INVALID);
   if (fields_add(fields_list(f), args[1].of.str.ptr, args[1].of.str.len, args[2].of.bytes.ptr, args[2].of.bytes.len))
-    return fail(cx, "out of memory");
+    return fail(cx, NOMEM);
   return result_ok(cx, &res[0], 0);
 }
 
@@ -458,7 +471,7 @@ HOST_FN(fields_entries) {
   const wisp__ctype_t *tt = type_of(cx, type_of(cx, res[0].type)->a);
   cval_t *items = wisp__arena_alloc(cx->arena, sizeof *items * (l->n ? l->n : 1));
   cval_t *pairs = wisp__arena_alloc(cx->arena, sizeof *pairs * 2 * (l->n ? l->n : 1));
-  if (!items || !pairs) return fail(cx, "out of memory");
+  if (!items || !pairs) return fail(cx, NOMEM);
   for (size_t i = 0; i < l->n; i++) {
     pairs[2 * i] = (cval_t){.type = tt->fields[0].type, .of.str = {l->items[i].name, (uint32_t)l->items[i].name_len}};
     pairs[2 * i + 1] =
@@ -477,7 +490,7 @@ HOST_FN(fields_clone) {
   if (!f) return -1;
   hobj_t *c = NULL;
   uint32_t rep = wisp__http_add(env, H_FIELDS, &c);
-  if (!rep || fields_copy(&c->fields, fields_list(f))) return fail(cx, "out of memory");
+  if (!rep || fields_copy(&c->fields, fields_list(f))) return fail(cx, NOMEM);
   res[0].of.u = rep;
   return 0;
 }
@@ -502,7 +515,7 @@ static int method_value(wisp__cabi_t *cx, cval_t *v, const char *m) {
       return 0;
     }
   v->of.var.disc = 9; /* other(string) */
-  if (!(v->of.var.payload = payload(cx, type_of(cx, v->type)->fields[9].type))) return fail(cx, "out of memory");
+  if (!(v->of.var.payload = payload(cx, type_of(cx, v->type)->fields[9].type))) return fail(cx, NOMEM);
   v->of.var.payload->of.str.ptr = m;
   v->of.var.payload->of.str.len = (uint32_t)strlen(m);
   return 0;
@@ -512,13 +525,13 @@ static int scheme_value(wisp__cabi_t *cx, cval_t *opt, const char *s) {
   if (!s) return none(opt);
   opt->of.var.disc = 1;
   cval_t *v = payload(cx, type_of(cx, opt->type)->a);
-  if (!v) return fail(cx, "out of memory");
+  if (!v) return fail(cx, NOMEM);
   opt->of.var.payload = v;
   if (strcmp(s, "http") == 0) v->of.var.disc = 0;
   else if (strcmp(s, "https") == 0) v->of.var.disc = 1;
   else {
     v->of.var.disc = 2;
-    if (!(v->of.var.payload = payload(cx, type_of(cx, v->type)->fields[2].type))) return fail(cx, "out of memory");
+    if (!(v->of.var.payload = payload(cx, type_of(cx, v->type)->fields[2].type))) return fail(cx, NOMEM);
     v->of.var.payload->of.str.ptr = s;
     v->of.var.payload->of.str.len = (uint32_t)strlen(s);
   }
@@ -560,7 +573,7 @@ HOST_FN(in_request_authority) {
 /* headers() of a request or response: an immutable or live child view */
 static int headers_view(wisp__http_t *h, wisp__cabi_t *cx, hobj_t *parent, cval_t *res) {
   uint32_t rep = fields_view(h, parent);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   res->of.u = rep;
   return 0;
 }
@@ -576,7 +589,7 @@ static int consume(wisp__http_t *h, wisp__cabi_t *cx, hobj_t *r, cval_t *res) {
   if (r->taken || !r->in) return result_err_unit(res);
   hobj_t *b = NULL;
   uint32_t rep = wisp__http_add(h, H_IN_BODY, &b);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   b->in = r->in;
   r->taken = true;
   return result_ok(cx, res, rep);
@@ -633,7 +646,7 @@ HOST_FN(in_body_stream) {
   if (!b) return -1;
   if (b->taken) return result_err_unit(&res[0]);
   uint32_t rep = wisp__wasi2_stream_new(h->cfg.wasi, false, &in_ops, b);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   b->taken = b->child_alive = true;
   return result_ok(cx, &res[0], rep);
 }
@@ -647,7 +660,7 @@ HOST_FN(in_body_finish) {
   if (b->child_alive) return fail(cx, "wasi:http: incoming-body.finish while its input-stream (a child) is alive");
   hobj_t *t = NULL;
   uint32_t rep = wisp__http_add(h, H_FUTURE_TRAILERS, &t);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   t->in = b->in;
   obj_drop(h, args[0].of.u);
   res[0].of.u = rep;
@@ -671,7 +684,7 @@ HOST_FN(trailers_subscribe) {
   hobj_t *t = wisp__http_get(h, cx, args[0].of.u, H_FUTURE_TRAILERS);
   if (!t) return -1;
   uint32_t rep = wisp__wasi2_pollable_new(h->cfg.wasi, trailers_ready, t);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   res[0].of.u = rep;
   return 0;
 }
@@ -685,26 +698,26 @@ HOST_FN(trailers_get) {
   if (!trailers_ready(t)) return none(&res[0]);
   res[0].of.var.disc = 1;
   cval_t *outer = payload(cx, type_of(cx, res[0].type)->a);
-  if (!outer) return fail(cx, "out of memory");
+  if (!outer) return fail(cx, NOMEM);
   res[0].of.var.payload = outer;
   if (t->taken) return result_err_unit(outer); /* already retrieved */
   t->taken = true;
   outer->of.var.disc = 0;
   cval_t *inner = payload(cx, type_of(cx, outer->type)->a);
-  if (!inner) return fail(cx, "out of memory");
+  if (!inner) return fail(cx, NOMEM);
   outer->of.var.payload = inner;
   if (t->in->detached) return wisp__http_result_error(cx, inner, "connection-terminated", NULL);
   inner->of.var.disc = 0;
   cval_t *opt = payload(cx, type_of(cx, inner->type)->a);
-  if (!opt) return fail(cx, "out of memory");
+  if (!opt) return fail(cx, NOMEM);
   inner->of.var.payload = opt;
   if (!t->in->has_trailers) return none(opt);
   hobj_t *f = NULL;
   uint32_t rep = wisp__http_add(h, H_FIELDS, &f);
-  if (!rep || fields_copy(&f->fields, &t->in->trailers)) return fail(cx, "out of memory");
+  if (!rep || fields_copy(&f->fields, &t->in->trailers)) return fail(cx, NOMEM);
   f->immutable = true;
   opt->of.var.disc = 1;
-  if (!(opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a))) return fail(cx, "out of memory");
+  if (!(opt->of.var.payload = payload(cx, type_of(cx, opt->type)->a))) return fail(cx, NOMEM);
   opt->of.var.payload->of.u = rep;
   return 0;
 }
@@ -797,8 +810,8 @@ static int body_of(wisp__http_t *h, wisp__cabi_t *cx, hobj_t *r, cval_t *res) {
   if (r->taken) return result_err_unit(res);
   hobj_t *b = NULL;
   uint32_t rep = wisp__http_add(h, H_OUT_BODY, &b);
-  if (!rep) return fail(cx, "out of memory");
-  if (!r->out && !(r->out = body_out_new(h))) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
+  if (!r->out && !(r->out = body_out_new(h))) return fail(cx, NOMEM);
   b->out = r->out;
   r->taken = true;
   return result_ok(cx, res, rep);
@@ -811,7 +824,7 @@ HOST_FN(out_body_write) {
   if (!b) return -1;
   if (b->taken) return result_err_unit(&res[0]);
   uint32_t rep = wisp__wasi2_stream_new(h->cfg.wasi, true, &out_ops, b);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   b->taken = b->child_alive = true;
   return result_ok(cx, &res[0], rep);
 }
@@ -855,7 +868,7 @@ HOST_FN(out_response_new) {
   wisp__http_t *h = env;
   hobj_t *r = NULL;
   uint32_t rep = wisp__http_add(h, H_OUT_RESPONSE, &r);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   r->status = 200;
   if (fields_take(h, cx, args[0].of.u, &r->fields)) return -1;
   res[0].of.u = rep;
@@ -914,7 +927,7 @@ HOST_FN(outparam_set) {
     if (!resp) return -1;
     resp->immutable = true; /* handed over: its headers views are read-only now */
     if (!resp->out) {       /* no body asked for: an empty one */
-      if (!(resp->out = body_out_new(h))) return fail(cx, "out of memory");
+      if (!(resp->out = body_out_new(h))) return fail(cx, NOMEM);
       resp->taken = true;
       resp->out->finished = true;
     }
@@ -970,7 +983,7 @@ HOST_FN(out_request_new) {
   wisp__http_t *h = env;
   hobj_t *r = NULL;
   uint32_t rep = wisp__http_add(h, H_OUT_REQUEST, &r);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   if (fields_take(h, cx, args[0].of.u, &r->fields)) return -1;
   res[0].of.u = rep;
   return 0;
@@ -991,7 +1004,7 @@ HOST_FN(out_request_method) {
 /* replaces *slot with a copy of s (len bytes), or NULL when s is NULL */
 static int set_string(wisp__cabi_t *cx, char **slot, const char *s, size_t len) {
   char *copy = s ? dup_n(s, len) : NULL;
-  if (s && !copy) return fail(cx, "out of memory");
+  if (s && !copy) return fail(cx, NOMEM);
   free(*slot);
   *slot = copy;
   return 0;
@@ -1095,7 +1108,7 @@ HOST_FN(options_new) {
   UNUSED_ARGS;
   hobj_t *o = NULL;
   uint32_t rep = wisp__http_add(env, H_REQUEST_OPTIONS, &o);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   o->timeouts[0] = o->timeouts[1] = o->timeouts[2] = HTTP_UNSET;
   res[0].of.u = rep;
   return 0;
@@ -1108,7 +1121,7 @@ HOST_FN(options_get) {
   if (!o) return -1;
   if (o->timeouts[e->which] == HTTP_UNSET) return none(&res[0]);
   res[0].of.var.disc = 1;
-  if (!(res[0].of.var.payload = payload(cx, type_of(cx, res[0].type)->a))) return fail(cx, "out of memory");
+  if (!(res[0].of.var.payload = payload(cx, type_of(cx, res[0].type)->a))) return fail(cx, NOMEM);
   res[0].of.var.payload->of.u = o->timeouts[e->which];
   return 0;
 }
@@ -1170,7 +1183,7 @@ HOST_FN(future_subscribe) {
   hobj_t *f = wisp__http_get(h, cx, args[0].of.u, H_FUTURE_RESPONSE);
   if (!f) return -1;
   uint32_t rep = wisp__wasi2_pollable_new(h->cfg.wasi, future_ready, f);
-  if (!rep) return fail(cx, "out of memory");
+  if (!rep) return fail(cx, NOMEM);
   res[0].of.u = rep;
   return 0;
 }
@@ -1184,13 +1197,13 @@ HOST_FN(future_get) {
   if (!f->ready) return none(&res[0]);
   res[0].of.var.disc = 1;
   cval_t *outer = payload(cx, type_of(cx, res[0].type)->a);
-  if (!outer) return fail(cx, "out of memory");
+  if (!outer) return fail(cx, NOMEM);
   res[0].of.var.payload = outer;
   if (f->taken) return result_err_unit(outer);
   f->taken = true;
   outer->of.var.disc = 0;
   cval_t *inner = payload(cx, type_of(cx, outer->type)->a);
-  if (!inner) return fail(cx, "out of memory");
+  if (!inner) return fail(cx, NOMEM);
   outer->of.var.payload = inner;
   if (!f->response)
     return wisp__http_result_error(cx, inner, f->error ? f->error : "internal-error", f->error_message);

@@ -226,6 +226,18 @@ def test_misc(s):
     check(st == 200 and body == want, f"misc rules: {st} {body!r}")
 
 
+def test_status(s):
+    for code in (200, 201, 204, 302, 404, 418, 599, 999):
+        st, _, body = s.get(f"/t/status?{code}")
+        check(st == code, f"status {code}: got {st}")
+    st, _, body = s.get("/t/status?101")
+    check(st == 502 and b"informational" in body, f"a 1xx final status: {st} {body!r}")
+    st, _, body = s.get("/t/many-fields")
+    check(st == 500 and "per-request limits" in s.stderr(), f"unbounded fields: {st}")
+    st, _, _ = s.get("/t/hello")
+    check(st == 200, "still serving")
+
+
 def test_stream_big(s):
     """A 256 MiB response streams with backpressure: the server's RSS stays small."""
     n = 256 << 20

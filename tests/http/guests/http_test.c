@@ -25,6 +25,8 @@
  *   no-finish          writes some body and returns without finish (broken)
  *   stdout             writes lines to stdout and stderr (the server's log)
  *   sleep?ms=N         waits N ms on a monotonic-clock pollable, then "slept\n"
+ *   status?NNN         answers with status NNN
+ *   many-fields        appends 64 KiB values until the host refuses (a trap)
  *   misc               more rules of the spec (trailers, outgoing-request,
  *                      request-options, fields), as a line of results
  *   env                the environment, one NAME=VALUE line each
@@ -483,6 +485,17 @@ void handle(int32_t request, int32_t param) {
     out_t o = respond(param, fields_new(), 200);
     write_text(o.stream, "slept\n");
     finish(&o);
+  } else if (same(what, wlen, "status")) { /* status?NNN */
+    int32_t st = 0;
+    for (uint32_t i = end + 1; i < plen && path[i] >= '0' && path[i] <= '9'; i++) st = st * 10 + (path[i] - '0');
+    out_t o = respond(param, fields_new(), st);
+    write_text(o.stream, "status\n");
+    finish(&o);
+  } else if (same(what, wlen, "many-fields")) { /* host memory a guest can hold is bounded: a trap */
+    static uint8_t big[65536];
+    for (uint32_t i = 0; i < sizeof big; i++) ((volatile uint8_t *)big)[i] = 'a';
+    int32_t f = fields_new();
+    for (;;) append(f, "x-big", 5, big, sizeof big);
   } else if (same(what, wlen, "misc")) {
     do_misc(request, param);
   } else if (same(what, wlen, "env")) {
