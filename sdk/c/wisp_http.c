@@ -148,10 +148,11 @@ IMPORT("wasi:random/random@0.2.12", "get-random-bytes") void random_get_bytes(in
 #define ADDR(p) ((int32_t)(uintptr_t)(p))
 #define NONE    (-1)
 
-/* A return area, 8-aligned, big enough for every result above. */
+/* A return area, 8-aligned, big enough for every result above (the largest,
+ * future-incoming-response.get's, is 56 bytes: an error-code at 24). */
 typedef union ret_area {
   uint64_t align;
-  uint8_t b[48];
+  uint8_t b[64];
 } ret_area_t;
 
 static inline uint8_t at_u8(const ret_area_t *r, int off) { return r->b[off]; }
@@ -816,6 +817,22 @@ static int32_t build_request(const char *url, const wisp_fetch_options_t *o) {
       return NONE;
     }
   }
+  /* A body known in advance gets its content-length (unless the caller gave
+   * one), so that the upstream sees a plain body rather than a chunked one. */
+  int has_length = 0;
+  for (size_t i = 0; o && i < o->header_count; i++)
+    if (strcasecmp(o->headers[i].name, "content-length") == 0) has_length = 1;
+  if (o && o->body && !has_length) {
+    char length[24];
+    ret_area_t r;
+    int n = snprintf(length, sizeof length, "%zu", o->body_length);
+    fields_append(fields, ADDR("content-length"), 14, ADDR(length), n, ADDR(&r));
+    if (at_u8(&r, 0)) {
+      header_error("content-length", &r);
+      fields_drop(fields);
+      return NONE;
+    }
+  }
   int32_t req = outgoing_request_new(fields);
   const char *method = o && o->method ? o->method : "GET";
   int tag = 9;
@@ -865,7 +882,7 @@ wisp_fetch_response_t *wisp_fetch(const char *url, const wisp_fetch_options_t *o
   int32_t stream = NONE;
   outgoing_body_write(body, ADDR(&r));
   stream = at_i32(&r, 4);
-  if (o && o->body_length && stream_write_all(stream, o->body, o->body_length) < 0) {
+  if (o && o->body && o->body_length && stream_write_all(stream, o->body, o->body_length) < 0) {
     output_stream_drop(stream);
     outgoing_body_drop(body);
     future_response_drop(future);
