@@ -907,6 +907,11 @@ int wisp_outbound_finish(wisp_outbound_request_t *request, wisp_http_error_t *er
   return 0;
 }
 
+void wisp_outbound_abort(wisp_outbound_request_t *request, const wisp_http_error_t *error) {
+  if (request->state == WISP_OUTBOUND_DONE || request->state == WISP_OUTBOUND_FAILED) return;
+  fail(request, error);
+}
+
 /* ---- response ----------------------------------------------------------- */
 
 wisp_outbound_state_t wisp_outbound_state(const wisp_outbound_request_t *request) { return request->state; }

@@ -181,6 +181,10 @@ int64_t wisp_outbound_write(wisp_outbound_request_t *request, const void *data, 
  * announced content length were written (the request then fails). */
 int wisp_outbound_finish(wisp_outbound_request_t *request, wisp_http_error_t *error /* OUT */);
 
+/* Fails the request with *error (a request body the guest abandoned):
+ * state FAILED, the transfer stops. Nothing happens once DONE or FAILED. */
+void wisp_outbound_abort(wisp_outbound_request_t *request, const wisp_http_error_t *error);
+
 /* ---- response ---- */
 wisp_outbound_state_t wisp_outbound_state(const wisp_outbound_request_t *request);
 /* The failure (state FAILED); NULL otherwise. */

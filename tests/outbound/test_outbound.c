@@ -296,6 +296,22 @@ static void test_body_size(void) {
   CHECK(wisp_outbound_state(f.request) == WISP_OUTBOUND_FAILED);
   CHECK(wisp_outbound_active(outbound) == 0);
   fetch_reset(&f);
+
+  /* a body abandoned halfway: abort fails the request with the given error */
+  spec = spec_for(&f, "POST", "/echo");
+  spec.has_body = true;
+  CHECK(start(&f, &spec));
+  CHECK(wisp_outbound_write(f.request, "part", 4, &error) == 4);
+  run_for(100);
+  wisp_http_error_t why = {.code = WISP_HTTP_ERROR_INTERNAL_ERROR};
+  snprintf(why.message, sizeof why.message, "abandoned");
+  wisp_outbound_abort(f.request, &why);
+  CHECK(wisp_outbound_state(f.request) == WISP_OUTBOUND_FAILED);
+  CHECK(strcmp(wisp_outbound_error(f.request)->message, "abandoned") == 0);
+  CHECK(wisp_outbound_write(f.request, "more", 4, &error) == -1);
+  run_for(50);
+  CHECK(wisp_outbound_active(outbound) == 0);
+  fetch_reset(&f);
 }
 
 static void test_invalid(void) {
