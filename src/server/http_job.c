@@ -136,6 +136,9 @@ static void wake(http_job_t *job) {
   if (job->where == BLOCKED && job->begun && !job->done) move_to(job, READY);
 }
 
+/* An outbound request of the guest moved on (src/wasihttp/outgoing.c). */
+static void on_outbound_progress(void *env) { wake(env); }
+
 /* ---- switching between the loop and the guest ------------------------------------- */
 
 static void to_loop(http_job_t *job, bool last) {
@@ -223,7 +226,12 @@ static int make_host(http_job_t *job) {
                             req->scheme == &H2O_URL_SCHEME_HTTPS, req->authority.base, req->authority.len, hs, k};
   wisp__http_config_t cfg = {.wasi = job->wasi,
                              .max_response_bytes = job->comp->manifest->limits.max_response_bytes,
-                             .window = RESPONSE_WINDOW};
+                             .window = RESPONSE_WINDOW,
+                             .outbound = job->thread->outbound,
+                             .component = job->comp->manifest,
+                             .wake = on_outbound_progress,
+                             .wake_env = job,
+                             .request_id = job->id};
   int rc = wisp__http_new(&cfg, &r, &job->http);
   free(hs);
   if (rc) return rc;

@@ -106,6 +106,7 @@ struct srv_thread {
   wisp_extern_t **imports;  /* per component, resolved once; NULL: no snapshot */
   bool closing;             /* listeners closed, draining */
   h2o_linklist_t http_waiting, http_ready, http_blocked; /* wasi:http jobs (http_job.c) */
+  struct wisp_outbound *outbound; /* outbound HTTP of this loop's guests (src/wasihttp/outbound.h) */
   /* Idle execs kept for the next requests: an exec's stacks are two mmaps
    * (1 MiB value stack, call frames) that a request need not pay for again. */
   wisp_exec_t *spare_execs[SRV_SPARE_EXECS];

@@ -36,6 +36,7 @@
 #include "component/csnap.h"
 #include "http_job.h"
 #include "internal.h"
+#include "wasihttp/outbound.h"
 
 #define DRAIN_FLUSH_US   300000      /* after the last job: time for responses to flush */
 #define MAX_HEADER_BYTES (64 * 1024) /* request line + headers; more is a 431 */
@@ -402,6 +403,8 @@ static int init_thread(srv_t *srv, srv_thread_t *t, int index, int listen_fd, in
   srv_thread_jobs_init(t);
   if (resolve_imports(srv, t) < 0) return -1;
   h2o_context_init(&t->ctx, h2o_evloop_create(), &srv->globalconf);
+  t->outbound = wisp_outbound_new(t->ctx.loop);
+  if (!t->outbound) fprintf(stderr, "wisp: outbound HTTP unavailable on loop thread %d (libcurl)\n", index);
   t->accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->app_hosts, .ssl_ctx = srv->ssl_ctx};
   t->admin_accept_ctx = (h2o_accept_ctx_t){.ctx = &t->ctx, .hosts = srv->admin_hosts};
   int fd = listen_fd >= 0 ? listen_fd : open_listener(&srv->listen_addr, srv->listen_addrlen);
@@ -515,6 +518,7 @@ static int run_loops(srv_t *srv, int listen_fd, int admin_fd) {
     pthread_create(&srv->threads[i].tid, NULL, thread_main, &srv->threads[i]);
   thread_main(&srv->threads[0]);
   for (int i = 1; i < srv->nthreads; i++) pthread_join(srv->threads[i].tid, NULL);
+  for (int i = 0; i < srv->nthreads; i++) wisp_outbound_delete(srv->threads[i].outbound);
   return 0;
 }
 

@@ -55,8 +55,14 @@ typedef struct hbody_in {
   size_t len, pos;
   bool complete; /* no more bytes will come */
   bool detached; /* the data went away: reads fail */
+  bool failed;   /* with detached: an error, not an end (last-operation-failed) */
   hfields_t trailers;
   bool has_trailers;
+  /* The outbound engine's refill (outgoing.c): called before a read or a
+   * readiness check finds pos == len; may set data, len, pos, complete,
+   * detached and the trailers. NULL for the request body. */
+  void (*pull)(void *ctx);
+  void *pull_ctx;
 } hbody_in_t;
 
 /* Bytes the guest writes (a response or outgoing-request body). */
@@ -70,9 +76,16 @@ typedef struct hbody_out {
   char error[160];        /* why broken */
   hfields_t trailers;
   bool has_trailers;
+  /* The outbound engine's drain of an outgoing-request's body (outgoing.c):
+   * called after every write and finish and before check-write and
+   * readiness checks; takes bytes from the front, may set broken. NULL for
+   * responses. */
+  void (*push)(void *ctx);
+  void *push_ctx;
 } hbody_out_t;
 
 typedef struct hobj hobj_t;
+typedef struct wisp__http_call wisp__http_call_t;
 struct hobj {
   uint8_t kind;     /* hkind_t */
   bool immutable;   /* H_FIELDS */
@@ -98,6 +111,7 @@ struct hobj {
   char *error_message;
   void *impl;         /* the outbound engine's state */
   void (*impl_free)(void *impl);
+  void (*poll)(void *impl); /* the guest checks whether the future is ready */
 };
 
 struct wisp__http {
@@ -114,6 +128,7 @@ struct wisp__http {
   size_t field_bytes; /* names and values of the fields of those objects */
   size_t nouts, cap_outs;
   wisp__http_state_t state;
+  wisp__http_call_t *calls; /* outgoing-handler calls (outgoing.c), freed at delete */
   char error_text[300];
   char error[600];
 };
@@ -124,11 +139,21 @@ hobj_t *wisp__http_get(wisp__http_t *h, wisp__cabi_t *cx, uint64_t rep, hkind_t 
 /* A new object of `kind`: its representation (and *out), or 0 out of memory. */
 uint32_t wisp__http_add(wisp__http_t *h, hkind_t kind, hobj_t **out);
 
-/* outgoing-handler.handle(request, options): the outbound engine's entry.
- * Fills res (result<own<future-incoming-response>, error-code>); 0 or -1
- * with a trap. Now: err(internal-error("outbound HTTP is not available")). */
+/* outgoing-handler.handle(request, options) (outgoing.c): checks the
+ * destination against allowed_outbound_hosts, starts the request on the
+ * outbound engine and fills res (result<own<future-incoming-response>,
+ * error-code>); 0, or -1 with a trap. The caller drops request and options
+ * afterwards (it copies what it needs). */
 int wisp__http_outgoing_handle(wisp__http_t *h, wisp__cabi_t *cx, hobj_t *request, hobj_t *options,
                                wisp__cval_t *res);
+/* Ends every outgoing-handler call of h (aborting requests in flight); at
+ * the start of wisp__http_delete. */
+void wisp__http_outgoing_free(wisp__http_t *h);
+/* ok(value) into a result value. 0, or -1 with a trap. */
+int wisp__http_result_ok(wisp__cabi_t *cx, wisp__cval_t *res, uint64_t value);
+/* Appends a field (the name lower-cased) to f: 0, or -1 out of memory. */
+int wisp__http_fields_add(hfields_t *f, const char *name, size_t name_len, const uint8_t *value,
+                          size_t value_len);
 
 /* err(error-code.CASE(message)) into a result value whose err type is
  * error-code; message NULL for none (cases without payload ignore it). */

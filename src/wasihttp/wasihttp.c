@@ -181,6 +181,11 @@ static int fields_add(hfields_t *f, const char *name, size_t nlen, const uint8_t
   return 0;
 }
 
+int wisp__http_fields_add(hfields_t *f, const char *name, size_t name_len, const uint8_t *value,
+                          size_t value_len) {
+  return fields_add(f, name, name_len, value, value_len);
+}
+
 static int fields_copy(hfields_t *to, const hfields_t *from) {
   for (size_t i = 0; i < from->n; i++)
     if (fields_add(to, from->items[i].name, from->items[i].name_len, from->items[i].value,
@@ -620,7 +625,8 @@ HOST_FN(in_request_drop) {
 static int64_t in_read(void *ctx, uint8_t *buf, size_t len) {
   hobj_t *b = ctx;
   hbody_in_t *in = b->in;
-  if (in->detached) return -EPIPE;
+  if (in->pull && in->pos == in->len) in->pull(in->pull_ctx);
+  if (in->detached) return in->failed ? -EIO : -EPIPE;
   size_t avail = in->len - in->pos;
   if (avail == 0) return in->complete ? WISP__WASI2_CLOSED : 0;
   if (len > avail) len = avail;
@@ -632,6 +638,7 @@ static int64_t in_read(void *ctx, uint8_t *buf, size_t len) {
 
 static bool in_ready(void *ctx) {
   hbody_in_t *in = ((hobj_t *)ctx)->in;
+  if (in->pull && in->pos == in->len) in->pull(in->pull_ctx);
   return in->detached || in->complete || in->pos < in->len;
 }
 
@@ -759,6 +766,7 @@ static void body_break(hbody_out_t *o, const char *why) {
 
 static int64_t out_check_write(void *ctx) {
   hbody_out_t *o = ((hobj_t *)ctx)->out;
+  if (o->push) o->push(o->push_ctx);
   if (o->broken) return -EIO;
   if (o->finished) return WISP__WASI2_CLOSED;
   return o->len >= o->window ? 0 : (int64_t)(o->window - o->len);
@@ -792,11 +800,13 @@ static int64_t out_write(void *ctx, const uint8_t *buf, size_t len) {
   memcpy(o->buf + o->start + o->len, buf, len);
   o->len += len;
   o->written += len;
+  if (o->push) o->push(o->push_ctx);
   return 0;
 }
 
 static bool out_ready(void *ctx) {
   hbody_out_t *o = ((hobj_t *)ctx)->out;
+  if (o->push) o->push(o->push_ctx);
   return o->broken || o->finished || o->len < o->window;
 }
 
@@ -848,6 +858,7 @@ HOST_FN(out_body_finish) {
     return wisp__http_result_error(cx, &res[0], "HTTP-response-body-size", NULL);
   }
   o->finished = true;
+  if (o->push) o->push(o->push_ctx);
   return result_ok(cx, &res[0], 0);
 }
 
@@ -857,6 +868,7 @@ HOST_FN(out_body_drop) {
   if (!b) return -1;
   if (b->child_alive) return fail(cx, "wasi:http: outgoing-body dropped while its output-stream (a child) is alive");
   body_break(b->out, "the outgoing-body was dropped without outgoing-body.finish");
+  if (b->out->push) b->out->push(b->out->push_ctx);
   obj_drop(env, args[0].of.u);
   return 0;
 }
@@ -1145,16 +1157,7 @@ HOST_FN(options_drop) {
 
 /* ---- outgoing-handler and the responses it brings ---------------------------------------- */
 
-int wisp__http_outgoing_handle(wisp__http_t *h, wisp__cabi_t *cx, hobj_t *request, hobj_t *options,
-                               cval_t *res) {
-  (void)options;
-  /* The request was given away (own): it can no longer be used. */
-  uint64_t rep = rep_of(h, request);
-  if (rep) obj_drop(h, rep);
-  return wisp__http_result_error(cx, res, "internal-error",
-                                 "outbound HTTP is not available yet in this wisp build "
-                                 "(wasi:http/outgoing-handler always fails)");
-}
+int wisp__http_result_ok(wisp__cabi_t *cx, cval_t *res, uint64_t value) { return result_ok(cx, res, value); }
 
 /* handle(request: own<outgoing-request>, options: option<own<request-options>>) */
 HOST_FN(outgoing_handle) {
@@ -1168,6 +1171,9 @@ HOST_FN(outgoing_handle) {
   if (r->children) return fail(cx, "wasi:http: outgoing-handler.handle: the request's headers (a child) are alive");
   r->immutable = true;
   int rc = wisp__http_outgoing_handle(h, cx, r, o, &res[0]);
+  /* The request was given away (own): it can no longer be used. */
+  uint64_t rrep = rep_of(h, r);
+  if (rrep) obj_drop(h, rrep);
   if (o) {
     uint64_t rep = rep_of(h, o);
     if (rep) obj_drop(h, rep);
@@ -1175,7 +1181,11 @@ HOST_FN(outgoing_handle) {
   return rc;
 }
 
-static bool future_ready(void *ctx) { return ((hobj_t *)ctx)->ready; }
+static bool future_ready(void *ctx) {
+  hobj_t *f = ctx;
+  if (!f->ready && f->poll && f->impl) f->poll(f->impl);
+  return f->ready;
+}
 
 HOST_FN(future_subscribe) {
   UNUSED_ARGS;
@@ -1194,7 +1204,7 @@ HOST_FN(future_get) {
   wisp__http_t *h = env;
   hobj_t *f = wisp__http_get(h, cx, args[0].of.u, H_FUTURE_RESPONSE);
   if (!f) return -1;
-  if (!f->ready) return none(&res[0]);
+  if (!future_ready(f)) return none(&res[0]);
   res[0].of.var.disc = 1;
   cval_t *outer = payload(cx, type_of(cx, res[0].type)->a);
   if (!outer) return fail(cx, NOMEM);
@@ -1372,6 +1382,7 @@ nomem:
 
 void wisp__http_delete(wisp__http_t *h) {
   if (!h) return;
+  wisp__http_outgoing_free(h);
   for (uint32_t i = 0; i < h->nobjs; i++)
     if (h->objs[i]) obj_free(h, h->objs[i]);
   /* bodies are shared by a response or request and its outgoing-body: the host owns them */

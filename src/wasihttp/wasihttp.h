@@ -52,8 +52,20 @@ typedef struct wisp__http_request {
   size_t nheaders;
 } wisp__http_request_t;
 
+struct wisp_outbound;
+struct wisp_manifest_component;
+
 typedef struct wisp__http_config {
   wisp__wasi2_t *wasi;         /* whose stream and pollable tables carry the bodies */
+  /* outgoing-handler (outgoing.c, docs/outbound.md): the loop thread's
+   * outbound engine (NULL: requests fail with internal-error), whose
+   * allowed_outbound_hosts apply (NULL: none), how to let a guest waiting
+   * for a response or body go on, and the request id for log lines. */
+  struct wisp_outbound *outbound;
+  const struct wisp_manifest_component *component;
+  void (*wake)(void *env);
+  void *wake_env;
+  uint64_t request_id;
   uint64_t max_response_bytes; /* body bytes the guest may write; more is an error */
   size_t window;               /* response bytes held before check-write says 0; 0: 64 KiB */
 } wisp__http_config_t;
