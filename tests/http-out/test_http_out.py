@@ -212,7 +212,7 @@ def test_timeout(s, up):
     check(elapsed < 2.5, "the timeout came in time: %.2f s" % elapsed)
     status, _, body, complete = s.request("GET", "/proxy/127.0.0.1:%d/slow-body?ms=5000" % up.port,
                                           headers={"x-timeout-ms": "300"})
-    check(status == 200 and body == b"first" and not complete,
+    check(status == 200 and b"first".startswith(body) and not complete,
           "between-bytes timeout cuts the body short: %s %r complete=%s" % (status, body, complete))
     status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/slow-head?ms=200" % up.port,
                                    headers={"x-timeout-ms": "2000"})
@@ -223,9 +223,10 @@ def test_upstream_errors(s, up):
     status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/garbage" % up.port)
     check(status == 502 and body == b"error-code: HTTP-protocol-error\n", "garbage reply: %s %r" % (status, body))
     # The guest gets the head and 10 bytes, then a failed read: it leaves its body unfinished. The server
-    # either cuts its response short or, when nothing was sent yet, answers 500.
+    # either cuts its response short (after what it had sent of the 10 bytes) or, when nothing was sent
+    # yet, answers 500.
     status, _, body, complete = s.request("GET", "/proxy/127.0.0.1:%d/short" % up.port)
-    check((status == 200 and body == b"0123456789" and not complete) or
+    check((status == 200 and b"0123456789".startswith(body) and not complete) or
           (status == 500 and b"incomplete" in body), "a body cut short stays cut short: %s %r %s"
           % (status, body, complete))
     status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/hello" % up.port)
