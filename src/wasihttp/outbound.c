@@ -59,6 +59,13 @@ struct wisp_outbound {
   int in_curl;             /* calls into libcurl on the stack */
   h2o_linklist_t requests; /* every request still attached */
   size_t active;           /* requests in the multi handle */
+  /* The trusted certificates: a CA bundle file (libcurl's built-in one
+   * unless set). libcurl reads it once and keeps the parsed store in the
+   * multi handle (CURLOPT_CA_CACHE_TIMEOUT), but only when no CA directory
+   * is configured, so the directory is cleared when there is a file: else
+   * the whole bundle would be parsed again for every TLS connection. */
+  char *ca_file;
+  bool has_default_ca_file;
 };
 
 /* Owned header fields: each entry's name and value point into one block. */
@@ -594,6 +601,11 @@ wisp_outbound_t *wisp_outbound_new(h2o_evloop_t *loop) {
   wisp_outbound_t *outbound = calloc(1, sizeof *outbound);
   if (!outbound) return NULL;
   outbound->loop = loop;
+  const char *env = getenv("SSL_CERT_FILE"); /* as OpenSSL's tools read it */
+  if (env && env[0] && !(outbound->ca_file = strdup(env))) {
+    free(outbound);
+    return NULL;
+  }
   outbound->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   outbound->multi = curl_multi_init();
   if (outbound->epoll_fd < 0 || !outbound->multi) goto fail;
@@ -610,11 +622,17 @@ wisp_outbound_t *wisp_outbound_new(h2o_evloop_t *loop) {
   curl_multi_setopt(outbound->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
   curl_multi_setopt(outbound->multi, CURLMOPT_TIMERDATA, outbound);
   curl_multi_setopt(outbound->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+  CURL *probe = curl_easy_init(); /* is there a built-in CA bundle? */
+  char *file = NULL;
+  if (probe) curl_easy_getinfo(probe, CURLINFO_CAINFO, &file);
+  outbound->has_default_ca_file = file != NULL;
+  curl_easy_cleanup(probe);
   return outbound;
 
 fail:
   if (outbound->multi) curl_multi_cleanup(outbound->multi);
   if (outbound->epoll_fd >= 0) close(outbound->epoll_fd);
+  free(outbound->ca_file);
   free(outbound);
   return NULL;
 }
@@ -639,7 +657,16 @@ void wisp_outbound_delete(wisp_outbound_t *outbound) {
   for (size_t i = 0; i < RUNGS; i++) h2o_timeout_dispose(outbound->loop, &outbound->rungs[i]);
   h2o_socket_read_stop(outbound->epoll_sock);
   h2o_socket_close(outbound->epoll_sock); /* closes epoll_fd */
+  free(outbound->ca_file);
   free(outbound);
+}
+
+int wisp_outbound_set_ca_file(wisp_outbound_t *outbound, const char *file) {
+  char *copy = file ? strdup(file) : NULL;
+  if (file && !copy) return -1;
+  free(outbound->ca_file);
+  outbound->ca_file = copy;
+  return 0;
 }
 
 size_t wisp_outbound_active(const wisp_outbound_t *outbound) { return outbound ? outbound->active : 0; }
@@ -765,6 +792,10 @@ static int setup_easy(wisp_outbound_request_t *request, const wisp_outbound_spec
   bad |= curl_easy_setopt(easy, CURLOPT_WRITEDATA, request);
   bad |= curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_connected);
   bad |= curl_easy_setopt(easy, CURLOPT_PREREQDATA, request);
+  /* trusted certificates: a bundle file, parsed once per context */
+  wisp_outbound_t *outbound = request->outbound;
+  if (outbound->ca_file) bad |= curl_easy_setopt(easy, CURLOPT_CAINFO, outbound->ca_file);
+  if (outbound->ca_file || outbound->has_default_ca_file) bad |= curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
   if (spec->connect_timeout_ms)
     bad |= curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)spec->connect_timeout_ms);
   if (strcmp(spec->method, "HEAD") == 0) {

@@ -155,6 +155,14 @@ typedef enum wisp_outbound_state {
 wisp_outbound_t *wisp_outbound_new(h2o_evloop_t *loop);
 /* Aborts every request left and frees the context. */
 void wisp_outbound_delete(wisp_outbound_t *outbound);
+/* Trusts the certificates in the PEM file `file` instead of the system's
+ * (the file named by the environment variable SSL_CERT_FILE when it is set
+ * at wisp_outbound_new, else libcurl's built-in CA bundle, the default);
+ * NULL goes back to libcurl's. For
+ * connections made after the call. 0, or -1 out of memory. The bundle is
+ * parsed once per context and kept (libcurl's CA cache), not per
+ * connection. */
+int wisp_outbound_set_ca_file(wisp_outbound_t *outbound, const char *file);
 /* Requests in flight (started, not finished or freed). */
 size_t wisp_outbound_active(const wisp_outbound_t *outbound);
 

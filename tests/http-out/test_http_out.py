@@ -75,10 +75,11 @@ class Upstream:
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, UPSTREAM], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
-        m = re.match(r"PORT (\d+) SILENT (\d+) TLS (\d+)", self.proc.stdout.readline())
+        m = re.match(r"PORT (\d+) SILENT (\d+) TLS (\d+) CERT (\S+) OTHER (\S+)", self.proc.stdout.readline())
         if not m:
             raise SystemExit("FAIL: the upstream did not start")
-        self.port, self.silent, self.tls = (int(x) for x in m.groups())
+        self.port, self.silent, self.tls = (int(x) for x in m.groups()[:3])
+        self.cert, self.other = m.group(4), m.group(5)
 
     def stop(self):
         self.proc.stdin.close()
@@ -87,15 +88,18 @@ class Upstream:
 
 
 class Server:
-    def __init__(self, up):
+    def __init__(self, up, ca=None):
         self.closed = free_port()
         self.dir = tempfile.mkdtemp(prefix="wisp-http-out-test-")
         with open(os.path.join(self.dir, "wisp.toml"), "w") as f:
             f.write(MANIFEST.format(g=GUEST, port=up.port, closed=self.closed, tls=up.tls))
         self.err = open(os.path.join(self.dir, "stderr"), "w+")
+        # The trusted certificates: by default one that does not sign the upstream's (the system bundle would
+        # do as well, but parsing it takes seconds in the ASan build).
+        env = dict(os.environ, SSL_CERT_FILE=ca or up.other)
         self.proc = subprocess.Popen([WISP, "up", self.dir, "--listen", "127.0.0.1:0", "--admin-listen", "off",
                                       "--processes", "1", "--threads", "1"], stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
+                                     stderr=self.err, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             m = re.search(r"\(port (\d+)", self.stderr())
@@ -235,9 +239,22 @@ def test_upstream_errors(s, up):
 
 def test_tls(s, up):
     status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/hello" % up.tls, headers={"x-scheme": "https"})
-    check(status == 502 and body == b"error-code: TLS-certificate-error\n", "self-signed: %s %r" % (status, body))
-    status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/hello" % s.closed, headers={"x-scheme": "https"})
+    check(status == 502 and body == b"error-code: TLS-certificate-error\n", "not trusted: %s %r" % (status, body))
+    status, _, body, _ = s.request("GET", "/proxy/127.0.0.1:%d/hello" % up.port, headers={"x-scheme": "https"})
     check(status == 502 and body == b"error-code: HTTP-request-denied\n", "https to an http-only entry: %r" % body)
+    # a server trusting the upstream's certificate (SSL_CERT_FILE): https goes through
+    trusted = Server(up, ca=up.cert)
+    try:
+        for i in range(2):
+            status, h, body, _ = trusted.request("GET", "/proxy/127.0.0.1:%d/hello" % up.tls,
+                                                 headers={"x-scheme": "https"})
+            check(status == 200 and body == b"hello" and h.get("x-proxied") == "1", "https through the guest: %s %r"
+                  % (status, body))
+        status, _, body, _ = trusted.request("POST", "/proxy/127.0.0.1:%d/echo" % up.tls, body=b"x" * 200000,
+                                             headers={"x-scheme": "https"})
+        check(status == 200 and body == b"x" * 200000, "a body both ways over https: %s %d" % (status, len(body)))
+    finally:
+        trusted.stop()
 
 
 def test_concurrency(s, up):

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A local upstream for the outbound HTTP tests (tests/outbound/test_outbound.c,
 tests/http-out/). Listens on 127.0.0.1 on a free port and prints
-"PORT <n> SILENT <m> TLS <t>" on stdout: n is the HTTP server; m is a
-socket that listens with a backlog of 0 and never accepts (once filled,
-connecting to it times out); t serves the same paths over TLS with a
-self-signed certificate made with the openssl command (0 when there is no
-openssl). Runs until stdin closes (the test exits).
+"PORT <n> SILENT <m> TLS <t> CERT <file> OTHER <file2>" on stdout: n is the
+HTTP server; m is a socket that listens with a backlog of 0 and never accepts
+(once filled, connecting to it times out); t serves the same paths over TLS
+with a self-signed certificate for 127.0.0.1 made with the openssl command,
+file; file2 is another such certificate, served by nobody (a CA bundle that
+does not trust t). 0 and "-" when there is no openssl. Runs until stdin closes (the test exits).
 
 Paths:
   /hello                 200 "hello", X-Test: yes, X-Client-Port
@@ -156,19 +157,24 @@ def main():
     silent.bind(("127.0.0.1", 0))
     silent.listen(0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    tls_port = 0
+    tls_port, cert, other = 0, "-", "-"
     workdir = tempfile.mkdtemp(prefix="wisp-upstream-")
     if shutil.which("openssl"):
         key, cert = os.path.join(workdir, "key.pem"), os.path.join(workdir, "cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+        other_key, other = os.path.join(workdir, "other-key.pem"), os.path.join(workdir, "other.pem")
+        for k, c in ((key, cert), (other_key, other)):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                            "-nodes", "-keyout", k, "-out", c, "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
         tls = Server(("127.0.0.1", 0), Handler)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         tls.socket = context.wrap_socket(tls.socket, server_side=True)
         tls_port = tls.server_address[1]
+        cert, other = os.path.abspath(cert), os.path.abspath(other)
         threading.Thread(target=tls.serve_forever, daemon=True).start()
-    print("PORT %d SILENT %d TLS %d" % (server.server_address[1], silent.getsockname()[1], tls_port), flush=True)
+    print("PORT %d SILENT %d TLS %d CERT %s OTHER %s" % (server.server_address[1], silent.getsockname()[1],
+                                                        tls_port, cert, other), flush=True)
     sys.stdin.read()  # until the test closes our stdin (or exits)
     shutil.rmtree(workdir, ignore_errors=True)
 
