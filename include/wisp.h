@@ -459,6 +459,15 @@ wisp_status_t wisp_exec_call(wisp_exec_t *exec, wisp_func_t *func, const wisp_va
 /* Continues a WISP_SUSPENDED exec: `host_results` are the suspended host
  * function's results (its type's result count). */
 wisp_status_t wisp_exec_resume(wisp_exec_t *exec, const wisp_val_t *host_results, size_t n);
+/* Continues a WISP_SUSPENDED exec by calling the suspended host function
+ * again with the arguments it was first given, as if the guest had just made
+ * the call (so it may call back into the guest: a nested call). It returns
+ * results (the guest continues: the status is what the rest of the call
+ * comes to), suspends again (WISP_SUSPENDED) or traps. For host functions
+ * that suspend to wait for something and compute their results when it is
+ * ready (src/component/cinst.c: a component's host call whose results need
+ * the guest's realloc). */
+wisp_status_t wisp_exec_retry(wisp_exec_t *exec);
 /* Continues a WISP_OUT_OF_FUEL exec (after wisp_exec_set_fuel). */
 wisp_status_t wisp_exec_continue(wisp_exec_t *exec);
 /* Abandons a suspended or out-of-fuel call: the exec becomes idle and the

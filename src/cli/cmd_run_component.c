@@ -16,8 +16,9 @@
  *
  * Fuel and timeout: the call runs in fuel slices through the instance's fuel
  * hook (wisp__cinst_set_fuel_hook); between slices the wall clock is checked.
- * Blocking host calls (poll, stdin reads) end at the deadline too. Nested
- * guest calls (realloc) get a fresh slice first when little is left (cinst.c).
+ * Blocking host calls (poll, stdin reads) wait on this thread (cinst.c) and
+ * end at the deadline too. Nested guest calls (realloc) are lent fuel when
+ * little is left (cinst.c).
  */
 #include <errno.h>
 #include <stdio.h>

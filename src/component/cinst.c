@@ -12,10 +12,14 @@
  * component scopes. Everything lives in the instance's arena; core objects belong
  * to the store.
  */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cinst.h"
 
@@ -58,6 +62,30 @@ struct wisp__cfunc {
   uint8_t encoding;
 };
 
+/* A host call that blocked inside a resumable call (wisp__chost_wait): what
+ * the canon lower trampoline needs to call the host function again. */
+typedef struct blocked_call {
+  bool active;
+  wisp__arena_t arena;    /* the lifted arguments and whatever the host allocated */
+  wisp__cval_t *params, *outs;
+  wisp__cwait_t wait;
+  uint32_t lending_start; /* inst->nlending when it was called: what it borrows */
+} blocked_call_t;
+
+/* The call in progress on the instance (wisp__cinst_call_start). */
+enum { CALL_IDLE, CALL_RUN, CALL_POST_RETURN };
+typedef struct call_state {
+  uint8_t phase;          /* CALL_IDLE: no call, or a finished one */
+  wisp__cfunc_t *f;
+  wisp__cval_t *results;  /* the caller's, with their arena */
+  uint32_t nresults;
+  wisp__arena_t *arena;
+  char *trap;             /* the caller's trap buffer */
+  size_t trap_size;
+  uint32_t lent_start;    /* inst->nlent when the call began */
+  wisp_val_t cres[1];     /* the core result (post-return's argument) */
+} call_state_t;
+
 typedef struct frame {
   const wisp__cscope_t *scope;
   const struct frame *parent;
@@ -85,10 +113,15 @@ struct wisp__cinst {
   uint32_t *lending;    /* own handles the guest lends (borrow) to host calls in progress */
   uint32_t nlending, cap_lending;
   uint32_t call_id;     /* numbers wisp__cinst_call's calls: the scope of the borrows they lend */
-  bool entered;         /* a call into the instance is in progress (reentrance traps) */
+  bool entered;         /* a call into the instance is in progress (reentrance traps):
+                         * inst->call.phase != CALL_IDLE */
   bool no_leave;        /* its realloc or post-return runs: calling an import traps (may_leave) */
   wisp__cinst_fuel_fn_t on_fuel; /* wisp__cinst_set_fuel_hook, or NULL */
   void *fuel_env;
+  call_state_t call;
+  blocked_call_t blocked;
+  bool retrying;   /* wisp__cinst_call_resume is retrying the blocked host call */
+  uint32_t nested; /* nested guest calls cinst is running (realloc, destructors) */
   /* Every core instance made, in replay order (for snapshots, csnap.c), and
    * the hook that makes them instead of wisp_instance_new when set. */
   wisp_instance_t **cores;
@@ -118,16 +151,18 @@ typedef struct lower_env {
   uint8_t encoding;
 } lower_env_t;
 
+/* The env of the wisp__cabi_t cinst hands to cabi.c and to host functions. */
 typedef struct realloc_env {
   wisp_exec_t *exec;
   wisp_func_t *realloc;
   wisp_memory_t *memory;
-  wisp__cinst_t *inst; /* for its fuel hook */
+  wisp__cinst_t *inst;
+  wisp__cwait_t *wait; /* the host call's wait record (wisp__chost_wait), or NULL */
 } realloc_env_t;
 
-/* A nested guest call (realloc) cannot be continued when it runs out of fuel:
- * with a fuel hook set, the exec is given a fresh slice before one when less
- * than this is left. */
+/* A nested guest call (realloc, a destructor) cannot be continued when it runs
+ * out of fuel: when less than this is left it is lent this much, paid back
+ * from what is left after. */
 #define NESTED_FUEL_RESERVE 100000
 
 static int fail(wisp__cinst_t *inst, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -181,6 +216,26 @@ static void trap_message(wisp_exec_t *exec, wisp_status_t st, char *buf, size_t 
   }
 }
 
+/* A guest call cinst makes on its own (realloc, a destructor): it cannot be
+ * paused, so it gets fuel lent when little is left, and host calls it makes
+ * wait on the thread rather than suspend. */
+static wisp_status_t nested_call(wisp__cinst_t *inst, wisp_exec_t *exec, wisp_func_t *fn, const wisp_val_t *args,
+                                 size_t nargs, wisp_val_t *res, size_t nres) {
+  int64_t left = wisp_exec_fuel(exec), lent = 0;
+  if (left >= 0 && left < NESTED_FUEL_RESERVE) {
+    lent = NESTED_FUEL_RESERVE - left;
+    wisp_exec_set_fuel(exec, NESTED_FUEL_RESERVE);
+  }
+  inst->nested++;
+  wisp_status_t st = wisp_exec_call(exec, fn, args, nargs, res, nres);
+  inst->nested--;
+  if (lent) {
+    int64_t now = wisp_exec_fuel(exec);
+    wisp_exec_set_fuel(exec, now > lent ? now - lent : 0);
+  }
+  return st;
+}
+
 /* The guest's realloc, as cabi.c calls it: a (possibly nested) call on the exec. */
 static int guest_realloc(wisp__cabi_t *cx, uint32_t old_ptr, uint32_t old_size, uint32_t align, uint32_t size,
                          uint32_t *out) {
@@ -190,11 +245,9 @@ static int guest_realloc(wisp__cabi_t *cx, uint32_t old_ptr, uint32_t old_size, 
   val_of(WISP_I32, old_size, &args[1]);
   val_of(WISP_I32, align, &args[2]);
   val_of(WISP_I32, size, &args[3]);
-  int64_t left = wisp_exec_fuel(e->exec);
-  if (e->inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) e->inst->on_fuel(e->inst->fuel_env, e->exec);
   bool no_leave = e->inst->no_leave;
   e->inst->no_leave = true;
-  wisp_status_t st = wisp_exec_call(e->exec, e->realloc, args, 4, res, 1);
+  wisp_status_t st = nested_call(e->inst, e->exec, e->realloc, args, 4, res, 1);
   e->inst->no_leave = no_leave;
   if (st != WISP_DONE) {
     trap_message(e->exec, st, cx->trap, sizeof cx->trap, "realloc");
@@ -380,7 +433,7 @@ static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const w
     memset(&rep, 0, sizeof rep);
     rep.kind = WISP_I32;
     rep.of.i32 = (int32_t)dropped.rep;
-    wisp_status_t st = wisp_exec_call(wisp_call_exec(call), e->dtor, &rep, 1, NULL, 0);
+    wisp_status_t st = nested_call(e->inst, wisp_call_exec(call), e->dtor, &rep, 1, NULL, 0);
     if (st != WISP_DONE) {
       trap_message(wisp_call_exec(call), st, trap, sizeof trap, "resource destructor");
       return wisp_call_trap(call, trap);
@@ -400,6 +453,7 @@ static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const w
     wisp__cval_t v = {.type = WISP__CT_U32, .of.u = dropped.rep};
     int rc = h->fn(h->env, &cx, &v, 1, NULL, 0);
     wisp__arena_free(&arena);
+    if (rc == WISP__CHOST_BLOCKED) return wisp_call_trap(call, "a resource destructor cannot block");
     if (rc) return wisp_call_trap(call, cx.trap);
     break;
   }
@@ -416,19 +470,82 @@ static void end_lends(wisp__cinst_t *inst, uint32_t start) {
   }
 }
 
+wisp__cwait_t *wisp__chost_wait(wisp__cabi_t *cx) {
+  const realloc_env_t *e = cx->env;
+  return e ? e->wait : NULL;
+}
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Waits on this thread for what `w` names (see cinst.h); 0, or -1 with a trap. */
+static int wait_here(const wisp__cwait_t *w, char *trap, size_t trap_size) {
+  int timeout = -1;
+  if (w->wake_ns >= 0) {
+    int64_t ms = (w->wake_ns - mono_ns() + 999999) / 1000000;
+    timeout = ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+  }
+  if (w->fd < 0 && timeout < 0) {
+    snprintf(trap, trap_size, "a host call waits for an event that only a resumable call can wait for");
+    return -1;
+  }
+  struct pollfd p = {.fd = w->fd, .events = w->events};
+  if (poll(&p, w->fd >= 0 ? 1 : 0, timeout) < 0 && errno != EINTR) {
+    snprintf(trap, trap_size, "waiting for a host call: poll failed");
+    return -1;
+  }
+  return 0;
+}
+
+/* The host function may pause the guest only when it was called straight from
+ * the function of a resumable call, not from a guest call cinst nests. */
+static bool can_suspend(const wisp__cinst_t *inst) { return inst->call.phase != CALL_IDLE && inst->nested == 0; }
+
+/* Calls the host function until it completes, or blocks in a place where the
+ * guest can be paused (returns WISP__CHOST_BLOCKED then). */
+static int call_host_fn(wisp__cinst_t *inst, const wisp__chost_func_t *h, wisp__cabi_t *cx, const wisp__ctype_t *ft,
+                        const wisp__cval_t *params, wisp__cval_t *outs, wisp__cwait_t *wait) {
+  for (;;) {
+    for (uint32_t i = 0; i < ft->nresults; i++) outs[i] = (wisp__cval_t){.type = ft->results[i].type};
+    wait->fd = -1;
+    wait->events = 0;
+    wait->wake_ns = -1;
+    wait->token = NULL;
+    int rc = h->fn(h->env, cx, params, ft->n, outs, ft->nresults);
+    if (rc != WISP__CHOST_BLOCKED) return rc ? -1 : 0;
+    if (can_suspend(inst)) return WISP__CHOST_BLOCKED;
+    if (wait_here(wait, cx->trap, sizeof cx->trap)) return -1;
+  }
+}
+
+/* The core host function of a `canon lower`: lifts the guest's arguments, calls
+ * the host function, lowers its results. When the host function blocks in a
+ * resumable call, the lifted arguments move to inst->blocked and the guest is
+ * suspended; wisp__cinst_call_resume retries (wisp_exec_retry calls this
+ * again, with inst->retrying set). */
 static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const wisp_val_t *args,
                                            wisp_val_t *results) {
   const lower_env_t *e = env;
-  const wisp_component_t *c = e->inst->c;
+  wisp__cinst_t *inst = e->inst;
+  const wisp_component_t *c = inst->c;
   const wisp__ctype_t *ft = wisp__ctype(c, e->func->type);
   const wisp__ctype_t *core = wisp__ctype(c, e->core_type);
-  if (e->inst->no_leave) /* CanonicalABI.md may_leave */
+  if (inst->no_leave) /* CanonicalABI.md may_leave */
     return wisp_call_trap(call, "cannot leave component instance: an import called from its realloc or post-return");
-  wisp__arena_t arena;
-  wisp__arena_init(&arena);
-  realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory, e->inst};
+  bool retry = inst->retrying && inst->blocked.active;
+  inst->retrying = false;
+  blocked_call_t *b = &inst->blocked;
+  wisp__arena_t local;
+  wisp__arena_init(&local);
+  wisp__cwait_t local_wait = {.fd = -1, .wake_ns = -1};
+  wisp__arena_t *arena = retry ? &b->arena : &local;
+  wisp__cwait_t *wait = retry ? &b->wait : &local_wait;
+  realloc_env_t re = {wisp_call_exec(call), e->realloc, e->memory, inst, wait};
   wisp__cabi_t cx = {.component = c, .encoding = e->encoding, .realloc = e->realloc ? guest_realloc : NULL,
-                     .env = &re, .arena = &arena};
+                     .env = &re, .arena = arena};
   if (e->memory) {
     cx.mem = wisp_memory_data(e->memory);
     cx.mem_len = wisp_memory_size(e->memory);
@@ -438,22 +555,34 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   for (uint32_t i = 0; i < np && i < WISP__MAX_FLAT + 2; i++) flat[i] = raw_of(&args[i]);
   bool spilled = results_flat(c, ft) > 1;
   if (spilled) np--; /* the last parameter is the return area */
-  wisp__cval_t *params = wisp__arena_alloc(&arena, (ft->n ? ft->n : 1) * sizeof *params);
-  wisp__cval_t *outs = wisp__arena_alloc(&arena, (ft->nresults ? ft->nresults : 1) * sizeof *outs);
-  uint32_t lending_start = e->inst->nlending;
+  wisp__cval_t *params = retry ? b->params : NULL, *outs = retry ? b->outs : NULL;
+  uint32_t lending_start = retry ? b->lending_start : inst->nlending;
   int rc = -1;
-  if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
-  if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
-  if (translate_all(e->inst, ft->fields, ft->n, params, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
-  for (uint32_t i = 0; i < ft->nresults; i++) outs[i].type = ft->results[i].type;
+  if (!retry) {
+    params = wisp__arena_alloc(arena, (ft->n ? ft->n : 1) * sizeof *params);
+    outs = wisp__arena_alloc(arena, (ft->nresults ? ft->nresults : 1) * sizeof *outs);
+    if (!params || !outs) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
+    if (wisp__cabi_lift_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, flat, np, params)) goto done;
+    if (translate_all(inst, ft->fields, ft->n, params, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
+  }
   if (!e->func->host) {
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
+  int hrc = call_host_fn(inst, e->func->host, &cx, ft, params, outs, wait);
+  if (hrc == WISP__CHOST_BLOCKED) { /* own handles it borrows stay lent while it waits */
+    if (!retry) *b = (blocked_call_t){.active = true, .arena = local, .params = params, .outs = outs,
+                                      .wait = local_wait, .lending_start = lending_start};
+    return WISP_HOST_SUSPEND;
+  }
   /* the lends last until the results are lowered (the guest's realloc runs
    * inside them), as CanonicalABI.md ends the borrow scope after lowering */
-  if (e->func->host->fn(e->func->host->env, &cx, params, ft->n, outs, ft->nresults)) goto done;
-  if (translate_all(e->inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
+  if (hrc) goto done;
+  if (e->memory) { /* the host may have run realloc: memory may have grown */
+    cx.mem = wisp_memory_data(e->memory);
+    cx.mem_len = wisp_memory_size(e->memory);
+  }
+  if (translate_all(inst, ft->results, ft->nresults, outs, TO_GUEST, cx.trap, sizeof cx.trap))
     goto done;
   uint64_t out[1] = {0};
   uint32_t nout = 0, area = spilled ? (uint32_t)flat[np] : 0;
@@ -462,8 +591,12 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   if (nout == 1 && core->nresults_core == 1) val_of(core->results_core[0], out[0], &results[0]);
   rc = 0;
 done:
-  end_lends(e->inst, lending_start);
-  wisp__arena_free(&arena);
+  end_lends(inst, lending_start);
+  if (retry) {
+    wisp__arena_free(&b->arena);
+    *b = (blocked_call_t){0};
+  }
+  wisp__arena_free(&local);
   if (rc) return wisp_call_trap(call, cx.trap);
   return WISP_HOST_OK;
 }
@@ -770,6 +903,7 @@ int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_
 
 void wisp__cinst_delete(wisp__cinst_t *inst) {
   if (!inst) return;
+  wisp__cinst_call_abort(inst);
   free(inst->handles);
   free(inst->lent);
   free(inst->cores);
@@ -853,96 +987,175 @@ int wisp__cinst_handles_load(wisp__cinst_t *inst, const uint32_t *words, size_t 
   return 0;
 }
 
-int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args, uint32_t nargs,
-                     wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap, size_t trap_size) {
-  const wisp__ctype_t *ft = wisp__ctype(inst->c, f->type);
-  if (nargs != ft->n || nresults != ft->nresults) {
-    snprintf(trap, trap_size, "expected %u arguments and %u results", ft->n, ft->nresults);
-    return -1;
-  }
-  if (!f->core) {
-    snprintf(trap, trap_size, "the function is a host function, not one of the component's");
-    return -1;
-  }
-  /* CanonicalABI.md may_enter: no call into an instance already running one
-   * (a host import calling back into its caller), nor before post-return ran */
-  if (inst->entered) {
-    snprintf(trap, trap_size, "cannot enter component instance: a call into it is in progress (reentrance)");
-    return -1;
-  }
-  inst->entered = true;
-  inst->call_id++;
-  realloc_env_t re = {inst->exec, f->realloc, f->memory, inst};
-  wisp__cabi_t cx = {.component = inst->c, .encoding = f->encoding, .realloc = f->realloc ? guest_realloc : NULL,
-                     .env = &re, .arena = arena};
+/* The canonical-ABI context of exported function `f`'s call. */
+static void call_cx(wisp__cinst_t *inst, wisp__cfunc_t *f, wisp__arena_t *arena, realloc_env_t *re,
+                    wisp__cabi_t *cx) {
+  *re = (realloc_env_t){inst->exec, f->realloc, f->memory, inst, NULL};
+  *cx = (wisp__cabi_t){.component = inst->c, .encoding = f->encoding, .realloc = f->realloc ? guest_realloc : NULL,
+                       .env = re, .arena = arena};
   if (f->memory) {
-    cx.mem = wisp_memory_data(f->memory);
-    cx.mem_len = wisp_memory_size(f->memory);
+    cx->mem = wisp_memory_data(f->memory);
+    cx->mem_len = wisp_memory_size(f->memory);
   }
-  uint64_t flat[WISP__MAX_FLAT];
-  uint32_t nflat = 0;
-  const wisp_functype_t *core = wisp_func_type(f->core);
-  wisp_val_t cargs[WISP__MAX_FLAT], cres[1];
-  int rc = -1;
-  /* handles in the arguments enter the guest's table (on a copy: args are the caller's);
-   * borrows are lent for this call only */
-  uint32_t lent_start = inst->nlent;
-  wisp__cval_t *copy = wisp__arena_alloc(arena, (ft->n ? ft->n : 1) * sizeof *copy);
-  if (!copy) { snprintf(cx.trap, sizeof cx.trap, "out of host memory"); goto done; }
-  if (ft->n) memcpy(copy, args, ft->n * sizeof *copy);
-  if (translate_all(inst, ft->fields, ft->n, copy, TO_GUEST, cx.trap, sizeof cx.trap)) goto done;
-  if (wisp__cabi_lower_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, copy, NULL, flat, WISP__MAX_FLAT, &nflat))
-    goto done;
-  if (nflat != core->nparams || core->nresults > 1) {
-    snprintf(cx.trap, sizeof cx.trap, "core signature mismatch");
-    goto done;
-  }
-  for (uint32_t i = 0; i < nflat; i++) val_of(core->params[i], flat[i], &cargs[i]);
-  wisp_status_t st = wisp_exec_call(inst->exec, f->core, cargs, nflat, cres, core->nresults);
-  while (st == WISP_OUT_OF_FUEL && inst->on_fuel && inst->on_fuel(inst->fuel_env, inst->exec))
-    st = wisp_exec_continue(inst->exec);
-  if (st != WISP_DONE) {
-    trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "call");
-    goto done;
-  }
-  if (f->memory) {
-    cx.mem = wisp_memory_data(f->memory);
-    cx.mem_len = wisp_memory_size(f->memory);
-  }
-  uint64_t rflat[1] = {core->nresults ? raw_of(&cres[0]) : 0};
-  if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, results)) goto done;
-  if (translate_all(inst, ft->results, ft->nresults, results, TO_HOST, cx.trap, sizeof cx.trap)) goto done;
-  /* borrows the call lent the guest must all have been dropped by now */
-  for (uint32_t i = lent_start; i < inst->nlent; i++) {
-    uint32_t h = inst->lent[i];
-    if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own &&
-        inst->handles[h].scope == inst->call_id) {
-      snprintf(cx.trap, sizeof cx.trap, "borrowed handle %u was not dropped before the call returned", h);
-      goto done;
-    }
-  }
-  if (f->post_return) {
-    int64_t left = wisp_exec_fuel(inst->exec);
-    if (inst->on_fuel && left >= 0 && left < NESTED_FUEL_RESERVE) inst->on_fuel(inst->fuel_env, inst->exec);
-    inst->no_leave = true;
-    st = wisp_exec_call(inst->exec, f->post_return, cres, core->nresults, NULL, 0);
-    inst->no_leave = false;
-    if (st != WISP_DONE) {
-      trap_message(inst->exec, st, cx.trap, sizeof cx.trap, "post-return");
-      goto done;
-    }
-  }
-  rc = 0;
-done:
-  while (inst->nlent > lent_start) {
+}
+
+/* Ends the call in progress: drops the borrows lent to it and a blocked host
+ * call's arguments; `message` (if any) goes to the caller's trap buffer. */
+static wisp__ccall_status_t call_end(wisp__cinst_t *inst, wisp__ccall_status_t st, const char *message) {
+  call_state_t *cs = &inst->call;
+  while (inst->nlent > cs->lent_start) {
     uint32_t h = inst->lent[--inst->nlent];
     if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own &&
         inst->handles[h].scope == inst->call_id)
       handle_free(inst, h); /* after a trap */
   }
+  if (inst->blocked.active) {
+    end_lends(inst, inst->blocked.lending_start);
+    wisp__arena_free(&inst->blocked.arena);
+    inst->blocked = (blocked_call_t){0};
+  }
+  if (message && cs->trap_size) snprintf(cs->trap, cs->trap_size, "%s", message);
+  cs->phase = CALL_IDLE;
   inst->entered = false;
-  if (rc) snprintf(trap, trap_size, "%s", cx.trap);
-  return rc;
+  inst->no_leave = false;
+  return st;
+}
+
+/* Carries the call on from what the exec just returned: lifts the results
+ * when the function is done, runs post-return, or reports a pause. */
+static wisp__ccall_status_t call_advance(wisp__cinst_t *inst, wisp_status_t st) {
+  call_state_t *cs = &inst->call;
+  wisp__cfunc_t *f = cs->f;
+  char msg[sizeof ((wisp__cabi_t *)0)->trap + 32];
+  for (;;) {
+    if (st == WISP_OUT_OF_FUEL) return WISP__CCALL_OUT_OF_FUEL;
+    if (st == WISP_SUSPENDED && inst->blocked.active) return WISP__CCALL_BLOCKED;
+    if (st != WISP_DONE) {
+      trap_message(inst->exec, st, msg, sizeof msg, cs->phase == CALL_RUN ? "call" : "post-return");
+      return call_end(inst, WISP__CCALL_TRAPPED, msg);
+    }
+    if (cs->phase == CALL_POST_RETURN) return call_end(inst, WISP__CCALL_DONE, NULL);
+    const wisp__ctype_t *ft = wisp__ctype(inst->c, f->type);
+    const wisp_functype_t *core = wisp_func_type(f->core);
+    realloc_env_t re;
+    wisp__cabi_t cx;
+    call_cx(inst, f, cs->arena, &re, &cx);
+    uint64_t rflat[1] = {core->nresults ? raw_of(&cs->cres[0]) : 0};
+    if (wisp__cabi_lift_values(&cx, ft->results, ft->nresults, 1, rflat, core->nresults, cs->results) ||
+        translate_all(inst, ft->results, ft->nresults, cs->results, TO_HOST, cx.trap, sizeof cx.trap))
+      return call_end(inst, WISP__CCALL_TRAPPED, cx.trap);
+    /* borrows the call lent the guest must all have been dropped by now */
+    for (uint32_t i = cs->lent_start; i < inst->nlent; i++) {
+      uint32_t h = inst->lent[i];
+      if (h < inst->nhandles && inst->handles[h].type != 0 && !inst->handles[h].own &&
+          inst->handles[h].scope == inst->call_id) {
+        snprintf(cx.trap, sizeof cx.trap, "borrowed handle %u was not dropped before the call returned", h);
+        return call_end(inst, WISP__CCALL_TRAPPED, cx.trap);
+      }
+    }
+    if (!f->post_return) return call_end(inst, WISP__CCALL_DONE, NULL);
+    cs->phase = CALL_POST_RETURN;
+    inst->no_leave = true; /* until the call ends */
+    st = wisp_exec_call(inst->exec, f->post_return, cs->cres, core->nresults, NULL, 0);
+  }
+}
+
+wisp__ccall_status_t wisp__cinst_call_start(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args,
+                                            uint32_t nargs, wisp__cval_t *results, uint32_t nresults,
+                                            wisp__arena_t *arena, char *trap, size_t trap_size) {
+  const wisp__ctype_t *ft = wisp__ctype(inst->c, f->type);
+  /* CanonicalABI.md may_enter: no call into an instance already running one
+   * (paused, or a host import calling back into its caller), nor before
+   * post-return ran */
+  if (inst->entered || inst->call.phase != CALL_IDLE) {
+    snprintf(trap, trap_size, "cannot enter component instance: a call into it is in progress (reentrance)");
+    return WISP__CCALL_TRAPPED;
+  }
+  if (nargs != ft->n || nresults != ft->nresults) {
+    snprintf(trap, trap_size, "expected %u arguments and %u results", ft->n, ft->nresults);
+    return WISP__CCALL_TRAPPED;
+  }
+  if (!f->core) {
+    snprintf(trap, trap_size, "the function is a host function, not one of the component's");
+    return WISP__CCALL_TRAPPED;
+  }
+  call_state_t *cs = &inst->call;
+  *cs = (call_state_t){.phase = CALL_RUN, .f = f, .results = results, .nresults = nresults, .arena = arena,
+                       .trap = trap, .trap_size = trap_size, .lent_start = inst->nlent};
+  inst->entered = true;
+  inst->call_id++;
+  realloc_env_t re;
+  wisp__cabi_t cx;
+  call_cx(inst, f, arena, &re, &cx);
+  uint64_t flat[WISP__MAX_FLAT];
+  uint32_t nflat = 0;
+  const wisp_functype_t *core = wisp_func_type(f->core);
+  wisp_val_t cargs[WISP__MAX_FLAT];
+  /* handles in the arguments enter the guest's table (on a copy: args are the caller's);
+   * borrows are lent for this call only */
+  wisp__cval_t *copy = wisp__arena_alloc(arena, (ft->n ? ft->n : 1) * sizeof *copy);
+  if (!copy) return call_end(inst, WISP__CCALL_TRAPPED, "out of host memory");
+  if (ft->n) memcpy(copy, args, ft->n * sizeof *copy);
+  if (translate_all(inst, ft->fields, ft->n, copy, TO_GUEST, cx.trap, sizeof cx.trap) ||
+      wisp__cabi_lower_values(&cx, ft->fields, ft->n, WISP__MAX_FLAT, copy, NULL, flat, WISP__MAX_FLAT, &nflat))
+    return call_end(inst, WISP__CCALL_TRAPPED, cx.trap);
+  if (nflat != core->nparams || core->nresults > 1) return call_end(inst, WISP__CCALL_TRAPPED, "core signature mismatch");
+  for (uint32_t i = 0; i < nflat; i++) val_of(core->params[i], flat[i], &cargs[i]);
+  return call_advance(inst, wisp_exec_call(inst->exec, f->core, cargs, nflat, cs->cres, core->nresults));
+}
+
+wisp__ccall_status_t wisp__cinst_call_resume(wisp__cinst_t *inst) {
+  if (inst->call.phase == CALL_IDLE) {
+    if (inst->call.trap_size) snprintf(inst->call.trap, inst->call.trap_size, "no call to resume");
+    return WISP__CCALL_TRAPPED;
+  }
+  wisp_status_t st = wisp_exec_status(inst->exec);
+  if (st == WISP_OUT_OF_FUEL) {
+    st = wisp_exec_continue(inst->exec);
+  } else if (st == WISP_SUSPENDED && inst->blocked.active) {
+    inst->retrying = true;
+    st = wisp_exec_retry(inst->exec);
+    inst->retrying = false;
+  }
+  return call_advance(inst, st);
+}
+
+void wisp__cinst_call_abort(wisp__cinst_t *inst) {
+  if (inst->call.phase == CALL_IDLE) return;
+  wisp_exec_abort(inst->exec);
+  wisp_trap_delete(wisp_exec_take_trap(inst->exec));
+  call_end(inst, WISP__CCALL_TRAPPED, "call: aborted");
+}
+
+const wisp__cwait_t *wisp__cinst_call_wait(const wisp__cinst_t *inst) {
+  return inst->call.phase != CALL_IDLE && inst->blocked.active ? &inst->blocked.wait : NULL;
+}
+
+bool wisp__cinst_call_paused(const wisp__cinst_t *inst) { return inst->call.phase != CALL_IDLE; }
+
+int wisp__cinst_call(wisp__cinst_t *inst, wisp__cfunc_t *f, const wisp__cval_t *args, uint32_t nargs,
+                     wisp__cval_t *results, uint32_t nresults, wisp__arena_t *arena, char *trap, size_t trap_size) {
+  wisp__ccall_status_t st = wisp__cinst_call_start(inst, f, args, nargs, results, nresults, arena, trap, trap_size);
+  for (;;) {
+    if (st == WISP__CCALL_OUT_OF_FUEL) {
+      if (!inst->on_fuel || !inst->on_fuel(inst->fuel_env, inst->exec)) {
+        const char *where = inst->call.phase == CALL_POST_RETURN ? "post-return" : "call";
+        wisp__cinst_call_abort(inst);
+        snprintf(trap, trap_size, "%s: out of fuel", where);
+        return -1;
+      }
+    } else if (st == WISP__CCALL_BLOCKED) {
+      char why[160];
+      if (wait_here(&inst->blocked.wait, why, sizeof why)) {
+        wisp__cinst_call_abort(inst);
+        snprintf(trap, trap_size, "%s", why);
+        return -1;
+      }
+    } else {
+      return st == WISP__CCALL_DONE ? 0 : -1;
+    }
+    st = wisp__cinst_call_resume(inst);
+  }
 }
 
 int wisp__cinst_resource_drop(wisp__cinst_t *inst, uint32_t resource, uint32_t rep, char *trap, size_t trap_size) {

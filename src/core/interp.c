@@ -1018,6 +1018,34 @@ wisp_status_t wisp_exec_resume(wisp_exec_t *exec, const wisp_val_t *host_results
   return finish(exec, wisp__interp_run(exec));
 }
 
+wisp_status_t wisp_exec_retry(wisp_exec_t *exec) {
+  if (exec->status != WISP_SUSPENDED || !exec->suspended)
+    return fail_call(exec, WISP_TRAP_HOST, "exec is not suspended at a host call");
+  wisp_func_t *h = exec->suspended;
+  /* the host call's arguments are still in its slots: results overwrite them
+   * only when it returns them */
+  uint32_t need = h->nparams > h->nresults ? h->nparams : h->nresults;
+  wisp_trap_t *trap = NULL;
+  exec->suspended = NULL;
+  exec->in_host_call = true;
+  exec->nest_base = exec->host_slots + need;
+  exec->nest_frames = exec->frame;
+  wisp_host_status_t st = call_host(exec, h, exec->func ? exec->func->inst : NULL, exec->host_slots, &trap);
+  exec->in_host_call = false;
+  if (st == WISP_HOST_OK) {
+    if (!exec->func) return finish(exec, exec->status = WISP_DONE); /* the entry itself was the host function */
+    return finish(exec, wisp__interp_run(exec));
+  }
+  if (st == WISP_HOST_SUSPEND) {
+    exec->suspended = h;
+    return exec->status = WISP_SUSPENDED;
+  }
+  if (exec->func) add_backtrace(trap, exec->func, exec->ip, exec->frame, exec->run_frames);
+  wisp_trap_delete(exec->trap);
+  exec->trap = trap;
+  return finish(exec, exec->status = WISP_TRAPPED);
+}
+
 wisp_status_t wisp_exec_continue(wisp_exec_t *exec) {
   if (exec->status != WISP_OUT_OF_FUEL) return fail_call(exec, WISP_TRAP_HOST, "exec is not out of fuel");
   return finish(exec, wisp__interp_run(exec));

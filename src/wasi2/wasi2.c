@@ -290,16 +290,46 @@ static ssize_t stream_read_some(obj_t *o, uint8_t *buf, size_t n) {
   return got;
 }
 
-/* Waits until `fd` is ready for `events` or the deadline passes (then traps). */
-static int wait_fd(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events) {
-  if (w->cfg.deadline_ns < 0) return 0;
-  for (;;) {
-    int64_t left = w->cfg.deadline_ns - mono_ns();
-    if (left <= 0) return fail(cx, "wasi2: deadline exceeded while blocked on a stream");
-    struct pollfd p = {.fd = fd, .events = events};
-    int n = poll(&p, 1, (int)(left / 1000000 + 1));
-    if (n > 0 || (n < 0 && errno != EINTR)) return 0;
+/* ---- waiting: a blocking call that cannot go on yet returns
+ * WISP__CHOST_BLOCKED with its wait record filled in (cinst.h): the guest is
+ * suspended in a resumable call, or cinst waits on the thread; either way the
+ * function is called again later. The deadline is checked here: a call still
+ * blocked at the deadline traps. */
+
+/* Blocks on `fd` for `events` (fd -1: none) until `wake_ns` (-1: none), capped
+ * at the deadline; traps naming `what` once the deadline has passed. */
+static int block_on(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events, int64_t wake_ns, const char *what) {
+  int64_t deadline = w->cfg.deadline_ns;
+  if (deadline >= 0 && mono_ns() >= deadline) {
+    snprintf(cx->trap, sizeof cx->trap, "wasi2: deadline exceeded while blocked %s", what);
+    return -1;
   }
+  wisp__cwait_t *wait = wisp__chost_wait(cx);
+  if (!wait) return fail(cx, "wasi2: a blocking call outside a component call");
+  wait->fd = fd;
+  wait->events = events;
+  wait->wake_ns = deadline >= 0 && (wake_ns < 0 || wake_ns > deadline) ? deadline : wake_ns;
+  return WISP__CHOST_BLOCKED;
+}
+
+/* Whether `fd` is ready for `events` now (or in error, or not a descriptor:
+ * the operation then reports that). */
+static bool fd_ready(int fd, short events) {
+  struct pollfd p = {.fd = fd, .events = events};
+  int n;
+  do n = poll(&p, 1, 0);
+  while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
+/* 0 when `fd` is ready for `events`, else blocks on it. */
+static int ready_or_block(wisp__wasi2_t *w, wisp__cabi_t *cx, int fd, short events, const char *what) {
+  return fd_ready(fd, events) ? 0 : block_on(w, cx, fd, events, -1, what);
+}
+
+static bool is_regular(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* Writes everything to stream `o`; 0 or the host errno. */
@@ -356,6 +386,10 @@ int wisp__wasi2_wait(wisp__wasi2_t *w, wisp__cabi_t *cx, int64_t until_ns) {
   return 0;
 }
 
+/* A wait for an embedder's stream `o`: through its wait hook when it has one;
+ * without, the call blocks (cinst.h) with the stream's ctx as the token. */
+static int host_wait(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o);
+
 static int host_check_write(wisp__cabi_t *cx, obj_t *o, cval_t *res) {
   if (host_want(cx, o, OBJ_HOST_OUT, "check-write")) return -1;
   int64_t n = o->ops->check_write(o->ctx);
@@ -371,9 +405,16 @@ static int host_write(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, const uint8_
   if (blocking && len > 4096) return fail(cx, "blocking-write-and-flush: more than 4096 bytes");
   int64_t n = o->ops->check_write(o->ctx);
   if (n >= 0 && !blocking && len > (uint64_t)n) return fail(cx, "write: more bytes than check-write permitted");
+  wisp__cwait_t *wait = wisp__chost_wait(cx);
+  uint64_t done = wait ? wait->progress : 0; /* written before an earlier attempt blocked */
+  if (done > len) done = len;
+  if (bytes) bytes += done;
+  len -= done;
   while (n >= 0 && len > 0) {
     if (n == 0) {
-      if (wisp__wasi2_wait(w, cx, INT64_MAX)) return -1;
+      int rc = host_wait(w, cx, o);
+      if (rc == WISP__CHOST_BLOCKED) wait->progress = done;
+      if (rc) return rc;
     } else {
       size_t k = len < (uint64_t)n ? (size_t)len : (size_t)n;
       if (!bytes && k > sizeof zeroes) k = sizeof zeroes;
@@ -381,6 +422,7 @@ static int host_write(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, const uint8_
       if (r < 0) return host_error(cx, res, r);
       if (bytes) bytes += k;
       len -= k;
+      done += k;
       if (len == 0) break;
     }
     n = o->ops->check_write(o->ctx);
@@ -401,7 +443,8 @@ static int host_read(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, uint64_t len,
     r = o->ops->read(o->ctx, buf, want);
     if (r < 0) return host_error(cx, res, r);
     if (r > 0 || !blocking) break;
-    if (wisp__wasi2_wait(w, cx, INT64_MAX)) return -1;
+    int rc = host_wait(w, cx, o);
+    if (rc) return rc;
   }
   if (skip) return result_ok(cx, res, (uint64_t)r);
   cval_t *v = result_ok_value(cx, res);
@@ -409,6 +452,13 @@ static int host_read(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, uint64_t len,
   v->of.bytes.ptr = buf;
   v->of.bytes.len = (uint32_t)r;
   return 0;
+}
+
+static int host_wait(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o) {
+  if (w->cfg.wait) return wisp__wasi2_wait(w, cx, INT64_MAX) ? -1 : 0;
+  int rc = block_on(w, cx, -1, 0, -1, "on a stream");
+  if (rc == WISP__CHOST_BLOCKED) wisp__chost_wait(cx)->token = o->ctx;
+  return rc;
 }
 
 static uint32_t pollable_new_host(wisp__wasi2_t *w, bool (*ready)(void *ctx), void *ctx) {
@@ -445,17 +495,18 @@ void wisp__wasi2_pollables_detach(wisp__wasi2_t *w, void *ctx) {
     }
 }
 
-/* the blocking variants of the stream functions: the same for descriptors */
+/* the blocking variants of the stream functions: the embedder's streams
+ * here, descriptors in the fd_ functions below */
 HOST_FN(check_write);
-HOST_FN(stream_write);
 HOST_FN(stream_write_zeroes);
-HOST_FN(stream_read);
-HOST_FN(stream_skip);
+HOST_FN(fd_blocking_write);
+HOST_FN(fd_blocking_read);
+HOST_FN(fd_blocking_skip);
 
 HOST_FN(stream_blocking_write) {
   obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
   if (o) return host_write(env, cx, o, args[1].of.bytes.ptr, args[1].of.bytes.len, true, &res[0]);
-  return stream_write(env, cx, args, nargs, res, nres);
+  return fd_blocking_write(env, cx, args, nargs, res, nres);
 }
 
 HOST_FN(stream_blocking_zeroes) {
@@ -470,13 +521,13 @@ HOST_FN(stream_blocking_zeroes) {
 HOST_FN(stream_blocking_read) {
   obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
   if (o) return host_read(env, cx, o, args[1].of.u, true, false, &res[0]);
-  return stream_read(env, cx, args, nargs, res, nres);
+  return fd_blocking_read(env, cx, args, nargs, res, nres);
 }
 
 HOST_FN(stream_blocking_skip) {
   obj_t *o = nargs == 2 ? host_stream(env, &args[0]) : NULL;
   if (o) return host_read(env, cx, o, args[1].of.u, true, true, &res[0]);
-  return stream_skip(env, cx, args, nargs, res, nres);
+  return fd_blocking_skip(env, cx, args, nargs, res, nres);
 }
 
 HOST_FN(check_write) {
@@ -487,16 +538,53 @@ HOST_FN(check_write) {
   return result_ok(cx, &res[0], WASI2_WRITE_BUDGET);
 }
 
-/* write / blocking-write-and-flush: the host writes everything at once */
+static const uint8_t zeroes[4096];
+
+/* Writes `len` bytes (`data`, or zeroes when NULL) to stream `o`. Files take
+ * everything at once. A pipe, terminal or socket takes them a chunk at a time
+ * while it is writable; when it is not, the call blocks with the count written
+ * so far in its progress word, and goes on from there when retried. */
+static int write_blocking(wisp__wasi2_t *w, wisp__cabi_t *cx, obj_t *o, const uint8_t *data, uint64_t len,
+                          cval_t *res) {
+  wisp__cwait_t *wait = wisp__chost_wait(cx);
+  uint64_t done = wait ? wait->progress : 0;
+  bool whole = o->kind != OBJ_STDIO || is_regular(o->fd);
+  while (done < len) {
+    if (!whole) {
+      int rc = ready_or_block(w, cx, o->fd, POLLOUT, "writing to a stream");
+      if (rc) {
+        if (wait) wait->progress = done;
+        return rc;
+      }
+    }
+    uint64_t n = len - done;
+    if (!whole && n > 4096) n = 4096; /* what a writable pipe takes without blocking */
+    if (!data && n > sizeof zeroes) n = sizeof zeroes;
+    int e = write_all(o, data ? data + done : zeroes, (size_t)n);
+    if (e) return result_stream_error(cx, &res[0], e);
+    done += n;
+  }
+  return result_ok(cx, &res[0], 0);
+}
+
+/* write: the host takes everything check-write permitted at once (this may
+ * block the thread on a full pipe: check-write does not look) */
 HOST_FN(stream_write) {
   UNUSED_ARGS;
   obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
   if (host) return host_write(env, cx, host, args[1].of.bytes.ptr, args[1].of.bytes.len, false, &res[0]);
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write: bad arguments");
-  if (wait_fd(env, cx, fd, POLLOUT)) return -1;
   int e = write_all(stream_obj(env, &args[0]), args[1].of.bytes.ptr, args[1].of.bytes.len);
   return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
+}
+
+/* blocking-write-and-flush on a descriptor: waits (blocks) while a pipe is full */
+HOST_FN(fd_blocking_write) {
+  UNUSED_ARGS;
+  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write: bad arguments");
+  return write_blocking(env, cx, stream_obj(env, &args[0]), args[1].of.bytes.ptr, args[1].of.bytes.len, res);
 }
 
 /* write-zeroes / blocking-write-zeroes-and-flush */
@@ -511,15 +599,7 @@ HOST_FN(stream_write_zeroes) {
   }
   int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "write-zeroes: bad arguments");
-  static const uint8_t zeroes[4096];
-  uint64_t left = args[1].of.u;
-  int e = 0;
-  while (left > 0 && !e) {
-    size_t n = left < sizeof zeroes ? (size_t)left : sizeof zeroes;
-    e = write_all(stream_obj(env, &args[0]), zeroes, n);
-    left -= n;
-  }
-  return e ? result_stream_error(cx, &res[0], e) : result_ok(cx, &res[0], 0);
+  return write_blocking(env, cx, stream_obj(env, &args[0]), NULL, args[1].of.u, res);
 }
 
 /* flush / blocking-flush: writes are not buffered */
@@ -531,21 +611,23 @@ HOST_FN(stream_flush) {
   return result_ok(cx, &res[0], 0);
 }
 
-/* read / blocking-read(len): reads what is there, up to len; end of input is
- * `closed`. The host's stdin is blocking, so read blocks as blocking-read does. */
-HOST_FN(stream_read) {
-  UNUSED_ARGS;
-  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
-  if (host) return host_read(env, cx, host, args[1].of.u, false, false, &res[0]);
-  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+/* read(len) / blocking-read(len): reads what is there, up to len; end of input
+ * is `closed`. With nothing there yet, read returns no bytes and blocking-read
+ * blocks. */
+static int read_stream(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, uint32_t nargs, cval_t *res,
+                       bool blocking) {
+  int fd = nargs == 2 ? stream_fd(w, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "read: bad arguments");
   uint64_t want = args[1].of.u > WASI2_MAX_BYTES ? WASI2_MAX_BYTES : args[1].of.u;
+  if (want > 0 && !fd_ready(fd, POLLIN)) {
+    if (blocking) return block_on(w, cx, fd, POLLIN, -1, "reading a stream");
+    want = 0;
+  }
   uint8_t *buf = wisp__arena_alloc(cx->arena, want ? (size_t)want : 1);
   if (!buf) return fail(cx, "out of memory");
   ssize_t n = 0;
   if (want > 0) {
-    if (wait_fd(env, cx, fd, POLLIN)) return -1;
-    n = stream_read_some(stream_obj(env, &args[0]), buf, (size_t)want);
+    n = stream_read_some(stream_obj(w, &args[0]), buf, (size_t)want);
     if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
   }
   res[0].of.var.disc = 0;
@@ -556,22 +638,47 @@ HOST_FN(stream_read) {
   return 0;
 }
 
-/* skip / blocking-skip(len) -> result<u64, stream-error> */
-HOST_FN(stream_skip) {
+HOST_FN(stream_read) {
   UNUSED_ARGS;
   obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
-  if (host) return host_read(env, cx, host, args[1].of.u, false, true, &res[0]);
-  int fd = nargs == 2 ? stream_fd(env, cx, &args[0]) : -1;
+  if (host) return host_read(env, cx, host, args[1].of.u, false, false, &res[0]);
+  return read_stream(env, cx, args, nargs, res, false);
+}
+
+HOST_FN(fd_blocking_read) {
+  UNUSED_ARGS;
+  return read_stream(env, cx, args, nargs, res, true);
+}
+
+/* skip / blocking-skip(len) -> result<u64, stream-error> */
+static int skip_stream(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, uint32_t nargs, cval_t *res,
+                       bool blocking) {
+  int fd = nargs == 2 ? stream_fd(w, cx, &args[0]) : -1;
   if (fd < 0) return nargs == 2 ? -1 : fail(cx, "skip: bad arguments");
   uint8_t buf[4096];
   size_t want = args[1].of.u < sizeof buf ? (size_t)args[1].of.u : sizeof buf;
   ssize_t n = 0;
+  if (want > 0 && !fd_ready(fd, POLLIN)) {
+    if (blocking) return block_on(w, cx, fd, POLLIN, -1, "reading a stream");
+    want = 0;
+  }
   if (want > 0) {
-    if (wait_fd(env, cx, fd, POLLIN)) return -1;
-    n = stream_read_some(stream_obj(env, &args[0]), buf, want);
+    n = stream_read_some(stream_obj(w, &args[0]), buf, want);
     if (n <= 0) return result_stream_error(cx, &res[0], n == 0 ? 0 : errno);
   }
   return result_ok(cx, &res[0], (uint64_t)n);
+}
+
+HOST_FN(stream_skip) {
+  UNUSED_ARGS;
+  obj_t *host = nargs == 2 ? host_stream(env, &args[0]) : NULL;
+  if (host) return host_read(env, cx, host, args[1].of.u, false, true, &res[0]);
+  return skip_stream(env, cx, args, nargs, res, false);
+}
+
+HOST_FN(fd_blocking_skip) {
+  UNUSED_ARGS;
+  return skip_stream(env, cx, args, nargs, res, true);
 }
 
 /* ---- wasi:io/error ---- */
@@ -654,49 +761,53 @@ HOST_FN(pollable_drop) {
 static bool pollable_is_ready(const pollable_t *p, int64_t now) {
   if (p->host) return !p->ready || p->ready(p->ctx);
   if (p->fd < 0) return p->ready_ns <= now;
-  struct pollfd pfd = {.fd = p->fd, .events = p->events};
-  return poll(&pfd, 1, 0) > 0; /* revents: ready, hang-up, error or not a descriptor */
+  return fd_ready(p->fd, p->events);
 }
 
-/* Blocks until one of reps[0..n) (pollable representations) is ready, or traps
- * at the deadline. */
+/* How often a wait on several descriptors looks at the others: the wait
+ * record names one descriptor. */
+#define POLL_RETRY_NS 10000000
+
+/* 0 when one of reps[0..n) (pollable representations) is ready; else blocks
+ * on the first descriptor among them and the earliest timer (retrying every
+ * 10 ms when there are more descriptors), or traps at the deadline. */
 static int wait_any(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *reps, uint32_t n) {
-  struct pollfd *fds = wisp__arena_alloc(cx->arena, sizeof *fds * (n ? n : 1));
-  if (!fds) return fail(cx, "out of memory");
   for (;;) {
-    int64_t now = mono_ns(), earliest = INT64_MAX;
+    int64_t now = mono_ns(), earliest = -1;
+    int fd = -1;
+    short events = 0;
     uint32_t nfds = 0, nhost = 0;
+    void *token = NULL;
     for (uint32_t i = 0; i < n; i++) {
       pollable_t *p = pollable_get(w, cx, reps[i].of.u);
       if (!p) return -1;
+      if (pollable_is_ready(p, now)) return 0;
       if (p->host) {
-        if (pollable_is_ready(p, now)) return 0;
-        nhost++;
-      } else if (p->fd >= 0)
-        fds[nfds++] = (struct pollfd){.fd = p->fd, .events = p->events};
-      else if (p->ready_ns <= now)
-        return 0;
-      else if (p->ready_ns < earliest)
+        if (nhost++ == 0) token = p->ctx;
+      } else if (p->fd >= 0) {
+        if (nfds++ == 0) {
+          fd = p->fd;
+          events = p->events;
+        }
+      } else if (earliest < 0 || p->ready_ns < earliest) {
         earliest = p->ready_ns;
+      }
     }
-    bool capped = w->cfg.deadline_ns >= 0 && earliest > w->cfg.deadline_ns;
-    if (capped) earliest = w->cfg.deadline_ns;
-    if (capped && earliest <= now) return fail(cx, "wasi2: deadline exceeded while blocked in poll");
-    if (nhost || w->cfg.wait) { /* the embedder waits; descriptors are checked without waiting */
-      if (nfds && poll(fds, nfds, 0) > 0) return 0;
-      int64_t until = nfds && earliest > now + 1000000 ? now + 1000000 : earliest; /* descriptors: look again in 1 ms */
+    if (w->cfg.wait) {
+      /* the embedder's wait hook (it runs other guests meanwhile);
+       * descriptors are looked at again when it returns, at the latest
+       * after 1 ms */
+      int64_t until = earliest < 0 ? INT64_MAX : earliest;
+      if (nfds && until > now + 1000000) until = now + 1000000;
       if (wisp__wasi2_wait(w, cx, until)) return -1;
       continue;
     }
-    int timeout_ms = -1;
-    if (earliest != INT64_MAX) {
-      int64_t ms = (earliest - now + 999999) / 1000000;
-      timeout_ms = ms > INT32_MAX ? INT32_MAX : (int)ms;
-    }
-    if (nfds == 0 && timeout_ms < 0) return fail(cx, "poll: nothing to wait for");
-    int got = poll(fds, nfds, timeout_ms);
-    if (got > 0) return 0;
-    if (got < 0 && errno != EINTR) return fail(cx, "poll failed");
+    if ((nfds > 1 || (nfds && nhost)) && (earliest < 0 || earliest > now + POLL_RETRY_NS))
+      earliest = now + POLL_RETRY_NS;
+    if (fd < 0 && earliest < 0 && !nhost) return fail(cx, "poll: nothing to wait for");
+    int rc = block_on(w, cx, fd, events, earliest, "in poll");
+    if (rc == WISP__CHOST_BLOCKED) wisp__chost_wait(cx)->token = token;
+    return rc;
   }
 }
 
@@ -713,13 +824,15 @@ HOST_FN(pollable_block) {
   return wait_any(env, cx, &args[0], 1);
 }
 
+
 /* poll(list<borrow<pollable>>) -> list<u32>: waits until one is ready, returns
  * the indices of all that are ready then */
 HOST_FN(poll_list) {
   UNUSED_ARGS;
   uint32_t n = args[0].of.agg.len;
   if (n == 0) return fail(cx, "poll: an empty list");
-  if (wait_any(env, cx, args[0].of.agg.items, n)) return -1;
+  int rc = wait_any(env, cx, args[0].of.agg.items, n);
+  if (rc) return rc;
   cval_t *items = list_items(cx, &res[0], n);
   if (!items) return fail(cx, "out of memory");
   int64_t now = mono_ns();

@@ -123,6 +123,16 @@ static void test_suspend_resume(void) {
   CHECK(t && wisp_trap_kind(t) == WISP_TRAP_ABORTED);
   wisp_trap_delete(t);
   CHECK(call1(exec, export_func(&fx, "fib"), 10, &r) == WISP_DONE && r.of.i32 == 55);
+  /* retry: the suspended host function is called again with its first
+   * arguments; it may suspend again, then return its results */
+  fx.pause.calls = 0;
+  CHECK(call1(exec, export_func(&fx, "twice"), 5, &r) == WISP_SUSPENDED && fx.pause.calls == 1);
+  CHECK(wisp_exec_retry(exec) == WISP_SUSPENDED && fx.pause.calls == 2);
+  fx.pause.suspend = false;
+  CHECK(wisp_exec_retry(exec) == WISP_DONE && fx.pause.calls == 4);
+  CHECK(r.of.i32 == 6 + 101);
+  CHECK(wisp_exec_retry(exec) == WISP_TRAPPED); /* nothing is suspended */
+  wisp_trap_delete(wisp_exec_take_trap(exec));
   wisp_exec_delete(exec);
   wisp_exec_delete(other);
   wisp_store_delete(fx.store);
