@@ -53,7 +53,9 @@ typedef struct wisp__wasi2_config {
    * embedder waits until something may have changed or `until_ns`
    * (CLOCK_MONOTONIC; INT64_MAX: no timer) passes, then returns 0 and the
    * host checks again; -1 ends the call with a trap ("the wait was
-   * cancelled"). Without it such a wait traps at once. */
+   * cancelled"). Without it blocking calls return WISP__CHOST_BLOCKED
+   * (src/component/cinst.h: a resumable call is suspended, wisp__cinst_call
+   * waits on the thread), with the stream's ctx as the wait token. */
   int (*wait)(void *env, int64_t until_ns);
   void *wait_env;
 } wisp__wasi2_config_t;
