@@ -6,9 +6,15 @@
 #ifndef WISP_CLI_H
 #define WISP_CLI_H
 
-int wisp_cli_run(int argc, char **argv);   /* cmd_run.c: `wisp run` */
-int wisp_cli_up(int argc, char **argv);    /* cmd_up.c: `wisp up` */
-int wisp_cli_new(int argc, char **argv);   /* cmd_new.c: `wisp new` */
-int wisp_cli_build(int argc, char **argv); /* cmd_build.c: `wisp build` */
+int wisp_cli_run(int argc, char **argv);    /* cmd_run.c: `wisp run` */
+int wisp_cli_up(int argc, char **argv);     /* cmd_up.c: `wisp up` */
+int wisp_cli_new(int argc, char **argv);    /* cmd_new.c: `wisp new` */
+int wisp_cli_build(int argc, char **argv);  /* cmd_build.c: `wisp build` */
+int wisp_cli_serve(int argc, char **argv);  /* cmd_serve.c: `wisp serve` */
+int wisp_cli_deploy(int argc, char **argv); /* cmd_deploy.c: the admin API's client */
+int wisp_cli_apps(int argc, char **argv);
+int wisp_cli_rollback(int argc, char **argv);
+int wisp_cli_rm(int argc, char **argv);
+int wisp_cli_logs(int argc, char **argv);
 
 #endif

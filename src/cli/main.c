@@ -30,6 +30,12 @@ static const subcommand_t subcommands[] = {
     {"up", "serve an application's HTTP routes (wisp.toml)", wisp_cli_up},
     {"new", "create a project from a template (wagi-c, http-c, http-js)", wisp_cli_new},
     {"build", "run the components' build commands (wisp.toml)", wisp_cli_build},
+    {"serve", "the long-lived server: deployed apps from a store, admin API", wisp_cli_serve},
+    {"deploy", "send an application to a running wisp serve", wisp_cli_deploy},
+    {"apps", "list the applications of a wisp serve (or one app's versions)", wisp_cli_apps},
+    {"rollback", "make an earlier version of an application active", wisp_cli_rollback},
+    {"rm", "delete an application from a wisp serve", wisp_cli_rm},
+    {"logs", "an application's recent log lines (--follow to stream)", wisp_cli_logs},
 };
 #define NSUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -42,9 +48,9 @@ static void print_usage(FILE *out) {
           "commands:\n",
           WISP_VERSION);
   for (size_t i = 0; i < NSUBCOMMANDS; i++)
-    fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "  %-9s %s\n", subcommands[i].name, subcommands[i].summary);
   fprintf(out,
-          "  %-8s %s\n"
+          "  %-9s %s\n"
           "\n"
           "options:\n"
           "  -h, --help     print this help and exit\n"

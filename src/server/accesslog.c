@@ -44,7 +44,9 @@ static void peer(h2o_req_t *req, char *host, size_t size) {
 
 void srv_access_log(srv_t *srv, h2o_req_t *req, const srv_access_t *e) {
   wisp_server_log_format_t fmt = srv->options->log_format;
-  if (fmt == WISP_LOG_NONE) return;
+  bool to_app = e->app && e->app->log_fd >= 0;
+  if (fmt == WISP_LOG_NONE && !to_app) return;
+  if (fmt == WISP_LOG_NONE) fmt = WISP_LOG_COMMON; /* the app's log always has access lines */
   char host[INET6_ADDRSTRLEN], method[32], path[1024], when[64], line[2048];
   peer(req, host, sizeof host);
   escape(method, sizeof method, req->method.base, req->method.len);
@@ -77,6 +79,8 @@ void srv_access_log(srv_t *srv, h2o_req_t *req, const srv_access_t *e) {
     n = sizeof line - 1;
     line[n - 1] = '\n';
   }
+  if (to_app) srv_app_log(e->app, line, (size_t)n - 1);
+  if (srv->options->log_format == WISP_LOG_NONE) return;
   ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
   (void)w;
 }

@@ -30,6 +30,8 @@
 typedef struct srv srv_t;
 typedef struct srv_thread srv_thread_t;
 typedef struct srv_job srv_job_t;
+typedef struct srv_app srv_app_t;
+typedef struct srv_serve srv_serve_t;
 
 /* A component with its module compiled once at start. */
 typedef struct srv_component {
@@ -48,6 +50,24 @@ typedef struct srv_component {
   atomic_uint queued;  /* requests waiting for a slot, all threads */
   uint32_t queue_cap;
 } srv_component_t;
+
+/* One application version as this process serves it: its manifest and its
+ * compiled components. `wisp up` has one (srv.static_app, never freed before
+ * exit); `wisp serve` builds one per deployed version (apps.c). A job holds a
+ * reference for its whole life, so a request finishes on the version it
+ * started on while a deploy switches the route table under it. Touched only
+ * by the process's one loop thread in `wisp serve`, except refs (atomic). */
+struct srv_app {
+  atomic_uint refs;
+  char *name;      /* the application name (the store's key) */
+  int64_t version; /* store version; 0 under `wisp up` */
+  wisp_manifest_t *manifest;
+  srv_component_t *components; /* manifest->component_count */
+  wisp_extern_t **imports;     /* per component, resolved against loop thread 0's host
+                                  store (`wisp serve`); NULL: use the thread's */
+  int log_fd;                  /* DIR/logs/APP.log (`wisp serve`), -1: none */
+  unsigned log_writes;
+};
 
 /* Latency histogram bucket bounds in microseconds (Prometheus "le"). */
 #define SRV_LATENCY_BUCKETS 14
@@ -86,6 +106,9 @@ struct srv {
   srv_metrics_t *metrics; /* shared by every worker process (srv_shared_alloc) */
   int nprocs, threads_per_proc;
   bool is_child;
+  int worker_index;  /* 0 in the first process, 1.. in forked workers */
+  srv_app_t *static_app; /* `wisp up`: the one application */
+  srv_serve_t *serve;    /* `wisp serve`: store, route table, admin API (apps.c) */
 };
 
 #define SRV_SPARE_EXECS 16
@@ -116,7 +139,7 @@ struct srv_thread {
 /* job.c */
 /* Handles one request for route `trigger` (already matched); always answers,
  * now or later. */
-void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger);
+void srv_job_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger);
 void srv_thread_jobs_init(srv_thread_t *thread);
 /* Admits waiting jobs and gives every ready job one slice. Returns true if
  * jobs remain ready or waiting (the loop should poll without sleeping). */
@@ -171,9 +194,35 @@ typedef struct srv_access {
   const char *route; /* NULL: no route */
   int status;
   uint64_t bytes, duration_us, instantiate_us, cpu_us;
+  srv_app_t *app; /* NULL: no application (its log gets the line too) */
 } srv_access_t;
 void srv_access_log(srv_t *srv, h2o_req_t *req, const srv_access_t *entry);
 
 uint64_t srv_now_us(void);
+
+/* server.c */
+void srv_wake_workers(void);
+void srv_send_plain(h2o_req_t *req, int status, const char *reason, const char *type, const char *body,
+                    size_t len);
+
+/* apps.c: `wisp serve` (see apps.c's header comment) */
+/* Metrics route slot of a request for trigger of app; of "no route". */
+size_t srv_route_index(const srv_t *srv, const srv_app_t *app, const wisp_manifest_trigger_t *trigger);
+size_t srv_no_route_index(const srv_t *srv);
+void srv_app_release(srv_app_t *app);
+/* Appends one line (no newline needed) to the app's log. */
+void srv_app_log(srv_app_t *app, const char *line, size_t len);
+/* Finds the app and trigger serving path in the current table; NULL: none. */
+const wisp_manifest_trigger_t *srv_serve_route(srv_t *srv, const char *path, srv_app_t **app);
+/* Start-up of `wisp serve` before the workers fork: store, token, active apps. */
+int srv_serve_setup(srv_t *srv);
+/* After loop thread 0 of this process exists: resolve the restored apps' imports. */
+void srv_serve_thread_ready(srv_t *srv);
+/* Called by the loop every round: follows deploys made by another process,
+ * finishes admin requests waiting for the workers. true: wants a quick poll. */
+bool srv_serve_tick(srv_thread_t *thread);
+void srv_serve_teardown(srv_t *srv);
+/* The admin API's handler for paths under /v1/ (admin.c). */
+int srv_admin_handle(srv_thread_t *thread, h2o_req_t *req);
 
 #endif

@@ -49,6 +49,7 @@ struct srv_job {
   h2o_req_t *req;     /* NULL once the client is gone */
   srv_job_t **handle; /* in req's pool; points back here while both live */
   const wisp_manifest_trigger_t *trigger;
+  srv_app_t *app; /* the version the request started on (a reference) */
   srv_component_t *comp;
   job_state_t state;
   bool has_slot;
@@ -133,6 +134,12 @@ static void stderr_flush(srv_job_t *job) {
   if (!job->err_len) return;
   fprintf(stderr, "wisp: request %" PRIu64 " [%s] guest: %.*s\n", job->id, job->comp->manifest->id,
           (int)job->err_len, job->err_line);
+  if (job->app->log_fd >= 0) {
+    char line[600];
+    int n = snprintf(line, sizeof line, "request %" PRIu64 " [%s] stderr: %.*s", job->id, job->comp->manifest->id,
+                     (int)job->err_len, job->err_line);
+    if (n > 0) srv_app_log(job->app, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
   job->err_len = 0;
 }
 
@@ -163,10 +170,9 @@ static void on_handle_dispose(void *p) {
 static void log_and_count(srv_job_t *job, h2o_req_t *req, int status, uint64_t bytes) {
   srv_t *srv = job->thread->srv;
   uint64_t dur = srv_now_us() - job->start_us;
-  size_t route = (size_t)(job->trigger - srv->manifest->triggers);
-  srv_metrics_request(srv, route, status, dur);
-  srv_access_t entry = {job->id,           job->trigger->route, status, bytes, dur, job->instantiate_us,
-                        job->cpu_ns / 1000};
+  srv_metrics_request(srv, srv_route_index(srv, job->app, job->trigger), status, dur);
+  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000,
+                        job->app};
   srv_access_log(srv, req, &entry);
 }
 
@@ -191,6 +197,7 @@ static void job_free(srv_job_t *job) {
   wisp_store_delete(job->store);
   wisp_wasi_delete(job->wasi);
   free(job->out);
+  srv_app_release(job->app);
   free(job);
   thread->inflight--;
   atomic_fetch_sub(&thread->srv->metrics->inflight, 1);
@@ -584,8 +591,12 @@ static void build_env(srv_job_t *job, wagi_strvec_t *env, const char *script_nam
  * state attached to the store; or, without a snapshot, through a linker with
  * WASI defined for this request. */
 static int instantiate(srv_job_t *job, wisp_instance_t **inst, wisp_trap_t **trap, wisp_error_t *err) {
-  size_t ci = (size_t)(job->comp - job->thread->srv->components);
-  wisp_extern_t *imports = job->thread->imports ? job->thread->imports[ci] : NULL;
+  size_t ci = (size_t)(job->comp - job->app->components);
+  wisp_extern_t *imports = NULL;
+  if (job->thread->srv->serve)
+    imports = job->app->imports ? job->app->imports[ci] : NULL;
+  else if (job->thread->imports)
+    imports = job->thread->imports[ci];
   if (job->comp->snapshot && imports) {
     wisp_store_set_pool(job->store, job->thread->srv->pool);
     wisp_wasi_attach(job->wasi, job->store);
@@ -697,8 +708,8 @@ static bool take_slot(srv_component_t *comp) {
   return false;
 }
 
-static void respond_early(srv_t *srv, h2o_req_t *req, size_t route, int status, uint64_t start_us,
-                          const char *route_name, uint64_t id, const char *what) {
+static void respond_early(srv_t *srv, h2o_req_t *req, srv_app_t *app, size_t route, int status,
+                          uint64_t start_us, const char *route_name, uint64_t id, const char *what) {
   char body[300];
   int n = snprintf(body, sizeof body, "%d %s: %s (request id %" PRIu64 ")\n", status,
                    wagi_reason_phrase(status), what, id);
@@ -708,16 +719,16 @@ static void respond_early(srv_t *srv, h2o_req_t *req, size_t route, int status, 
                  H2O_STRLIT("text/plain; charset=utf-8"));
   uint64_t dur = srv_now_us() - start_us;
   srv_metrics_request(srv, route, status, dur);
-  srv_access_t entry = {id, route_name, status, (uint64_t)n, dur, 0, 0};
+  srv_access_t entry = {id, route_name, status, (uint64_t)n, dur, 0, 0, app};
   srv_access_log(srv, req, &entry);
   req->res.content_length = (size_t)n;
   h2o_send_inline(req, body, (size_t)n);
 }
 
-void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger) {
+void srv_job_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger) {
   srv_t *srv = thread->srv;
-  srv_component_t *comp = &srv->components[trigger->component];
-  size_t route = (size_t)(trigger - srv->manifest->triggers);
+  srv_component_t *comp = &app->components[trigger->component];
+  size_t route = srv_route_index(srv, app, trigger);
   uint64_t now = srv_now_us();
   uint64_t id = atomic_fetch_add(&srv->metrics->next_request_id, 1) + 1;
   if (comp->http) {
@@ -725,23 +736,25 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tri
     return;
   }
   if (!comp->module) {
-    respond_early(srv, req, route, 501, now, trigger->route, id,
+    respond_early(srv, req, app, route, 501, now, trigger->route, id,
                   "this route's executor (wasi:http) is not supported by this server yet");
     return;
   }
   if (req->entity.base && req->entity.len > comp->manifest->limits.max_request_bytes) {
-    respond_early(srv, req, route, 413, now, trigger->route, id,
+    respond_early(srv, req, app, route, 413, now, trigger->route, id,
                   "the request body is larger than the function's limit");
     return;
   }
   srv_job_t *job = calloc(1, sizeof *job);
   if (!job) {
-    respond_early(srv, req, route, 503, now, trigger->route, id, "out of memory");
+    respond_early(srv, req, app, route, 503, now, trigger->route, id, "out of memory");
     return;
   }
   job->thread = thread;
   job->req = req;
   job->trigger = trigger;
+  job->app = app;
+  atomic_fetch_add(&app->refs, 1);
   job->comp = comp;
   job->id = id;
   job->start_us = now;

@@ -17,7 +17,9 @@ const uint64_t srv_latency_bounds_us[SRV_LATENCY_BUCKETS] = {
 int srv_metrics_init(srv_t *srv) {
   srv->metrics = srv_shared_alloc(sizeof *srv->metrics);
   if (!srv->metrics) return -1;
-  srv->metrics->routes = srv_shared_alloc((srv->manifest->trigger_count + 1) * sizeof *srv->metrics->routes);
+  /* `wisp serve`: one slot for every deployed route, one for "no route". */
+  size_t slots = srv->manifest ? srv->manifest->trigger_count + 1 : 2;
+  srv->metrics->routes = srv_shared_alloc(slots * sizeof *srv->metrics->routes);
   return srv->metrics->routes ? 0 : -1;
 }
 
@@ -77,8 +79,9 @@ static void render_requests(srv_t *srv, page_t *p) {
   out(p,
       "# HELP wisp_http_requests_total HTTP requests answered, by route and status.\n"
       "# TYPE wisp_http_requests_total counter\n");
-  for (size_t r = 0; r <= srv->manifest->trigger_count; r++) {
-    const char *route = r < srv->manifest->trigger_count ? srv->manifest->triggers[r].route : "";
+  size_t nroutes = srv->manifest ? srv->manifest->trigger_count : 1;
+  for (size_t r = 0; r <= nroutes; r++) {
+    const char *route = r == nroutes ? "" : srv->manifest ? srv->manifest->triggers[r].route : "*";
     for (int s = 0; s < 600; s++) {
       unsigned long n = load(&srv->metrics->routes[r].by_status[s]);
       if (!n) continue;
@@ -108,7 +111,7 @@ static void counter(page_t *p, const char *name, const char *help, unsigned long
 
 static void render_components(srv_t *srv, page_t *p) {
   out(p, "# HELP wisp_instances Guest instances alive now, by component.\n# TYPE wisp_instances gauge\n");
-  for (size_t i = 0; i < srv->manifest->component_count; i++) {
+  for (size_t i = 0; srv->manifest && i < srv->manifest->component_count; i++) {
     out(p, "wisp_instances{component=\"");
     label(p, srv->manifest->components[i].id);
     out(p, "\"} %u\n", atomic_load(&srv->components[i].running));
@@ -116,7 +119,7 @@ static void render_components(srv_t *srv, page_t *p) {
   out(p,
       "# HELP wisp_queue_depth Requests waiting for a concurrency slot, by component.\n"
       "# TYPE wisp_queue_depth gauge\n");
-  for (size_t i = 0; i < srv->manifest->component_count; i++) {
+  for (size_t i = 0; srv->manifest && i < srv->manifest->component_count; i++) {
     out(p, "wisp_queue_depth{component=\"");
     label(p, srv->manifest->components[i].id);
     out(p, "\"} %u\n", atomic_load(&srv->components[i].queued));

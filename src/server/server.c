@@ -54,6 +54,13 @@ static void on_stop_signal(int sig) {
   for (int i = 0; i < nworker_pids; i++) kill(worker_pids[i], sig);
 }
 
+static void on_wake_signal(int sig) { (void)sig; }
+
+/* Wakes every other worker process's loop (SIGUSR1): a deploy to follow. */
+void srv_wake_workers(void) {
+  for (int i = 0; i < nworker_pids; i++) kill(worker_pids[i], SIGUSR1);
+}
+
 /* ---- start-up ------------------------------------------------------------- */
 
 static uint8_t *read_whole_file(const char *path, size_t *len) {
@@ -233,7 +240,7 @@ static int open_listener(struct sockaddr_storage *ss, socklen_t len) {
 
 /* ---- request handlers ------------------------------------------------------- */
 
-static void send_plain(h2o_req_t *req, int status, const char *reason, const char *type, const char *body,
+void srv_send_plain(h2o_req_t *req, int status, const char *reason, const char *type, const char *body,
                        size_t len) {
   req->res.status = status;
   req->res.reason = reason;
@@ -245,10 +252,10 @@ static void send_plain(h2o_req_t *req, int status, const char *reason, const cha
 /* Answers requests no route serves: 404, or 431 for oversized headers. */
 static void reject(srv_t *srv, h2o_req_t *req, int status, const char *reason, const char *body) {
   uint64_t id = atomic_fetch_add(&srv->metrics->next_request_id, 1) + 1;
-  srv_metrics_request(srv, srv->manifest->trigger_count, status, 0);
-  srv_access_t entry = {id, NULL, status, strlen(body), 0, 0, 0};
+  srv_metrics_request(srv, srv_no_route_index(srv), status, 0);
+  srv_access_t entry = {id, NULL, status, strlen(body), 0, 0, 0, NULL};
   srv_access_log(srv, req, &entry);
-  send_plain(req, status, reason, "text/plain; charset=utf-8", body, strlen(body));
+  srv_send_plain(req, status, reason, "text/plain; charset=utf-8", body, strlen(body));
 }
 
 static size_t header_bytes(const h2o_req_t *req) {
@@ -272,9 +279,11 @@ static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
   char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
   memcpy(path, norm.base, norm.len);
   path[norm.len] = '\0';
-  const wisp_manifest_trigger_t *trig = wisp_manifest_match_route(srv->manifest, path);
+  srv_app_t *app = srv->static_app;
+  const wisp_manifest_trigger_t *trig =
+      srv->serve ? srv_serve_route(srv, path, &app) : wisp_manifest_match_route(srv->manifest, path);
   if (trig) {
-    srv_job_start(thread, req, trig);
+    srv_job_start(thread, req, app, trig);
     return 0;
   }
   reject(srv, req, 404, "Not Found", "404 Not Found: no route matches this path\n");
@@ -288,18 +297,19 @@ static int on_admin_req(h2o_handler_t *self, h2o_req_t *req) {
     size_t len = 0;
     char *page = srv_metrics_render(thread->srv, &len);
     if (!page) {
-      send_plain(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
+      srv_send_plain(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
       return 0;
     }
-    send_plain(req, 200, "OK", "text/plain; version=0.0.4", page, len);
+    srv_send_plain(req, 200, "OK", "text/plain; version=0.0.4", page, len);
     free(page);
     return 0;
   }
   if (h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/healthz"))) {
-    send_plain(req, 200, "OK", "text/plain", "ok\n", 3);
+    srv_send_plain(req, 200, "OK", "text/plain", "ok\n", 3);
     return 0;
   }
-  send_plain(req, 404, "Not Found", "text/plain", "not found\n", 10);
+  if (thread->srv->serve) return srv_admin_handle(thread, req);
+  srv_send_plain(req, 404, "Not Found", "text/plain", "not found\n", 10);
   return 0;
 }
 
@@ -351,6 +361,7 @@ static void *thread_main(void *arg) {
   uint64_t idle_since = 0;
   for (;;) {
     bool busy = srv_thread_run_jobs(t);
+    if (t->srv->serve && t->index == 0 && srv_serve_tick(t)) busy = true;
     if (stop_requested && !t->closing) close_listeners(t);
     if (t->closing && t->inflight == 0) {
       uint64_t now = srv_now_us();
@@ -370,7 +381,7 @@ static void *thread_main(void *arg) {
  * the thread) and, for every snapshotted component, its imports resolved
  * against them once. */
 static int resolve_imports(srv_t *srv, srv_thread_t *t) {
-  size_t n = srv->manifest->component_count;
+  size_t n = srv->manifest ? srv->manifest->component_count : 0;
   t->imports = calloc(n + 1, sizeof *t->imports);
   t->host_store = wisp_store_new(srv->engine);
   wisp_linker_t *linker = t->host_store ? wisp_linker_new(t->host_store) : NULL;
@@ -439,18 +450,29 @@ static SSL_CTX *make_ssl_ctx(const wisp_server_options_t *o) {
 static int srv_setup_config(srv_t *srv, int *admin_fd) {
   const wisp_server_options_t *o = srv->options;
   char err[1024];
-  if (wisp_manifest_load(o->manifest_path, &srv->manifest, err, sizeof err) < 0) {
-    fprintf(stderr, "wisp up: %s\n", err);
-    return -1;
-  }
-  srv->engine = wisp_engine_new();
-  srv->components = srv_shared_alloc((srv->manifest->component_count + 1) * sizeof *srv->components);
-  if (!srv->engine || !srv->components || srv_metrics_init(srv) < 0) return -1;
   uint64_t max_body = 1;
-  for (size_t i = 0; i < srv->manifest->component_count; i++) {
-    if (load_component(srv, i) < 0) return -1;
-    if (srv->manifest->components[i].limits.max_request_bytes > max_body)
-      max_body = srv->manifest->components[i].limits.max_request_bytes;
+  if (o->data_dir) {
+    srv->engine = wisp_engine_new();
+    if (!srv->engine || srv_metrics_init(srv) < 0 || srv_serve_setup(srv) < 0) return -1;
+    /* Deployed apps change; requests are held to their component's limit in job.c. */
+    max_body = o->max_upload_bytes > WISP_MANIFEST_DEFAULT_MAX_REQUEST_BYTES * 4
+                   ? o->max_upload_bytes + 1
+                   : WISP_MANIFEST_DEFAULT_MAX_REQUEST_BYTES * 4;
+  } else {
+    if (wisp_manifest_load(o->manifest_path, &srv->manifest, err, sizeof err) < 0) {
+      fprintf(stderr, "wisp up: %s\n", err);
+      return -1;
+    }
+    srv->engine = wisp_engine_new();
+    srv->components = srv_shared_alloc((srv->manifest->component_count + 1) * sizeof *srv->components);
+    srv->static_app = calloc(1, sizeof *srv->static_app);
+    if (!srv->engine || !srv->components || !srv->static_app || srv_metrics_init(srv) < 0) return -1;
+    *srv->static_app = (srv_app_t){.refs = 1, .manifest = srv->manifest, .components = srv->components, .log_fd = -1};
+    for (size_t i = 0; i < srv->manifest->component_count; i++) {
+      if (load_component(srv, i) < 0) return -1;
+      if (srv->manifest->components[i].limits.max_request_bytes > max_body)
+        max_body = srv->manifest->components[i].limits.max_request_bytes;
+    }
   }
   if (parse_address(o->listen, &srv->listen_addr, &srv->listen_addrlen) < 0) {
     fprintf(stderr, "wisp up: bad listen address '%s' (want HOST:PORT)\n", o->listen);
@@ -483,12 +505,15 @@ static int srv_setup_config(srv_t *srv, int *admin_fd) {
 static void teardown(srv_t *srv) {
   for (int t = 0; srv->threads && t < srv->nthreads; t++) {
     srv_thread_t *th = &srv->threads[t];
-    for (size_t i = 0; th->imports && i < srv->manifest->component_count; i++) free(th->imports[i]);
+    for (size_t i = 0; th->imports && srv->manifest && i < srv->manifest->component_count; i++)
+      free(th->imports[i]);
     free(th->imports);
     while (th->nspare) wisp_exec_delete(th->spare_execs[--th->nspare]);
     wisp_store_delete(th->host_store);
   }
+  srv_serve_teardown(srv); /* before the pool: apps hold snapshots */
   wisp_pool_delete(srv->pool); /* every request's store is gone after the drain */
+  free(srv->static_app);
   for (size_t i = 0; srv->components && i < srv->manifest->component_count; i++) {
     wisp_snapshot_delete(srv->components[i].snapshot);
     wisp_module_delete(srv->components[i].module);
@@ -514,6 +539,7 @@ static int run_loops(srv_t *srv, int listen_fd, int admin_fd) {
   if (!srv->threads) return -1;
   for (int i = 0; i < srv->nthreads; i++)
     if (init_thread(srv, &srv->threads[i], i, i == 0 ? listen_fd : -1, i == 0 ? admin_fd : -1) < 0) return -1;
+  if (srv->serve) srv_serve_thread_ready(srv);
   for (int i = 1; i < srv->nthreads; i++)
     pthread_create(&srv->threads[i].tid, NULL, thread_main, &srv->threads[i]);
   thread_main(&srv->threads[0]);
@@ -541,6 +567,7 @@ static int fork_workers(srv_t *srv, int *listen_fd, int *admin_fd) {
       if (*admin_fd >= 0) close(*admin_fd);
       *listen_fd = *admin_fd = -1;
       srv->is_child = true;
+      srv->worker_index = i;
       return 1;
     }
     worker_pids[nworker_pids] = pid;
@@ -582,15 +609,16 @@ static void format_address(const struct sockaddr_storage *ss, char *out, size_t 
 static void announce(srv_t *srv) {
   char app[INET6_ADDRSTRLEN + 16], admin[INET6_ADDRSTRLEN + 16];
   format_address(&srv->listen_addr, app, sizeof app);
-  fprintf(stderr, "wisp: serving '%s' on %s://%s (port %d, %d processes x %d threads)\n", srv->manifest->name,
+  fprintf(stderr, "wisp: serving '%s' on %s://%s (port %d, %d processes x %d threads)\n",
+          srv->manifest ? srv->manifest->name : "the deployed applications",
           srv->ssl_ctx ? "https" : "http", app, addr_port(&srv->listen_addr), srv->nprocs,
           srv->threads_per_proc);
   if (srv->options->admin_listen) {
     format_address(&srv->admin_addr, admin, sizeof admin);
-    fprintf(stderr, "wisp: metrics on http://%s/metrics (admin port %d)\n", admin,
-            addr_port(&srv->admin_addr));
+    fprintf(stderr, "wisp: %s on http://%s/ (admin port %d)\n", srv->serve ? "admin API and metrics" : "metrics",
+            admin, addr_port(&srv->admin_addr));
   }
-  for (size_t i = 0; i < srv->manifest->trigger_count; i++)
+  for (size_t i = 0; srv->manifest && i < srv->manifest->trigger_count; i++)
     fprintf(stderr, "wisp: route %s -> %s\n", srv->manifest->triggers[i].route,
             srv->manifest->components[srv->manifest->triggers[i].component].id);
 }
@@ -614,6 +642,10 @@ int wisp_server_run(const wisp_server_options_t *options) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* SIGUSR1 only wakes a loop from epoll_wait (a deploy to follow): no SA_RESTART. */
+  struct sigaction wake = {.sa_handler = on_wake_signal};
+  sigemptyset(&wake.sa_mask);
+  sigaction(SIGUSR1, &wake, NULL);
   announce(srv);
   fork_workers(srv, &listen_fd, &admin_fd);
   if (run_loops(srv, listen_fd, admin_fd) < 0) goto done;

@@ -34,7 +34,14 @@ typedef struct wisp_server_options {
    * "": none (every start initialises again). `wisp serve` passes a
    * directory under its data dir. Created when missing. */
   const char *snapshot_dir;
+  /* `wisp serve`: applications come from the store in data_dir (manifest_path
+   * is NULL) and are deployed through the admin API on admin_listen. */
+  const char *data_dir;
+  uint64_t max_upload_bytes; /* largest bundle the admin API accepts */
 } wisp_server_options_t;
+
+/* `wisp serve` defaults. */
+#define WISP_SERVE_MAX_UPLOAD_BYTES (64u * 1024 * 1024)
 
 /* The default snapshot directory: $XDG_CACHE_HOME/wisp/snapshots, else
  * $HOME/.cache/wisp/snapshots, written into out (NUL-terminated). -1 when
