@@ -37,12 +37,12 @@
 #include "admin/tar.h"
 #include "server/serve.h"
 
-#define WAIT_WORKERS_US    (10 * 1000000)
-#define DEFAULT_LOG_LINES  100
-#define MAX_LOG_LINES      10000
-#define LOG_TAIL_BYTES     (1024 * 1024)
-#define FOLLOW_CHUNK       65536
-#define DEPLOYED_BY        "admin-token"
+#define WAIT_WORKERS_US   (10 * 1000000)
+#define DEFAULT_LOG_LINES 100
+#define MAX_LOG_LINES     10000
+#define LOG_TAIL_BYTES    (1024 * 1024)
+#define FOLLOW_CHUNK      65536
+#define DEPLOYED_BY       "admin-token"
 
 typedef struct pending {
   h2o_linklist_t link;
@@ -122,8 +122,8 @@ static void finish_pending(srv_t *srv, pending_t *p, bool timed_out) {
     *p->handle = NULL;
     if (timed_out) {
       json_object_set_new(p->body, "warning",
-                          json_sprintf("committed, but only %d of %d worker processes serve it after %d s", at,
-                                       total, WAIT_WORKERS_US / 1000000));
+                          json_sprintf("committed, but only %d of %d worker processes serve it after %d s",
+                                       at, total, WAIT_WORKERS_US / 1000000));
       send_json(p->req, 202, p->body);
     } else {
       send_json(p->req, 200, p->body);
@@ -222,7 +222,8 @@ static int handle_logs(srv_t *srv, h2o_req_t *req, const char *name) {
   bool follow = false;
   if (req->query_at != SIZE_MAX) {
     char q[256];
-    snprintf(q, sizeof q, "&%.*s&", (int)(req->path.len - req->query_at - 1), req->path.base + req->query_at + 1);
+    snprintf(q, sizeof q, "&%.*s&", (int)(req->path.len - req->query_at - 1),
+             req->path.base + req->query_at + 1);
     const char *l = strstr(q, "&lines=");
     if (l) {
       char *end;
@@ -340,9 +341,9 @@ static int handle_show(srv_t *srv, h2o_req_t *req, const char *name) {
   json_t *history = json_array();
   if (wisp_store_db_history(db, name, &ev, &ne) == 0) {
     for (size_t i = 0; i < ne; i++)
-      json_array_append_new(history, json_pack("{s:s,s:I,s:I,s:s}", "action", ev[i].action, "version",
-                                               (json_int_t)ev[i].version, "at", (json_int_t)ev[i].at, "by",
-                                               ev[i].by));
+      json_array_append_new(history,
+                            json_pack("{s:s,s:I,s:I,s:s}", "action", ev[i].action, "version",
+                                      (json_int_t)ev[i].version, "at", (json_int_t)ev[i].at, "by", ev[i].by));
     wisp_store_events_free(ev, ne);
   }
   srv_app_t *served = srv_table_find(srv, name);
@@ -363,7 +364,8 @@ static void store_crash_hook(void *ctx, const char *point) {
  * answers body when they all serve it. */
 static void commit_and_answer(srv_t *srv, h2o_req_t *req, const char *name, srv_app_t *app, json_t *body) {
   if (srv_table_install(srv, name, app) < 0)
-    fprintf(stderr, "wisp: out of memory installing app '%s'; this worker keeps the previous version\n", name);
+    fprintf(stderr, "wisp: out of memory installing app '%s'; this worker keeps the previous version\n",
+            name);
   srv_serve_crash_point("admin:installed");
   uint64_t gen = srv_serve_publish(srv);
   answer_when_served(srv, req, gen, body);
@@ -386,14 +388,18 @@ static void app_log_event(srv_t *srv, const char *name, const char *what) {
 static int handle_deploy(srv_t *srv, h2o_req_t *req) {
   uint64_t limit = srv->options->max_upload_bytes;
   if (!req->entity.base || req->entity.len == 0)
-    return send_error(req, 400, "the request has no body: send the bundle as a tar archive (wisp deploy does)");
+    return send_error(req, 400,
+                      "the request has no body: send the bundle as a tar archive (wisp deploy does)");
   if (req->entity.len > limit)
-    return send_error(req, 413, "the bundle is %zu bytes, more than this server accepts (%" PRIu64
-                      " bytes; wisp serve --max-upload)", req->entity.len, limit);
+    return send_error(req, 413,
+                      "the bundle is %zu bytes, more than this server accepts (%" PRIu64
+                      " bytes; wisp serve --max-upload)",
+                      req->entity.len, limit);
   char err[2048];
   tar_entry_t *entries = NULL;
   size_t n = 0;
-  if (tar_read((const uint8_t *)req->entity.base, req->entity.len, (size_t)limit, &entries, &n, err, sizeof err) < 0)
+  if (tar_read((const uint8_t *)req->entity.base, req->entity.len, (size_t)limit, &entries, &n, err,
+               sizeof err) < 0)
     return send_error(req, 400, "%s", err);
   const tar_entry_t *mf = tar_find(entries, n, "wisp.toml");
   if (!mf) mf = tar_find(entries, n, "spin.toml");
@@ -506,7 +512,8 @@ static int handle_rollback(srv_t *srv, h2o_req_t *req, const char *name) {
     }
     version = v ? json_integer_value(v) : 0;
     json_decref(body);
-    if (version < 0) return send_error(req, 400, "request body: \"version\" must be 1 or more (0: the previous)");
+    if (version < 0)
+      return send_error(req, 400, "request body: \"version\" must be 1 or more (0: the previous)");
   }
   char err[2048];
   wisp_store_db_t *db = srv_serve_db(srv, err, sizeof err);
@@ -526,11 +533,14 @@ static int handle_rollback(srv_t *srv, h2o_req_t *req, const char *name) {
   wisp_store_version_infos_free(vs, nv);
   if (!exists) {
     if (version == 0)
-      return send_error(req, 409, "app '%s': no version before version %" PRId64 " to roll back to", name, active);
-    return send_error(req, 404, "app '%s' has no version %" PRId64 " (see GET /v1/apps/%s)", name, target, name);
+      return send_error(req, 409, "app '%s': no version before version %" PRId64 " to roll back to", name,
+                        active);
+    return send_error(req, 404, "app '%s' has no version %" PRId64 " (see GET /v1/apps/%s)", name, target,
+                      name);
   }
   srv_app_t *app = srv_app_from_store(srv, name, target, err, sizeof err);
-  if (!app) return send_error(req, 500, "app '%s' version %" PRId64 " cannot be loaded: %s", name, target, err);
+  if (!app)
+    return send_error(req, 500, "app '%s' version %" PRId64 " cannot be loaded: %s", name, target, err);
   if (srv_table_check_routes(srv, app, err, sizeof err) < 0) {
     srv_app_release(app);
     return send_error(req, 409, "%s", err);
@@ -570,7 +580,9 @@ static int handle_delete(srv_t *srv, h2o_req_t *req, const char *name) {
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static bool method_is(h2o_req_t *req, const char *m) { return h2o_memis(req->method.base, req->method.len, m, strlen(m)); }
+static bool method_is(h2o_req_t *req, const char *m) {
+  return h2o_memis(req->method.base, req->method.len, m, strlen(m));
+}
 
 int srv_admin_handle(srv_thread_t *thread, h2o_req_t *req) {
   srv_t *srv = thread->srv;

@@ -119,16 +119,17 @@ int tar_read(const uint8_t *data, size_t len, size_t max_entry_size, tar_entry_t
     else
       snprintf(name, sizeof name, "%.*s", (int)nlen, (const char *)h);
     if (memcmp(h + 257, "ustar", 5) != 0) {
-      snprintf(err, err_size, "bundle: entry %zu ('%.100s'): not a ustar header (bad magic); is this a tar file?",
-               index, name);
+      snprintf(err, err_size,
+               "bundle: entry %zu ('%.100s'): not a ustar header (bad magic); is this a tar file?", index,
+               name);
       goto fail;
     }
     int64_t sum = octal(h + 148, 8);
     int64_t want = 0;
     for (size_t i = 0; i < BLOCK; i++) want += (i >= 148 && i < 156) ? ' ' : h[i];
     if (sum != want) {
-      snprintf(err, err_size, "bundle: entry %zu ('%.100s'): header checksum mismatch (corrupt archive)", index,
-               name);
+      snprintf(err, err_size, "bundle: entry %zu ('%.100s'): header checksum mismatch (corrupt archive)",
+               index, name);
       goto fail;
     }
     int64_t size = octal(h + 124, 12);
@@ -143,10 +144,11 @@ int tar_read(const uint8_t *data, size_t len, size_t max_entry_size, tar_entry_t
       goto fail;
     }
     if (type != '0' && type != '\0' && !is_dir) {
-      snprintf(err, err_size,
-               "bundle: entry '%s': entry type '%c' is not allowed (only regular files and directories; write "
-               "the archive in plain ustar format)",
-               name, type >= 0x20 && type < 0x7f ? type : '?');
+      snprintf(
+          err, err_size,
+          "bundle: entry '%s': entry type '%c' is not allowed (only regular files and directories; write "
+          "the archive in plain ustar format)",
+          name, type >= 0x20 && type < 0x7f ? type : '?');
       goto fail;
     }
     const char *why = NULL;
@@ -156,8 +158,8 @@ int tar_read(const uint8_t *data, size_t len, size_t max_entry_size, tar_entry_t
     }
     pos += BLOCK;
     if ((uint64_t)size > len - pos) {
-      snprintf(err, err_size, "bundle: entry '%s': its size (%lld bytes) runs past the end of the archive", name,
-               (long long)size);
+      snprintf(err, err_size, "bundle: entry '%s': its size (%lld bytes) runs past the end of the archive",
+               name, (long long)size);
       goto fail;
     }
     if (is_dir) {

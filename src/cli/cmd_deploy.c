@@ -66,7 +66,8 @@ static int parse_common(client_t *c, int argc, char **argv, const char *help, ch
       c->follow = true;
       continue;
     }
-    if (strcmp(a, "--server") == 0 || strcmp(a, "--token-file") == 0 || (allow_follow && strcmp(a, "--lines") == 0)) {
+    if (strcmp(a, "--server") == 0 || strcmp(a, "--token-file") == 0 ||
+        (allow_follow && strcmp(a, "--lines") == 0)) {
       if (i + 1 >= argc) {
         fprintf(stderr, "wisp %s: option %s needs a value\n", c->cmd, a);
         return -1;
@@ -172,7 +173,8 @@ static int request(client_t *c, const char *method, const char *path, const void
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK) {
-    fprintf(stderr, "wisp %s: cannot reach the server at %s: %s\n", c->cmd, c->server, curl_easy_strerror(rc));
+    fprintf(stderr, "wisp %s: cannot reach the server at %s: %s\n", c->cmd, c->server,
+            curl_easy_strerror(rc));
     free(b.data);
     return EXIT_CONNECT;
   }
@@ -181,7 +183,9 @@ static int request(client_t *c, const char *method, const char *path, const void
   if (status < 200 || status >= 300) {
     const char *msg = j ? json_string_value(json_object_get(j, "error")) : NULL;
     fprintf(stderr, "wisp %s: the server refused (HTTP %ld): %s\n", c->cmd, status,
-            msg ? msg : b.data ? b.data : "(no message)");
+            msg      ? msg
+            : b.data ? b.data
+                     : "(no message)");
     code = EXIT_REFUSED;
   } else if (j && json_object_get(j, "warning")) {
     fprintf(stderr, "wisp %s: warning: %s\n", c->cmd, json_string_value(json_object_get(j, "warning")));
@@ -261,14 +265,15 @@ int wisp_cli_deploy(int argc, char **argv) {
     const char *rel = mc->source;
     if (strcmp(m->dir, ".") != 0) {
       if (strncmp(rel, m->dir, dl) != 0 || rel[dl] != '/') {
-        fprintf(stderr, "wisp deploy: component '%s': source %s is outside the application's directory\n", mc->id,
-                mc->source);
+        fprintf(stderr, "wisp deploy: component '%s': source %s is outside the application's directory\n",
+                mc->id, mc->source);
         goto done;
       }
       rel += dl + 1;
     }
     if (rel[0] == '/' || strstr(rel, "..")) {
-      fprintf(stderr, "wisp deploy: component '%s': source %s must be a relative path inside the application\n",
+      fprintf(stderr,
+              "wisp deploy: component '%s': source %s must be a relative path inside the application\n",
               mc->id, mc->source);
       goto done;
     }
@@ -337,12 +342,15 @@ int wisp_cli_apps(int argc, char **argv) {
     if (code) return code;
     json_t *apps = json_object_get(res, "apps"), *a, *rt;
     size_t i, k;
-    if (json_array_size(apps) == 0) printf("no applications deployed\n");
-    else printf("%-24s %-8s %s\n", "APP", "VERSION", "ROUTES");
+    if (json_array_size(apps) == 0)
+      printf("no applications deployed\n");
+    else
+      printf("%-24s %-8s %s\n", "APP", "VERSION", "ROUTES");
     json_array_foreach(apps, i, a) {
       printf("%-24s %-8lld", json_string_value(json_object_get(a, "name")),
              (long long)json_integer_value(json_object_get(a, "active_version")));
-      json_array_foreach(json_object_get(a, "routes"), k, rt) printf(" %s", json_string_value(json_object_get(rt, "route")));
+      json_array_foreach(json_object_get(a, "routes"), k, rt)
+          printf(" %s", json_string_value(json_object_get(rt, "route")));
       printf("\n");
     }
     json_decref(res);
@@ -357,9 +365,9 @@ int wisp_cli_apps(int argc, char **argv) {
          (long long)json_integer_value(json_object_get(res, "active_version")));
   json_t *v, *rt;
   size_t i;
-  json_array_foreach(json_object_get(res, "routes"), i, rt) printf("  route %s -> %s\n",
-                                                                  json_string_value(json_object_get(rt, "route")),
-                                                                  json_string_value(json_object_get(rt, "component")));
+  json_array_foreach(json_object_get(res, "routes"), i, rt)
+      printf("  route %s -> %s\n", json_string_value(json_object_get(rt, "route")),
+             json_string_value(json_object_get(rt, "component")));
   printf("%-8s %-22s %s\n", "VERSION", "DEPLOYED", "BY");
   json_array_foreach(json_object_get(res, "versions"), i, v) {
     when(json_integer_value(json_object_get(v, "created_at")), t, sizeof t);
@@ -401,7 +409,8 @@ int wisp_cli_rollback(int argc, char **argv) {
   char *esc = curl_easy_escape(NULL, rest[0], 0);
   snprintf(path, sizeof path, "/v1/apps/%s/rollback", esc ? esc : rest[0]);
   curl_free(esc);
-  int n = version ? snprintf(body, sizeof body, "{\"version\":%lld}", version) : snprintf(body, sizeof body, "{}");
+  int n = version ? snprintf(body, sizeof body, "{\"version\":%lld}", version)
+                  : snprintf(body, sizeof body, "{}");
   json_t *res = NULL;
   int code = request(&c, "POST", path, body, (size_t)n, "application/json", &res, false);
   if (code == 0)
@@ -476,7 +485,8 @@ int wisp_cli_logs(int argc, char **argv) {
   }
   char path[700];
   char *esc = curl_easy_escape(NULL, app, 0);
-  snprintf(path, sizeof path, "/v1/apps/%s/logs?lines=%ld%s", esc ? esc : app, nl, c.follow ? "&follow=1" : "");
+  snprintf(path, sizeof path, "/v1/apps/%s/logs?lines=%ld%s", esc ? esc : app, nl,
+           c.follow ? "&follow=1" : "");
   curl_free(esc);
   return request(&c, "GET", path, NULL, 0, NULL, NULL, true);
 }

@@ -19,24 +19,25 @@
 #define EXIT_USAGE 2
 
 static void usage(FILE *out) {
-  fputs("usage: wisp serve [OPTIONS]\n"
-        "\n"
-        "Serves every application deployed to the store in the data directory, and the\n"
-        "admin API (deploy, list, roll back, delete, logs; docs/admin.md) on the admin\n"
-        "address. The admin token is made on first start in DATA_DIR/admin.token (mode\n"
-        "0600); `wisp deploy` reads it from WISP_TOKEN or --token-file. Every active\n"
-        "application is served again after a restart. SIGTERM or Ctrl-C drains and exits.\n"
-        "\n"
-        "options:\n"
-        "  --data-dir DIR            the store and the token (default $XDG_DATA_HOME/wisp,\n"
-        "                            or ~/.local/share/wisp)\n"
-        "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
-        "  --admin-listen HOST:PORT  admin API, /metrics, /healthz (default 127.0.0.1:3001)\n"
-        "  --processes N             worker processes (default: one per CPU)\n"
-        "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
-        "  --max-upload BYTES        largest bundle a deploy may send (default 64 MiB)\n"
-        "  --help                    show this help\n",
-        out);
+  fputs(
+      "usage: wisp serve [OPTIONS]\n"
+      "\n"
+      "Serves every application deployed to the store in the data directory, and the\n"
+      "admin API (deploy, list, roll back, delete, logs; docs/admin.md) on the admin\n"
+      "address. The admin token is made on first start in DATA_DIR/admin.token (mode\n"
+      "0600); `wisp deploy` reads it from WISP_TOKEN or --token-file. Every active\n"
+      "application is served again after a restart. SIGTERM or Ctrl-C drains and exits.\n"
+      "\n"
+      "options:\n"
+      "  --data-dir DIR            the store and the token (default $XDG_DATA_HOME/wisp,\n"
+      "                            or ~/.local/share/wisp)\n"
+      "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
+      "  --admin-listen HOST:PORT  admin API, /metrics, /healthz (default 127.0.0.1:3001)\n"
+      "  --processes N             worker processes (default: one per CPU)\n"
+      "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
+      "  --max-upload BYTES        largest bundle a deploy may send (default 64 MiB)\n"
+      "  --help                    show this help\n",
+      out);
 }
 
 /* $XDG_DATA_HOME/wisp or $HOME/.local/share/wisp (malloc'd), NULL if neither is set. */
@@ -63,8 +64,8 @@ int wisp_cli_serve(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
-    static const char *const known[] = {"--data-dir", "--listen", "--admin-listen", "--processes",
-                                        "--log-format", "--max-upload"};
+    static const char *const known[] = {"--data-dir",  "--listen",     "--admin-listen",
+                                        "--processes", "--log-format", "--max-upload"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
     if (!is_known) {

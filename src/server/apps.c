@@ -35,9 +35,9 @@
 
 #include "serve.h"
 
-#define LOG_ROTATE_BYTES    (1024 * 1024)
-#define START_FUEL          2000000000LL /* fuel for instantiating once (start functions) */
-#define TOKEN_FILE          "admin.token"
+#define LOG_ROTATE_BYTES (1024 * 1024)
+#define START_FUEL       2000000000LL /* fuel for instantiating once (start functions) */
+#define TOKEN_FILE       "admin.token"
 
 /* ---- metrics slots and logs ---------------------------------------------- */
 
@@ -82,7 +82,6 @@ void srv_app_log(srv_app_t *app, const char *line, size_t len) {
   }
 }
 
-
 /* ---- app versions ---------------------------------------------------------- */
 
 void srv_app_release(srv_app_t *app) {
@@ -111,7 +110,8 @@ static bool is_wagi(const wisp_manifest_t *m, size_t index) {
 /* The manifest's source path as written (relative to the bundle's root). */
 static const char *source_rel(const wisp_manifest_t *m, const char *source) {
   size_t dl = strlen(m->dir);
-  if (strcmp(m->dir, ".") != 0 && strncmp(source, m->dir, dl) == 0 && source[dl] == '/') return source + dl + 1;
+  if (strcmp(m->dir, ".") != 0 && strncmp(source, m->dir, dl) == 0 && source[dl] == '/')
+    return source + dl + 1;
   return source;
 }
 
@@ -141,7 +141,8 @@ static int instantiate_once(srv_t *srv, srv_component_t *c, char *err, size_t er
     if (trap) wisp_trap_format(trap, msg, sizeof msg);
     size_t ml = strlen(msg);
     while (trap && ml && msg[ml - 1] == '\n') msg[--ml] = '\0';
-    snprintf(err, err_size, "component '%s': instantiation failed: %s", c->manifest->id, trap ? msg : e.message);
+    snprintf(err, err_size, "component '%s': instantiation failed: %s", c->manifest->id,
+             trap ? msg : e.message);
     goto done;
   }
   rc = 0;
@@ -208,10 +209,11 @@ srv_app_t *srv_app_build(srv_t *srv, const char *text, size_t text_len, const sr
   }
   wisp_manifest_t *m = app->manifest;
   if (!valid_app_name(m->name)) {
-    snprintf(err, err_size,
-             "wisp.toml: application.name: '%s' cannot be deployed: use 1-64 letters, digits, '-', '_' or '.' "
-             "(not first)",
-             m->name);
+    snprintf(
+        err, err_size,
+        "wisp.toml: application.name: '%s' cannot be deployed: use 1-64 letters, digits, '-', '_' or '.' "
+        "(not first)",
+        m->name);
     goto fail;
   }
   app->name = strdup(m->name);
@@ -425,8 +427,9 @@ static void serve_sync(srv_t *srv, uint64_t gen) {
     if (cur && cur->version == list[k].active_version) continue;
     srv_app_t *app = srv_app_from_store(srv, list[k].name, list[k].active_version, err, sizeof err);
     if (!app) {
-      fprintf(stderr, "wisp: worker %d: app '%s' version %" PRId64 " cannot be loaded (still serving %s): %s\n",
-              srv->worker_index, list[k].name, list[k].active_version, cur ? "the previous one" : "nothing", err);
+      fprintf(
+          stderr, "wisp: worker %d: app '%s' version %" PRId64 " cannot be loaded (still serving %s): %s\n",
+          srv->worker_index, list[k].name, list[k].active_version, cur ? "the previous one" : "nothing", err);
       continue;
     }
     srv_table_install(srv, app->name, app);
@@ -467,7 +470,8 @@ static int load_token(srv_serve_t *s) {
     close(fd);
     s->token[n > 0 ? n : 0] = '\0';
     if (n != 64 || strspn(s->token, "0123456789abcdef") != 64) {
-      fprintf(stderr, "wisp serve: %s is not a token wisp wrote (64 hex digits); delete it to make a new one\n",
+      fprintf(stderr,
+              "wisp serve: %s is not a token wisp wrote (64 hex digits); delete it to make a new one\n",
               path);
       return -1;
     }

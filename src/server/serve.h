@@ -13,9 +13,9 @@
 
 /* In MAP_SHARED memory, made before the workers fork. */
 typedef struct srv_serve_shared {
-  atomic_ulong generation;                   /* bumped after every committed change */
-  atomic_ulong seen[SRV_SERVE_MAX_WORKERS];  /* the generation each worker serves */
-  atomic_int alive[SRV_SERVE_MAX_WORKERS];   /* 1 while the worker runs its loop */
+  atomic_ulong generation;                  /* bumped after every committed change */
+  atomic_ulong seen[SRV_SERVE_MAX_WORKERS]; /* the generation each worker serves */
+  atomic_int alive[SRV_SERVE_MAX_WORKERS];  /* 1 while the worker runs its loop */
 } srv_serve_shared_t;
 
 /* A module of a version being built: the component it is for and its bytes. */
@@ -26,14 +26,14 @@ typedef struct srv_module {
 } srv_module_t;
 
 struct srv_serve {
-  char *dir;            /* the data directory */
-  char token[65];       /* the admin bearer token (64 hex digits) */
-  wisp_store_db_t *db;  /* this process's store handle, opened on first use */
-  srv_app_t **apps;     /* the route table: the active version of each app */
+  char *dir;           /* the data directory */
+  char token[65];      /* the admin bearer token (64 hex digits) */
+  wisp_store_db_t *db; /* this process's store handle, opened on first use */
+  srv_app_t **apps;    /* the route table: the active version of each app */
   size_t napps;
   srv_serve_shared_t *shared;
-  uint64_t generation;  /* the generation this process serves */
-  void *admin;          /* admin.c's state */
+  uint64_t generation; /* the generation this process serves */
+  void *admin;         /* admin.c's state */
 };
 
 /* This process's store handle; NULL with a message in err. */
