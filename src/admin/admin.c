@@ -21,6 +21,7 @@
  * loop) until every worker serves it, or says after WAIT_WORKERS_US that
  * some did not.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -410,6 +411,8 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
   char *text = strndup((const char *)mf->data, mf->size);
   wisp_manifest_t *m = NULL;
   srv_module_t *mods = NULL;
+  char **keys = NULL;
+  size_t nkeys = 0;
   srv_app_t *app = NULL;
   int status = 400;
   if (!text) {
@@ -422,8 +425,9 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
     goto fail;
   }
   if (wisp_manifest_parse(text, mf->size, "wisp.toml", &m, err, sizeof err) < 0) goto fail;
-  mods = calloc(m->component_count + 1, sizeof *mods);
-  if (!mods) {
+  mods = calloc(m->component_count + n + 1, sizeof *mods);
+  keys = calloc(n + 1, sizeof *keys);
+  if (!mods || !keys) {
     snprintf(err, sizeof err, "out of memory");
     status = 500;
     goto fail;
@@ -438,8 +442,29 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
     }
     mods[i] = (srv_module_t){m->components[i].id, e->data, e->size};
   }
+  /* Files mounts: every archive entry under a mount's source directory. */
+  size_t nmods = m->component_count;
+  for (size_t i = 0; i < m->component_count; i++)
+    for (size_t k = 0; k < m->components[i].file_count; k++) {
+      char dir[TAR_MAX_NAME + 2];
+      const char *src = m->components[i].files[k].source;
+      while (src[0] == '.' && src[1] == '/') src += 2;
+      snprintf(dir, sizeof dir, "%s", src);
+      size_t dl = strlen(dir);
+      while (dl && dir[dl - 1] == '/') dir[--dl] = '\0';
+      for (size_t e = 0; e < n; e++) {
+        if (strncmp(entries[e].name, dir, dl) != 0 || entries[e].name[dl] != '/') continue;
+        if (asprintf(&keys[nkeys], "file:%s:%zu:%s", m->components[i].id, k, entries[e].name + dl + 1) < 0) {
+          keys[nkeys] = NULL;
+          snprintf(err, sizeof err, "out of memory");
+          status = 500;
+          goto fail;
+        }
+        mods[nmods++] = (srv_module_t){keys[nkeys++], entries[e].data, entries[e].size};
+      }
+    }
   srv_serve_crash_point("admin:received");
-  app = srv_app_build(srv, text, mf->size, mods, m->component_count, err, sizeof err);
+  app = srv_app_build(srv, text, mf->size, mods, nmods, err, sizeof err);
   if (!app) goto fail;
   if (srv_table_check_routes(srv, app, err, sizeof err) < 0) {
     status = 409;
@@ -449,8 +474,8 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
   wisp_store_db_t *db = srv_serve_db(srv, err, sizeof err);
   status = 500;
   if (!db) goto fail;
-  wisp_store_component_t *comps = calloc(m->component_count + 1, sizeof *comps);
-  char(*digests)[65] = calloc(m->component_count + 1, sizeof *digests);
+  wisp_store_component_t *comps = calloc(nmods + 1, sizeof *comps);
+  char(*digests)[65] = calloc(nmods + 1, sizeof *digests);
   if (!comps || !digests) {
     free(comps);
     free(digests);
@@ -458,7 +483,7 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
     goto fail;
   }
   int rc = 0;
-  for (size_t i = 0; i < m->component_count && rc == 0; i++) {
+  for (size_t i = 0; i < nmods && rc == 0; i++) {
     rc = wisp_store_db_put_blob(db, mods[i].data, mods[i].size, digests[i]);
     comps[i] = (wisp_store_component_t){mods[i].component, digests[i]};
   }
@@ -466,7 +491,7 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
   if (rc == 0) {
     srv_serve_crash_point("admin:blobs");
     wisp__store_db_set_hook(db, getenv("WISP_TEST_CRASH_AT") ? store_crash_hook : NULL, NULL);
-    rc = wisp_store_db_deploy(db, app->name, text, comps, m->component_count, DEPLOYED_BY, &version);
+    rc = wisp_store_db_deploy(db, app->name, text, comps, nmods, DEPLOYED_BY, &version);
     wisp__store_db_set_hook(db, NULL, NULL);
   }
   free(comps);
@@ -487,6 +512,8 @@ static int handle_deploy(srv_t *srv, h2o_req_t *req) {
   srv_app_release(app);
   wisp_manifest_free(m);
   free(mods);
+  for (size_t i = 0; i < nkeys; i++) free(keys[i]);
+  free(keys);
   free(text);
   free(entries);
   return 0;
@@ -494,6 +521,8 @@ fail:
   srv_app_release(app);
   wisp_manifest_free(m);
   free(mods);
+  for (size_t i = 0; i < nkeys; i++) free(keys[i]);
+  free(keys);
   free(text);
   free(entries);
   return send_error(req, status, "%s", err);

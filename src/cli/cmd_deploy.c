@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -215,6 +216,69 @@ static char *read_file(const char *path, size_t *len) {
   return data;
 }
 
+/* Adds every regular file under host directory dir as NAME/..., recursively.
+ * Symbolic links and other special files are refused. 0 or -1 (printed). */
+static int add_tree(tar_writer_t *w, const char *dir, const char *name, int depth) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "wisp deploy: cannot read the directory %s: %s\n", dir, strerror(errno));
+    return -1;
+  }
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char host[4096], sub[4096];
+    if ((size_t)snprintf(host, sizeof host, "%s/%s", dir, e->d_name) >= sizeof host ||
+        (size_t)snprintf(sub, sizeof sub, "%s/%s", name, e->d_name) >= sizeof sub) {
+      fprintf(stderr, "wisp deploy: %s/%s: path too long\n", dir, e->d_name);
+      rc = -1;
+      break;
+    }
+    struct stat st;
+    if (lstat(host, &st) < 0) {
+      fprintf(stderr, "wisp deploy: %s: %s\n", host, strerror(errno));
+      rc = -1;
+    } else if (S_ISDIR(st.st_mode)) {
+      if (depth > 32) {
+        fprintf(stderr, "wisp deploy: %s: directories nested too deep\n", host);
+        rc = -1;
+      } else {
+        rc = add_tree(w, host, sub, depth + 1);
+      }
+    } else if (S_ISREG(st.st_mode)) {
+      size_t len = 0;
+      char *data = read_file(host, &len);
+      if (!data) {
+        fprintf(stderr, "wisp deploy: cannot read %s: %s\n", host, strerror(errno));
+        rc = -1;
+      } else {
+        tar_write_file(w, sub, data, len);
+        free(data);
+      }
+    } else {
+      fprintf(stderr,
+              "wisp deploy: %s: only regular files and directories can be deployed in a files mount\n", host);
+      rc = -1;
+    }
+  }
+  closedir(d);
+  return rc;
+}
+
+/* The part of path below the manifest's directory, or NULL if outside. */
+static const char *below_dir(const wisp_manifest_t *m, const char *path) {
+  size_t dl = strlen(m->dir);
+  const char *rel = path;
+  if (strcmp(m->dir, ".") != 0) {
+    if (strncmp(rel, m->dir, dl) != 0 || rel[dl] != '/') return NULL;
+    rel += dl + 1;
+  }
+  if (rel[0] == '/' || strstr(rel, "..")) return NULL;
+  while (rel[0] == '.' && rel[1] == '/') rel += 2;
+  return rel;
+}
+
 static const char *deploy_help =
     "usage: wisp deploy [DIR | path/to/wisp.toml] [--server URL] [--token-file FILE]\n"
     "\n"
@@ -287,6 +351,22 @@ int wisp_cli_deploy(int argc, char **argv) {
     }
     tar_write_file(&w, rel, data, len);
     free(data);
+    for (size_t k = 0; k < mc->file_count; k++) {
+      const char *src = below_dir(m, mc->files[k].source);
+      struct stat fst;
+      if (!src || stat(mc->files[k].source, &fst) < 0 || !S_ISDIR(fst.st_mode)) {
+        fprintf(stderr,
+                "wisp deploy: component '%s': files source %s must be a directory inside the application's "
+                "directory\n",
+                mc->id, mc->files[k].source);
+        goto done;
+      }
+      char name[4096];
+      snprintf(name, sizeof name, "%s", src);
+      size_t nl = strlen(name);
+      while (nl && name[nl - 1] == '/') name[--nl] = '\0';
+      if (add_tree(&w, mc->files[k].source, name, 0) < 0) goto done;
+    }
   }
   if (tar_finish(&w) < 0) {
     fprintf(stderr, "wisp deploy: cannot build the bundle (out of memory or a path longer than 255 bytes)\n");

@@ -22,6 +22,7 @@
  * Logs: each app has DIR/logs/APP.log, appended with O_APPEND by every
  * worker (guest stderr and access lines), moved to APP.log.1 past 1 MiB.
  */
+#define _GNU_SOURCE /* nftw */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -29,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <openssl/sha.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,6 +98,8 @@ void srv_app_release(srv_app_t *app) {
   }
   free(app->imports);
   free(app->components);
+  for (size_t i = 0; i < app->nmounts; i++) free(app->mounts[i]);
+  free(app->mounts);
   wisp_manifest_free(app->manifest);
   if (app->log_fd >= 0) close(app->log_fd);
   free(app->name);
@@ -154,6 +159,113 @@ done:
   wisp_store_delete(store);
   wisp_wasi_delete(wasi);
   return rc;
+}
+
+/* ---- files mounts ------------------------------------------------------------ */
+
+/* The files of mount `index` of component `id` travel as blobs named
+ * "file:ID:INDEX:PATH" (PATH relative to the mount's source directory). They
+ * are written out to DIR/mounts/KEY, KEY being the SHA-256 of the sorted
+ * (path, content digest) list: one directory per distinct content, made in a
+ * temporary directory and renamed into place, so a directory that exists is
+ * complete and is shared by every version and worker with the same files. */
+
+typedef struct mount_file {
+  const char *rel;
+  const srv_module_t *mod;
+} mount_file_t;
+
+static int cmp_mount_file(const void *a, const void *b) {
+  return strcmp(((const mount_file_t *)a)->rel, ((const mount_file_t *)b)->rel);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+/* mkdir -p of the parents of path (below base). */
+static int make_parents(char *path, size_t base_len) {
+  for (char *p = path + base_len + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    int rc = mkdir(path, 0700);
+    *p = '/';
+    if (rc < 0 && errno != EEXIST) return -1;
+  }
+  return 0;
+}
+
+static char *materialize_mount(srv_t *srv, const char *id, size_t index, const srv_module_t *modules,
+                               size_t nmodules, char *err, size_t err_size) {
+  char prefix[300];
+  int pl = snprintf(prefix, sizeof prefix, "file:%s:%zu:", id, index);
+  mount_file_t *files = calloc(nmodules + 1, sizeof *files);
+  if (!files || pl < 0 || (size_t)pl >= sizeof prefix) {
+    free(files);
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < nmodules; i++)
+    if (strncmp(modules[i].component, prefix, (size_t)pl) == 0)
+      files[n++] = (mount_file_t){modules[i].component + pl, &modules[i]};
+  qsort(files, n, sizeof *files, cmp_mount_file);
+  size_t list_len = 0;
+  for (size_t i = 0; i < n; i++) list_len += strlen(files[i].rel) + 1 + SHA256_DIGEST_LENGTH;
+  unsigned char *list = malloc(list_len + 1), *lp = list;
+  if (!list) {
+    free(files);
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t rl = strlen(files[i].rel) + 1;
+    memcpy(lp, files[i].rel, rl);
+    SHA256(files[i].mod->data, files[i].mod->size, lp + rl);
+    lp += rl + SHA256_DIGEST_LENGTH;
+  }
+  unsigned char key[SHA256_DIGEST_LENGTH];
+  SHA256(list, list_len, key);
+  free(list);
+  char hex[2 * SHA256_DIGEST_LENGTH + 1];
+  for (size_t i = 0; i < sizeof key; i++) snprintf(hex + 2 * i, 3, "%02x", key[i]);
+  char final[4096], tmp[4096], file[4096];
+  snprintf(final, sizeof final, "%s/mounts", srv->serve->dir);
+  mkdir(final, 0700);
+  snprintf(final, sizeof final, "%s/mounts/%s", srv->serve->dir, hex);
+  struct stat st;
+  if (stat(final, &st) == 0 && S_ISDIR(st.st_mode)) {
+    free(files);
+    return strdup(final);
+  }
+  static unsigned counter;
+  snprintf(tmp, sizeof tmp, "%s/mounts/tmp.%d.%u", srv->serve->dir, (int)getpid(), counter++);
+  bool ok = mkdir(tmp, 0700) == 0;
+  for (size_t i = 0; ok && i < n; i++) {
+    ok = (size_t)snprintf(file, sizeof file, "%s/%s", tmp, files[i].rel) < sizeof file &&
+         make_parents(file, strlen(tmp)) == 0;
+    int fd = ok ? open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    ok = fd >= 0 && write(fd, files[i].mod->data, files[i].mod->size) == (ssize_t)files[i].mod->size;
+    if (fd >= 0 && close(fd) < 0) ok = false;
+  }
+  free(files);
+  if (!ok) {
+    snprintf(err, err_size, "component '%s': cannot write its files mount under %s: %s", id, tmp,
+             strerror(errno));
+    nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return NULL;
+  }
+  if (rename(tmp, final) < 0) { /* another worker made it first: use theirs */
+    nftw(tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (stat(final, &st) != 0) {
+      snprintf(err, err_size, "component '%s': cannot create %s: %s", id, final, strerror(errno));
+      return NULL;
+    }
+  }
+  return strdup(final);
 }
 
 /* Resolves the imports of the app's snapshotted components against loop
@@ -227,10 +339,8 @@ srv_app_t *srv_app_build(srv_t *srv, const char *text, size_t text_len, const sr
     srv_component_t *c = &app->components[i];
     c->manifest = mc;
     c->queue_cap = mc->limits.max_concurrency;
-    if (mc->file_count) {
-      snprintf(err, err_size,
-               "wisp.toml:%u: component.%s.files: file mounts cannot be deployed to `wisp serve` yet "
-               "(serve such a component with `wisp up`)",
+    if (strchr(mc->id, ':')) {
+      snprintf(err, err_size, "wisp.toml:%u: component.%s: a deployed component's name cannot contain ':'",
                mc->line, mc->id);
       goto fail;
     }
@@ -242,11 +352,28 @@ srv_app_t *srv_app_build(srv_t *srv, const char *text, size_t text_len, const sr
                source_rel(m, mc->source));
       goto fail;
     }
-    c->preopens = calloc(1, sizeof *c->preopens);
-    if (!c->preopens) {
+    c->preopens = calloc(mc->file_count + 1, sizeof *c->preopens);
+    char **mounts = realloc(app->mounts, (app->nmounts + mc->file_count + 1) * sizeof *mounts);
+    if (mounts) app->mounts = mounts;
+    if (!c->preopens || !mounts) {
       snprintf(err, err_size, "out of memory");
       goto fail;
     }
+    for (size_t k = 0; k < mc->file_count; k++) {
+      if (mc->files[k].read_write) {
+        snprintf(err, err_size,
+                 "wisp.toml:%u: component.%s.files: read-write mounts cannot be deployed (the files are "
+                 "part of the version)",
+                 mc->line, mc->id);
+        goto fail;
+      }
+      char *dir = materialize_mount(srv, mc->id, k, modules, nmodules, err, err_size);
+      if (!dir) goto fail;
+      app->mounts[app->nmounts++] = dir;
+      c->preopens[k] =
+          (wisp_wasi_preopen_t){.host_path = dir, .guest_path = mc->files[k].destination, .read_only = true};
+    }
+    c->npreopens = mc->file_count;
     if (!is_wagi(m, i)) continue; /* the wasi:http executor: its routes answer 501 for now */
     wisp_error_t e = {0};
     int mrc = wisp_module_new(srv->engine, mod->data, mod->size, &c->module, &e);

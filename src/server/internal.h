@@ -66,6 +66,8 @@ struct srv_app {
   wisp_extern_t **imports;     /* per component, resolved against loop thread 0's host
                                   store (`wisp serve`); NULL: use the thread's */
   int log_fd;                  /* DIR/logs/APP.log (`wisp serve`), -1: none */
+  char **mounts; /* host directories of its files mounts (`wisp serve`) */
+  size_t nmounts;
   unsigned log_writes;
 };
 
