@@ -95,6 +95,9 @@ static int send_error(h2o_req_t *req, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  /* Names from a corrupt archive may hold any byte: keep the JSON valid. */
+  for (char *c = msg; *c; c++)
+    if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) *c = '?';
   send_json(req, status, json_pack("{s:s}", "error", msg));
   return 0;
 }
@@ -243,17 +246,10 @@ static int handle_logs(srv_t *srv, h2o_req_t *req, const char *name) {
   read_tail(cur, LOG_TAIL_BYTES, &buf, &len);
   /* Keep the last `lines` whole lines. */
   size_t start = len, seen = 0;
-  while (start > 0 && seen <= (size_t)lines) {
-    start--;
-    if (buf[start] == '\n' && start + 1 < len) {
-      if (seen == (size_t)lines) {
-        start++;
-        break;
-      }
-      seen++;
-    }
+  if (lines > 0) {
+    start = len && buf[len - 1] == '\n' ? len - 1 : len;
+    while (start > 0 && !(buf[start - 1] == '\n' && ++seen == (size_t)lines)) start--;
   }
-  if (lines == 0) start = len;
   h2o_iovec_t tail = h2o_strdup(&req->pool, buf ? buf + start : "", len - start);
   free(buf);
   req->res.status = 200;
