@@ -408,7 +408,10 @@ static int resolve_imports(srv_t *srv, srv_thread_t *t) {
 
 /* Sets up loop thread `index` of this process: its h2o context and its own
  * listener (listen_fd when given, else a new SO_REUSEPORT socket). */
-static int init_thread(srv_t *srv, srv_thread_t *t, int index, int listen_fd, int admin_fd) {
+/* noinline (and srv_setup_config): tests/server/lsan.supp names them for
+ * h2o's start-up allocations, which are left to the process exit. */
+__attribute__((noinline)) static int init_thread(srv_t *srv, srv_thread_t *t, int index, int listen_fd,
+                                                 int admin_fd) {
   t->srv = srv;
   t->index = index;
   srv_thread_jobs_init(t);
@@ -447,7 +450,7 @@ static SSL_CTX *make_ssl_ctx(const wisp_server_options_t *o) {
 
 /* ---- the whole run ------------------------------------------------------------ */
 
-static int srv_setup_config(srv_t *srv, int *admin_fd) {
+__attribute__((noinline)) static int srv_setup_config(srv_t *srv, int *admin_fd) {
   const wisp_server_options_t *o = srv->options;
   char err[1024];
   uint64_t max_body = 1;
