@@ -150,6 +150,18 @@ static int instantiate_once(srv_t *srv, srv_component_t *c, char *err, size_t er
              trap ? msg : e.message);
     goto done;
   }
+  /* The pre-initialisation export (manifest `init`, or wizer.initialize) runs
+   * here too, so that the snapshot holds its work. */
+  if (srv_component_find_init(c) < 0) {
+    snprintf(err, err_size, "component '%s': init = \"%s\": no such () -> () export in the module",
+             c->manifest->id, c->manifest->init ? c->manifest->init : "");
+    goto done;
+  }
+  char imsg[600];
+  if (c->init && srv_run_init(inst, exec, c->init, imsg, sizeof imsg) < 0) {
+    snprintf(err, err_size, "component '%s': the init export '%s' failed: %s", c->manifest->id, c->init, imsg);
+    goto done;
+  }
   rc = 0;
   if (!srv->options->no_snapshot && wisp_snapshot_new(inst, &c->snapshot, &e) < 0) c->snapshot = NULL;
 done:
