@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "serve.h"
+#include "wisp_component.h"
 
 #define LOG_ROTATE_BYTES (1024 * 1024)
 #define START_FUEL       2000000000LL /* fuel for instantiating once (start functions) */
@@ -159,7 +160,8 @@ static int instantiate_once(srv_t *srv, srv_component_t *c, char *err, size_t er
   }
   char imsg[600];
   if (c->init && srv_run_init(inst, exec, c->init, imsg, sizeof imsg) < 0) {
-    snprintf(err, err_size, "component '%s': the init export '%s' failed: %s", c->manifest->id, c->init, imsg);
+    snprintf(err, err_size, "component '%s': the init export '%s' failed: %s", c->manifest->id, c->init,
+             imsg);
     goto done;
   }
   rc = 0;
@@ -386,7 +388,18 @@ srv_app_t *srv_app_build(srv_t *srv, const char *text, size_t text_len, const sr
           (wisp_wasi_preopen_t){.host_path = dir, .guest_path = mc->files[k].destination, .read_only = true};
     }
     c->npreopens = mc->file_count;
-    if (!is_wagi(m, i)) continue; /* the wasi:http executor: its routes answer 501 for now */
+    /* The executor follows the artifact, as under `wisp up`: a core module
+     * runs as WAGI; a component is kept (its routes answer 501 under `wisp
+     * serve` for now: http_job.c serves `wisp up`'s one application). */
+    if (wisp_is_component(mod->data, mod->size)) {
+      if (is_wagi(m, i)) {
+        snprintf(err, err_size,
+                 "component '%s': %s is a component; the wagi executor runs core command modules", mc->id,
+                 source_rel(m, mc->source));
+        goto fail;
+      }
+      continue;
+    }
     wisp_error_t e = {0};
     int mrc = wisp_module_new(srv->engine, mod->data, mod->size, &c->module, &e);
     if (mrc < 0) {

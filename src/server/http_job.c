@@ -369,7 +369,7 @@ static void log_and_count(http_job_t *job, h2o_req_t *req, int status, uint64_t 
   uint64_t dur = srv_now_us() - job->start_us;
   size_t route = (size_t)(job->trigger - srv->manifest->triggers);
   srv_metrics_request(srv, route, status, dur);
-  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000};
+  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000, NULL};
   if (req) srv_access_log(srv, req, &entry);
   job->answered = true;
 }
