@@ -13,8 +13,9 @@ the reference's answers are checked against:
 
 Requests: GET/HEAD/POST/PUT/DELETE/PATCH/OPTIONS and an extension method;
 query strings (empty, repeated keys, escapes); repeated, mixed-case and long
-headers; bodies of 0 B, 1 B, 1000 B, 64 KiB, 1 MiB and 4 MiB (random bytes,
-fixed seed), sent with content-length and chunked in uneven pieces.
+headers; bodies of 0 B, 1 B, 1000 B, 64 KiB, 1 MiB, 2 MiB and 4 MiB (random
+bytes, fixed seed) with content-length, and 10 B, 300 KB and 3 MiB chunked in
+uneven pieces.
 
 Each answer of the reference is first checked against what the component is
 meant to do (so a broken component or SDK fails here, not only a host).
@@ -115,6 +116,7 @@ def request_set(kind):
                          blob(n), False))
         reqs.append(("post-whole", "POST", "/w?whole", {}, blob(2 << 20), False))
         reqs.append(("put-chunked", "PUT", "/chunked", {}, blob(300000), True))
+        reqs.append(("post-chunked-3m", "POST", "/chunked3", {}, blob(3 << 20), True))
         reqs.append(("patch-chunked-small", "PATCH", "/p", {}, blob(10), True))
     elif kind == "stream":
         for q in ("", "?chunks=0", "?chunks=1&size=16", "?chunks=1000&size=1000", "?chunks=64&size=65536",
