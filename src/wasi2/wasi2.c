@@ -46,6 +46,7 @@ typedef struct obj {
   uint8_t kind;    /* obj_kind_t */
   bool read_only;  /* OBJ_DESC: beneath a read-only preopen */
   bool append;     /* OBJ_OUT: writes go to the end of the file */
+  uint8_t sync;    /* OBJ_DESC: the *-sync descriptor-flags it was opened with (4|8|16) */
   int fd;          /* the host descriptor (owned unless OBJ_STDIO) */
   uint64_t offset; /* OBJ_IN / OBJ_OUT on a file: where the next transfer is */
   DIR *dir;        /* OBJ_DIRSTREAM (owns its own descriptor) */
@@ -692,6 +693,10 @@ HOST_FN(error_to_debug_string) {
   return 0;
 }
 
+/* filesystem-error-code(borrow<error>) -> option<error-code>: an error's
+ * representation is the host errno of the failed operation (defined below) */
+HOST_FN(filesystem_error_code);
+
 /* ---- wasi:io/poll and pollables ---- */
 
 /* A new pollable ready at `ready_ns` (0: now): its representation, or 0 on OOM. */
@@ -970,6 +975,19 @@ static uint32_t code_of_p1(int e) {
 
 static uint32_t code_of_errno(int e) { return code_of_p1(wasi__errno(e)); }
 
+HOST_FN(filesystem_error_code) {
+  UNUSED_ARGS;
+  if (nargs != 1) return fail(cx, "filesystem-error-code: bad arguments");
+  res[0].of.var.disc = 0;
+  res[0].of.var.payload = NULL;
+  if (args[0].of.u == 0 || args[0].of.u > INT32_MAX) return 0;
+  res[0].of.var.payload = payload(cx, type_of(cx, res[0].type)->a);
+  if (!res[0].of.var.payload) return fail(cx, "out of memory");
+  res[0].of.var.disc = 1;
+  res[0].of.var.payload->of.u = code_of_errno((int)args[0].of.u);
+  return 0;
+}
+
 /* err(error-code) of a result */
 static int result_err(wisp__cabi_t *cx, cval_t *res, uint32_t code) {
   res->of.var.disc = 1;
@@ -1089,7 +1107,8 @@ HOST_FN(desc_get_type) {
   return 0;
 }
 
-/* descriptor-flags: read 1, write 2, mutate-directory 32 */
+/* descriptor-flags: read 1, write 2, file-integrity-sync 4, data-integrity-sync 8,
+ * requested-write-sync 16 (as given to open-at), mutate-directory 32 */
 HOST_FN(desc_get_flags) {
   UNUSED_ARGS;
   obj_t *d = desc_get(env, cx, &args[0]);
@@ -1100,6 +1119,7 @@ HOST_FN(desc_get_flags) {
   uint64_t flags = 0;
   if ((fl & O_ACCMODE) != O_WRONLY) flags |= 1;
   if ((fl & O_ACCMODE) != O_RDONLY) flags |= 2;
+  flags |= d->sync;
   if (S_ISDIR(st.st_mode) && !d->read_only) flags |= 32;
   cval_t *v = result_ok_value(cx, &res[0]);
   if (!v) return fail(cx, "out of memory");
@@ -1163,7 +1183,9 @@ HOST_FN(desc_hash_at) {
 }
 
 /* open-at(path-flags, path, open-flags {create 1, directory 2, exclusive 4,
- * truncate 8}, descriptor-flags {read 1, write 2, mutate-directory 32}) */
+ * truncate 8}, descriptor-flags {read 1, write 2, file-integrity-sync 4 (O_SYNC),
+ * data-integrity-sync 8 (O_DSYNC), requested-write-sync 16 (O_RSYNC),
+ * mutate-directory 32}) */
 HOST_FN(desc_open_at) {
   UNUSED_ARGS;
   wisp__wasi2_t *w = env;
@@ -1186,6 +1208,9 @@ HOST_FN(desc_open_at) {
   if (oflags & 1) hf |= O_CREAT;
   if (oflags & 4) hf |= O_EXCL;
   if (oflags & 8) hf |= O_TRUNC;
+  if (dflags & 4) hf |= O_SYNC;
+  if (dflags & 8) hf |= O_DSYNC;
+  if (dflags & 16) hf |= O_RSYNC;
   hf |= want_write ? (want_read ? O_RDWR : O_WRONLY) : O_RDONLY;
   int fd;
   do fd = openat(r.dirfd, r.name, hf, 0666);
@@ -1193,7 +1218,7 @@ HOST_FN(desc_open_at) {
   int e = fd < 0 ? errno : 0;
   wasi__resolved_close(&r);
   if (fd < 0) return result_err(cx, &res[0], code_of_errno(e));
-  obj_t o = {.kind = OBJ_DESC, .read_only = d->read_only, .fd = fd};
+  obj_t o = {.kind = OBJ_DESC, .read_only = d->read_only, .sync = (uint8_t)(dflags & (4 | 8 | 16)), .fd = fd};
   uint32_t rep = obj_new(w, &o);
   if (!rep) {
     close(fd);
@@ -1296,6 +1321,16 @@ HOST_FN(dir_read_entry) {
   return 0;
 }
 
+static bool exists_at(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool is_dir_at(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Resolves args[path_arg] beneath descriptor args[0]: 0 and *r (close it), an
  * error-code + 1, or -1 after a trap. `write` refuses beneath a read-only preopen. */
 static int resolve_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, const cval_t *path, bool write,
@@ -1328,7 +1363,11 @@ HOST_FN(desc_unlink_file_at) {
   wasi_resolved_t r;
   int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], true, &r) : fail(cx, "bad arguments");
   if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
-  rc = r.trailing_slash ? (errno = ENOTDIR, -1) : unlinkat(r.dirfd, r.name, 0);
+  /* "name/": a directory is is-directory (as unlink(2) says), a file not-directory */
+  if (r.trailing_slash)
+    rc = (errno = is_dir_at(r.dirfd, r.name) ? EISDIR : (exists_at(r.dirfd, r.name) ? ENOTDIR : ENOENT), -1);
+  else
+    rc = unlinkat(r.dirfd, r.name, 0);
   int e = errno;
   wasi__resolved_close(&r);
   return result_unit(cx, &res[0], rc, e);
@@ -1380,7 +1419,12 @@ HOST_FN(desc_link_at) {
     wasi__resolved_close(&from);
     return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
   }
-  rc = linkat(from.dirfd, from.name, to.dirfd, to.name, 0);
+  if (from.trailing_slash) /* "file/" names a directory that is not there; directories cannot be linked */
+    rc = (errno = is_dir_at(from.dirfd, from.name) ? EPERM : (exists_at(from.dirfd, from.name) ? ENOTDIR : ENOENT), -1);
+  else if (to.trailing_slash) /* as linkat(2) reports it */
+    rc = (errno = exists_at(to.dirfd, to.name) ? EEXIST : ENOENT, -1);
+  else
+    rc = linkat(from.dirfd, from.name, to.dirfd, to.name, 0);
   int e = errno;
   wasi__resolved_close(&from);
   wasi__resolved_close(&to);
@@ -1426,7 +1470,10 @@ HOST_FN(desc_symlink_at) {
   }
   memcpy(target, args[1].of.str.ptr, args[1].of.str.len);
   target[args[1].of.str.len] = 0;
-  rc = symlinkat(target, r.dirfd, r.name);
+  if (r.trailing_slash) /* "link/": a symlink is never a directory */
+    rc = (errno = exists_at(r.dirfd, r.name) ? EEXIST : ENOENT, -1);
+  else
+    rc = symlinkat(target, r.dirfd, r.name);
   int e = errno;
   wasi__resolved_close(&r);
   return result_unit(cx, &res[0], rc, e);
@@ -1630,7 +1677,7 @@ static const impl_t impls[] = {
     {"wasi:filesystem/types@0.2.0", "[method]descriptor.set-times-at", desc_set_times_at, ENV_HOST},
     {"wasi:filesystem/types@0.2.0", "[method]directory-entry-stream.read-directory-entry", dir_read_entry,
      ENV_HOST},
-    {"wasi:filesystem/types@0.2.0", "filesystem-error-code", none, ENV_NONE},
+    {"wasi:filesystem/types@0.2.0", "filesystem-error-code", filesystem_error_code, ENV_NONE},
 };
 
 #define NIMPLS (sizeof impls / sizeof impls[0])

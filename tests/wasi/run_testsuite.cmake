@@ -6,11 +6,19 @@
 # runs on a fresh copy of its root with *.cleanup files removed.
 #
 #   cmake -DWISP=path/to/wisp -DSUITE=dir -DWORK=scratch-dir [-DKNOWN=known-failures.txt]
-#         -P run_testsuite.cmake
+#         [-DBIN=dir -DLABEL=name] -P run_testsuite.cmake
 #
 # Prints PASS/FAIL per test and a summary; fails if any test not listed in KNOWN
 # failed. KNOWN lines are "suite/name: reason"; a listed test that fails prints
 # XFAIL with the reason, one that passes prints XPASS.
+#
+# BIN: run BIN/NAME.wasm instead of SUITE/NAME.wasm (the same tests made
+# components: wasi-testsuite-component/<suite>), with the expectations, root
+# and NAME.json files of SUITE. LABEL names the run in the summary. With BIN,
+# KNOWN lines are "suite/name: HOW -- STDERR -- reason": HOW is exactly how the
+# test fails (the FAIL line's text, e.g. "exit status 1, want 33"), STDERR a
+# regular expression its stderr must match (empty: any). A listed test that
+# passes (XPASS) or fails in another way is a failure too.
 cmake_minimum_required(VERSION 3.25)
 
 if(NOT EXISTS "${SUITE}")
@@ -18,6 +26,9 @@ if(NOT EXISTS "${SUITE}")
   return()
 endif()
 get_filename_component(suite_name "${SUITE}" NAME)
+if(NOT LABEL)
+  set(LABEL wasi-testsuite)
+endif()
 set(known_text "")
 if(KNOWN AND EXISTS "${KNOWN}")
   file(READ "${KNOWN}" known_text)
@@ -138,7 +149,11 @@ foreach(t ${tests})
     execute_process(COMMAND chmod -R u+rwX "${copy}")
     list(APPEND cmd --dir "${copy}/${root_name}::/")
   endif()
-  list(APPEND cmd ${envs} "${SUITE}/${t}" ${args})
+  if(BIN)
+    list(APPEND cmd ${envs} "${BIN}/${t}" ${args})
+  else()
+    list(APPEND cmd ${envs} "${SUITE}/${t}" ${args})
+  endif()
 
   execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_VARIABLE got_stdout
                   ERROR_VARIABLE got_stderr TIMEOUT 60 WORKING_DIRECTORY "${WORK}")
@@ -153,26 +168,61 @@ foreach(t ${tests})
 
   string(REGEX MATCH "(^|\n)${suite_name}/${name}: ([^\n]*)" known "${known_text}")
   set(known_reason "${CMAKE_MATCH_2}")
-  if(why STREQUAL "")
-    math(EXPR npass "${npass} + 1")
-    if(known)
-      message("XPASS ${name} (listed as a known failure: ${known_reason})")
-    else()
-      message("PASS  ${name}")
+  set(known_how "")
+  set(known_err "")
+  set(known_as_listed TRUE)
+  if(known AND BIN)
+    # HOW -- STDERR -- reason
+    string(FIND "${known_reason}" " -- " sep)
+    if(sep GREATER -1)
+      string(SUBSTRING "${known_reason}" 0 ${sep} known_how)
+      math(EXPR sep "${sep} + 4")
+      string(SUBSTRING "${known_reason}" ${sep} -1 known_reason)
+      string(FIND "${known_reason}" " -- " sep)
+      if(known_reason MATCHES "^-- ")
+        string(SUBSTRING "${known_reason}" 3 -1 known_reason) # empty STDERR
+      elseif(sep GREATER -1)
+        string(SUBSTRING "${known_reason}" 0 ${sep} known_err)
+        math(EXPR sep "${sep} + 4")
+        string(SUBSTRING "${known_reason}" ${sep} -1 known_reason)
+      endif()
     endif()
-  elseif(known)
+    if(NOT why STREQUAL known_how)
+      set(known_as_listed FALSE)
+    elseif(NOT known_err STREQUAL "" AND NOT got_stderr MATCHES "${known_err}")
+      set(known_as_listed FALSE)
+    endif()
+  endif()
+  if(why STREQUAL "")
+    if(known AND BIN)
+      math(EXPR nfail "${nfail} + 1")
+      list(APPEND failed "${name}")
+      message("XPASS ${name}: passes, but is listed as failing with [${known_how}]: ${known_reason}")
+    else()
+      math(EXPR npass "${npass} + 1")
+      if(known)
+        message("XPASS ${name} (listed as a known failure: ${known_reason})")
+      else()
+        message("PASS  ${name}")
+      endif()
+    endif()
+  elseif(known AND known_as_listed)
     math(EXPR nxfail "${nxfail} + 1")
-    message("XFAIL ${name}: ${known_reason}")
+    message("XFAIL ${name}: ${why}: ${known_reason}")
   else()
     math(EXPR nfail "${nfail} + 1")
     list(APPEND failed "${name}")
     string(SUBSTRING "${got_stderr}" 0 600 err_head)
-    message("FAIL  ${name}: ${why}\n      stderr: ${err_head}")
+    if(known)
+      message("FAIL  ${name}: ${why}\n      listed as failing with [${known_how}], stderr matching [${known_err}]\n      stderr: ${err_head}")
+    else()
+      message("FAIL  ${name}: ${why}\n      stderr: ${err_head}")
+    endif()
   endif()
 endforeach()
 
 list(LENGTH tests total)
-message("wasi-testsuite/${suite_name}: ${npass}/${total} passed, ${nxfail} known failure(s), ${nfail} unexpected failure(s)")
+message("${LABEL}/${suite_name}: ${npass}/${total} passed, ${nxfail} known failure(s), ${nfail} unexpected failure(s)")
 if(nfail GREATER 0)
   message(FATAL_ERROR "failed: ${failed}")
 endif()
