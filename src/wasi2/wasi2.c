@@ -1158,6 +1158,7 @@ static uint32_t stat_at(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *args, 
   int rc = wasi__resolve(d->fd, args[2].of.str.ptr, args[2].of.str.len, (args[1].of.u & 1) != 0, &r);
   if (rc) return code_of_p1(rc) + 1;
   int e = fstatat(r.dirfd, r.name, st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+  if (!e && r.trailing_slash && !S_ISDIR(st->st_mode)) e = ENOTDIR; /* "file/" */
   wasi__resolved_close(&r);
   return e ? code_of_errno(e) + 1 : 0;
 }
@@ -1326,6 +1327,11 @@ static bool exists_at(int dirfd, const char *name) {
   return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+static bool is_link_at(int dirfd, const char *name) {
+  struct stat st;
+  return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 static bool is_dir_at(int dirfd, const char *name) {
   struct stat st;
   return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
@@ -1378,7 +1384,10 @@ HOST_FN(desc_remove_directory_at) {
   wasi_resolved_t r;
   int rc = nargs == 2 ? resolve_at(env, cx, &args[0], &args[1], true, &r) : fail(cx, "bad arguments");
   if (rc) return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
-  rc = unlinkat(r.dirfd, r.name, AT_REMOVEDIR);
+  if (r.trailing_slash && is_link_at(r.dirfd, r.name))
+    rc = (errno = ENOTDIR, -1); /* as rmdir(2) */
+  else
+    rc = unlinkat(r.dirfd, r.name, AT_REMOVEDIR);
   int e = errno;
   wasi__resolved_close(&r);
   return result_unit(cx, &res[0], rc, e);
@@ -1396,7 +1405,10 @@ HOST_FN(desc_rename_at) {
     wasi__resolved_close(&from);
     return rc < 0 ? -1 : result_err(cx, &res[0], (uint32_t)rc - 1);
   }
-  rc = renameat(from.dirfd, from.name, to.dirfd, to.name);
+  if ((from.trailing_slash || to.trailing_slash) && !is_dir_at(from.dirfd, from.name))
+    rc = (errno = exists_at(from.dirfd, from.name) ? ENOTDIR : ENOENT, -1); /* "file/" */
+  else
+    rc = renameat(from.dirfd, from.name, to.dirfd, to.name);
   int e = errno;
   wasi__resolved_close(&from);
   wasi__resolved_close(&to);
