@@ -406,12 +406,46 @@ int wisp_linker_instantiate_snapshot(wisp_linker_t *linker, const wisp_snapshot_
  * made from snapshots in stores that use the pool. When the store is deleted
  * its memory is reset (private pages dropped, growth undone) and the slot
  * returns to the pool, still mapping the same snapshot, so the next instance
- * of that snapshot maps nothing. An idle slot holds no private memory. With no
- * free slot, an instance gets an ordinary reservation. Thread-safe. Each slot
- * reserves 8 GiB of virtual address space. The pool must outlive its stores. */
-
+ * of that snapshot maps nothing. An idle slot holds no private memory.
+ * Thread-safe. The pool must outlive its stores.
+ *
+ * Slot size: wisp_pool_new's slots reserve 8 GiB + 64 KiB each, enough for
+ * any 32-bit address plus offset, so loads and stores need no bounds check
+ * (guard pages fault). wisp_pool_new_sized(slots, slot_bytes) makes smaller
+ * slots (slot_bytes rounded up to 64 KiB wasm pages, plus one 64 KiB guard
+ * page; 0 or >= 8 GiB means the full reservation): a memory in a small slot
+ * is bounds-checked explicitly by the interpreter against the slot, so no
+ * access ever leaves it.
+ *
+ * Fallback: a snapshot memory goes into a slot only if its effective maximum
+ * (the module's maximum, or 65536 pages, capped by the store's
+ * max_memory_bytes) fits the slot, so memory.grow in a pooled instance never
+ * needs more than the slot. A memory that does not fit, and any memory when
+ * every slot is in use, gets an ordinary full reservation instead (mapped
+ * copy-on-write from the snapshot all the same, unmapped when the store is
+ * deleted): same behaviour, only slower. Instances never wait for a slot.
+ * wisp_store_pool_fallbacks tells a store's owner that this happened. */
 WISP_OWN wisp_pool_t *wisp_pool_new(uint32_t slots);
+WISP_OWN wisp_pool_t *wisp_pool_new_sized(uint32_t slots, uint64_t slot_bytes);
+/* The slot size a pool made with `slot_bytes` has (rounding and default applied). */
+uint64_t wisp_pool_slot_bytes(uint64_t slot_bytes);
 void wisp_pool_delete(WISP_OWN wisp_pool_t *pool);
+
+typedef struct wisp_pool_stats {
+  uint32_t slots, in_use;
+  uint64_t slot_bytes;     /* largest memory a slot holds */
+  uint64_t reserve_bytes;  /* address space per slot, guard included */
+  uint64_t pooled;         /* snapshot memories placed in a slot so far */
+  uint64_t fallback_fit;   /* ... given a normal reservation: did not fit a slot */
+  uint64_t fallback_busy;  /* ... given a normal reservation: every slot in use */
+} wisp_pool_stats_t;
+void wisp_pool_stats(wisp_pool_t *pool, wisp_pool_stats_t *out /* OUT */);
+
+#define WISP_POOL_FALLBACK_FIT 1u  /* a memory's maximum exceeds the slot size */
+#define WISP_POOL_FALLBACK_BUSY 2u /* every slot was in use */
+/* WISP_POOL_FALLBACK_* bits for the snapshot memories created in `store`
+ * without a slot although the store has a pool (0: all pooled). */
+uint32_t wisp_store_pool_fallbacks(const wisp_store_t *store);
 void wisp_store_set_pool(wisp_store_t *store, wisp_pool_t *pool);
 
 /* ---- execution: explicit stacks, fuel, suspend/resume --------------------- */

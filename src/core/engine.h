@@ -29,7 +29,14 @@ typedef union wisp__cell {
 
 /* Linear memory: the whole addressable range plus a guard is reserved once
  * (WISP__MEM_RESERVE), so `base` never moves and loads/stores need no bounds
- * check; pages beyond `size` are PROT_NONE and fault into a trap. */
+ * check; pages beyond `size` are PROT_NONE and fault into a trap.
+ *
+ * A memory in a pool slot smaller than that (wisp_pool_new_sized) reserves
+ * `reserve` = slot bytes + one guard page. The interpreter then compares each
+ * effective address against reserve - WISP__PAGE (one compare, taken for
+ * every memory; it never trips for a full reservation, whose limit is above
+ * any 32-bit address plus offset) and an access starting below the limit ends
+ * at worst in the guard page, which faults like any other. */
 #define WISP__PAGE 65536u
 #define WISP__MEM_RESERVE (((size_t)8 << 30) + (size_t)WISP__PAGE)
 
@@ -37,6 +44,7 @@ struct wisp_memory {
   uint8_t *base;
   uint64_t size;        /* bytes, a multiple of WISP__PAGE */
   uint64_t max_pages;   /* effective maximum: module max, 65536, store limit */
+  size_t reserve;       /* bytes of address space reserved at base (WISP__MEM_RESERVE, or a small slot's) */
   wisp__limits_t type;  /* declared limits, for import matching */
   struct pool_slot *slot; /* the pool slot it occupies (snapshot.c), or NULL */
   wisp_pool_t *pool;
@@ -96,6 +104,7 @@ struct wisp_store {
   wisp_global_t *globals;
   wisp_instance_t *instances;
   wisp_pool_t *pool;      /* memory slots for instances made from snapshots */
+  uint32_t pool_fallbacks; /* WISP_POOL_FALLBACK_* bits: why a snapshot memory got no slot */
 };
 
 /* Translated code of one function (translate.c). `words` is threaded code:
@@ -160,6 +169,7 @@ struct wisp_exec {
    * addresses inside the reservation at mem_base. */
   volatile bool in_guest;
   uint8_t *volatile mem_base;
+  volatile size_t mem_reserve; /* bytes reserved at mem_base */
   sigjmp_buf *volatile fault_jmp;
   const uint32_t *volatile fault_ip; /* last memory instruction started */
 };

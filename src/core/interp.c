@@ -212,6 +212,7 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
   wisp_instance_t *inst = func ? func->inst : NULL;
   wisp_memory_t *memory = inst && inst->module->nmemories ? inst->memories[0] : NULL;
   uint8_t *mem = memory ? memory->base : NULL;
+  uint64_t mem_limit = memory ? memory->reserve - WISP__PAGE : 0; /* see engine.h */
   int64_t fuel = exec->fuel;
   int64_t fuel_start = fuel;
   wisp__frame_t *frame_base = exec->run_frames;
@@ -227,6 +228,7 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
   wisp_trap_t *trap = NULL;
 
   exec->mem_base = mem;
+  exec->mem_reserve = memory ? memory->reserve : 0;
   exec->in_guest = true;
 
 #define S(n) fp[ip[n]]
@@ -238,14 +240,19 @@ static __attribute__((noinline)) wisp_status_t interp_loop(wisp_exec_t *exec) {
     inst = (to); \
     memory = inst->module->nmemories ? inst->memories[0] : NULL; \
     mem = memory ? memory->base : NULL; \
+    mem_limit = memory ? memory->reserve - WISP__PAGE : 0; \
     exec->mem_base = mem; \
+    exec->mem_reserve = memory ? memory->reserve : 0; \
   } while (0)
 #define EA(a, off) (mem + (uint64_t)fp[a].u32 + (uint64_t)(off))
 /* Results are written as whole 64-bit cells: a 32-bit store followed by a
  * 64-bit load of the same cell (a MOV) defeats store-to-load forwarding. */
-#define LOAD(T, CT) do { CT v_; exec->fault_ip = ip; memcpy(&v_, EA(ip[2], ip[3]), sizeof v_); \
+/* EA_CHECK: the explicit bound of a memory in a small pool slot (engine.h). */
+#define EA_CHECK(a, off) do { exec->fault_ip = ip; \
+    if (UNLIKELY((uint64_t)fp[a].u32 + (uint64_t)(off) >= mem_limit)) goto oob_trap; } while (0)
+#define LOAD(T, CT) do { CT v_; EA_CHECK(ip[2], ip[3]); memcpy(&v_, EA(ip[2], ip[3]), sizeof v_); \
     S(1).u64 = (uint64_t)(T)v_; NEXT(4); } while (0)
-#define STORE(CT, field) do { CT v_ = (CT)S(2).field; exec->fault_ip = ip; \
+#define STORE(CT, field) do { CT v_ = (CT)S(2).field; EA_CHECK(ip[1], ip[3]); \
     memcpy(EA(ip[1], ip[3]), &v_, sizeof v_); NEXT(4); } while (0)
 /* Fuel: a region runs when any budget is left, and is charged in full (the
  * budget may end below zero, by at most one region). So every slice, however
@@ -775,6 +782,9 @@ do_call:
     DISPATCH();
   }
 
+oob_trap: /* explicit bounds check of a small pool slot: the same trap as a guard-page fault */
+  trap_kind = WISP_TRAP_MEMORY_OOB;
+  trap_msg = "out of bounds memory access";
 do_trap:
   trap = wisp__trap_new(trap_kind, trap_msg);
   add_backtrace(trap, func, ip, frame, frame_base);
@@ -797,6 +807,7 @@ leave:
 #undef SYNC_CALL_STATE
 #undef SWITCH_INSTANCE
 #undef EA
+#undef EA_CHECK
 #undef LOAD
 #undef STORE
 #undef BR_CMP

@@ -45,7 +45,7 @@ void wisp_store_delete(wisp_store_t *s) {
   for (wisp_memory_t *m = s->memories, *next; m; m = next) {
     next = m->next_in_store;
     if (m->slot) wisp__memory_release_slot(m);
-    else if (m->base) munmap(m->base, WISP__MEM_RESERVE);
+    else if (m->base) munmap(m->base, m->reserve);
     free(m);
   }
   for (wisp_table_t *t = s->tables, *next; t; t = next) {
@@ -76,6 +76,7 @@ static wisp_memory_t *memory_create(wisp_store_t *store, const wisp__limits_t *t
     return NULL;
   }
   mem->base = base;
+  mem->reserve = WISP__MEM_RESERVE;
   mem->max_pages = max;
   mem->type = *type;
   if (type->min && mprotect(base, type->min * WISP__PAGE, PROT_READ | PROT_WRITE) != 0) {
@@ -107,6 +108,8 @@ int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta, uint64_t *old_pages) {
   *old_pages = old;
   if (delta == 0) return 0;
   if (delta > mem->max_pages || old + delta > mem->max_pages) return -1;
+  /* never beyond the reservation (a pooled memory's max fits its slot; this is the backstop) */
+  if ((old + delta) * WISP__PAGE > mem->reserve - WISP__PAGE) return -1;
   if (mprotect(mem->base + mem->size, delta * WISP__PAGE, PROT_READ | PROT_WRITE) != 0) return -1;
   mem->size += delta * WISP__PAGE;
   return 0;

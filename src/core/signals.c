@@ -4,7 +4,9 @@
  * Loads and stores are not bounds-checked: every memory reserves its whole
  * addressable range plus guard (engine.h), and inaccessible pages fault. The
  * handler checks that the faulting thread is running guest code (exec->in_guest)
- * and that the address lies in that exec's current memory reservation; then it
+ * and that the address lies in that exec's current memory reservation (the
+ * full one, or a small pool slot's, whose loads are also checked explicitly:
+ * engine.h); then it
  * jumps back into the interpreter loop (interp.c), which reports "out of bounds
  * memory access". Any other fault is passed to the previously installed handler
  * (or the default action), so real crashes still crash.
@@ -38,7 +40,7 @@ static void on_fault(int sig, siginfo_t *info, void *uctx) {
   if (exec && exec->in_guest && exec->mem_base && exec->fault_jmp) {
     uintptr_t addr = (uintptr_t)info->si_addr;
     uintptr_t base = (uintptr_t)exec->mem_base;
-    if (addr >= base && addr - base < WISP__MEM_RESERVE) siglongjmp(*exec->fault_jmp, 1);
+    if (addr >= base && addr - base < exec->mem_reserve) siglongjmp(*exec->fault_jmp, 1);
   }
   chain(sig, info, uctx);
 }

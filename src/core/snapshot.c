@@ -64,7 +64,7 @@ struct wisp_snapshot {
 };
 
 typedef struct pool_slot {
-  uint8_t *base;             /* a WISP__MEM_RESERVE reservation, or NULL until first use */
+  uint8_t *base;             /* a reservation of pool->reserve bytes, or NULL until first use */
   uint32_t snap_id;          /* snapshot mapped at base (0 = none) */
   uint64_t mapped;           /* bytes of the snapshot mapping */
   struct pool_slot *next_free;
@@ -73,8 +73,12 @@ typedef struct pool_slot {
 struct wisp_pool {
   pthread_mutex_t lock;
   uint32_t nslots;
+  uint64_t slot_bytes;       /* largest memory a slot holds */
+  size_t reserve;            /* address space per slot: WISP__MEM_RESERVE, or slot_bytes + a guard page */
   pool_slot_t *slots;
   pool_slot_t *free;
+  uint32_t in_use;           /* under lock */
+  _Atomic uint64_t pooled, fallback_fit, fallback_busy;
 };
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
@@ -243,7 +247,13 @@ uint64_t wisp_snapshot_memory_size(const wisp_snapshot_t *snap) { return snap->h
 
 /* ---- pools -------------------------------------------------------------- */
 
-wisp_pool_t *wisp_pool_new(uint32_t slots) {
+uint64_t wisp_pool_slot_bytes(uint64_t bytes) {
+  uint64_t full = (uint64_t)WISP__MEM_RESERVE - WISP__PAGE; /* 8 GiB: any 32-bit address plus offset */
+  if (bytes == 0 || bytes >= full) return full;
+  return (bytes + WISP__PAGE - 1) / WISP__PAGE * WISP__PAGE;
+}
+
+wisp_pool_t *wisp_pool_new_sized(uint32_t slots, uint64_t slot_bytes) {
   wisp_pool_t *pool = calloc(1, sizeof *pool);
   if (!pool) return NULL;
   pool->slots = calloc(slots ? slots : 1, sizeof(pool_slot_t));
@@ -253,6 +263,9 @@ wisp_pool_t *wisp_pool_new(uint32_t slots) {
   }
   pthread_mutex_init(&pool->lock, NULL);
   pool->nslots = slots;
+  pool->slot_bytes = wisp_pool_slot_bytes(slot_bytes);
+  pool->reserve = pool->slot_bytes + WISP__PAGE >= WISP__MEM_RESERVE ? WISP__MEM_RESERVE
+                                                                    : (size_t)pool->slot_bytes + WISP__PAGE;
   for (uint32_t i = slots; i-- > 0;) {
     pool->slots[i].next_free = pool->free;
     pool->free = &pool->slots[i];
@@ -260,21 +273,40 @@ wisp_pool_t *wisp_pool_new(uint32_t slots) {
   return pool;
 }
 
+wisp_pool_t *wisp_pool_new(uint32_t slots) { return wisp_pool_new_sized(slots, 0); }
+
 void wisp_pool_delete(wisp_pool_t *pool) {
   if (!pool) return;
   for (uint32_t i = 0; i < pool->nslots; i++)
-    if (pool->slots[i].base) munmap(pool->slots[i].base, WISP__MEM_RESERVE);
+    if (pool->slots[i].base) munmap(pool->slots[i].base, pool->reserve);
   pthread_mutex_destroy(&pool->lock);
   free(pool->slots);
   free(pool);
 }
+
+void wisp_pool_stats(wisp_pool_t *pool, wisp_pool_stats_t *out) {
+  pthread_mutex_lock(&pool->lock);
+  out->in_use = pool->in_use;
+  pthread_mutex_unlock(&pool->lock);
+  out->slots = pool->nslots;
+  out->slot_bytes = pool->slot_bytes;
+  out->reserve_bytes = pool->reserve;
+  out->pooled = pool->pooled;
+  out->fallback_fit = pool->fallback_fit;
+  out->fallback_busy = pool->fallback_busy;
+}
+
+uint32_t wisp_store_pool_fallbacks(const wisp_store_t *store) { return store->pool_fallbacks; }
 
 void wisp_store_set_pool(wisp_store_t *store, wisp_pool_t *pool) { store->pool = pool; }
 
 static pool_slot_t *pool_take(wisp_pool_t *pool) {
   pthread_mutex_lock(&pool->lock);
   pool_slot_t *slot = pool->free;
-  if (slot) pool->free = slot->next_free;
+  if (slot) {
+    pool->free = slot->next_free;
+    pool->in_use++;
+  }
   pthread_mutex_unlock(&pool->lock);
   return slot;
 }
@@ -283,6 +315,7 @@ static void pool_put(wisp_pool_t *pool, pool_slot_t *slot) {
   pthread_mutex_lock(&pool->lock);
   slot->next_free = pool->free;
   pool->free = slot;
+  pool->in_use--;
   pthread_mutex_unlock(&pool->lock);
 }
 
@@ -311,7 +344,7 @@ void wisp__memory_release_slot(wisp_memory_t *mem) {
   }
   if (!ok) {
     /* cannot prove the slot clean: drop it rather than reuse it */
-    munmap(slot->base, WISP__MEM_RESERVE);
+    munmap(slot->base, mem->reserve);
     slot->base = NULL;
     slot->snap_id = 0;
     slot->mapped = 0;
@@ -334,10 +367,24 @@ static wisp_memory_t *memory_from_snapshot(wisp_store_t *store, const wisp_snaps
     wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory");
     return NULL;
   }
-  pool_slot_t *slot = store->pool ? pool_take(store->pool) : NULL;
+  /* A slot holds the memory only if everything it may grow to fits: a
+   * memory that does not (or finds every slot taken) falls back to an
+   * ordinary full reservation, mapped from the snapshot all the same. */
+  wisp_pool_t *pool = store->pool;
+  pool_slot_t *slot = NULL;
+  if (pool && max * WISP__PAGE > pool->slot_bytes) {
+    pool->fallback_fit++;
+    store->pool_fallbacks |= WISP_POOL_FALLBACK_FIT;
+  } else if (pool && !(slot = pool_take(pool))) {
+    pool->fallback_busy++;
+    store->pool_fallbacks |= WISP_POOL_FALLBACK_BUSY;
+  } else if (pool) {
+    pool->pooled++;
+  }
+  size_t reserve = slot ? pool->reserve : WISP__MEM_RESERVE;
   uint8_t *base = slot ? slot->base : NULL;
   if (!base) {
-    base = mmap(NULL, WISP__MEM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
       if (slot) pool_put(store->pool, slot);
       free(mem);
@@ -352,13 +399,11 @@ static wisp_memory_t *memory_from_snapshot(wisp_store_t *store, const wisp_snaps
   }
   if (!slot || slot->snap_id != snap->id) {
     if (map_image(base, slot ? slot->mapped : 0, snap) != 0) {
+      munmap(base, reserve);
       if (slot) {
-        munmap(base, WISP__MEM_RESERVE);
         slot->base = NULL;
         slot->snap_id = 0;
         pool_put(store->pool, slot);
-      } else {
-        munmap(base, WISP__MEM_RESERVE);
       }
       free(mem);
       wisp__error(err, WISP_ERR_NOMEM, 0, "memory: cannot map the snapshot: %s", strerror(errno));
@@ -370,6 +415,7 @@ static wisp_memory_t *memory_from_snapshot(wisp_store_t *store, const wisp_snaps
     }
   }
   mem->base = base;
+  mem->reserve = reserve;
   mem->size = snap->mem_bytes;
   mem->max_pages = max;
   mem->type = *type;
