@@ -4,15 +4,20 @@
  *   wisp up [DIR | path/to/wisp.toml] [--build] [--no-snapshot] [--snapshot-dir DIR|off]
  *           [--listen HOST:PORT] [--admin-listen HOST:PORT]
  *           [--processes N] [--threads N] [--log-format common|json|none] [--tls-cert PEM --tls-key PEM]
+ *           [--pool-slots N] [--pool-slot-size SIZE] [--pool-memory SIZE]
  *
  * Without a path the manifest is ./wisp.toml; a directory means DIR/wisp.toml
  * (or DIR/spin.toml when there is no wisp.toml). Exit codes: 0 after a clean
  * shutdown (SIGTERM/SIGINT), 1 when the application cannot be served, 2 usage.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -42,6 +47,13 @@ static void usage(FILE *out) {
       "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
       "  --tls-cert FILE           PEM certificate chain: serve HTTPS (HTTP/1.1 and HTTP/2)\n"
       "  --tls-key FILE            PEM private key for --tls-cert\n"
+      "  --pool-slots N            reusable memory slots per process (default 128)\n"
+      "  --pool-slot-size SIZE     the largest memory a slot holds (default 8G: any memory,\n"
+      "                            no bounds checks); a component whose memory may grow\n"
+      "                            beyond it uses normal reservations (logged once)\n"
+      "  --pool-memory SIZE        address space all slots of a process may reserve; gives\n"
+      "                            the slot size (or, with --pool-slot-size, the slot count)\n"
+      "                            SIZE: bytes with an optional K, M, G or T suffix (1024-based)\n"
       "  --help                    show this help\n",
       out);
 }
@@ -71,6 +83,32 @@ static char *manifest_path(const char *arg) {
   return p;
 }
 
+/* A size: digits with an optional K, M, G or T suffix (powers of 1024,
+ * "KiB"/"KB" spellings too). 0 and -1 (bad, zero or overflowing). */
+static int parse_size(const char *v, uint64_t *out) {
+  if (!isdigit((unsigned char)v[0])) return -1;
+  errno = 0;
+  char *end;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (errno || n == 0) return -1;
+  int shift = 0;
+  switch (toupper((unsigned char)*end)) {
+  case 'K': shift = 10; break;
+  case 'M': shift = 20; break;
+  case 'G': shift = 30; break;
+  case 'T': shift = 40; break;
+  case 0: break;
+  default: return -1;
+  }
+  if (shift) {
+    end++;
+    if (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0) end += strlen(end);
+  }
+  if (*end || n > (UINT64_MAX >> shift)) return -1;
+  *out = (uint64_t)n << shift;
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, wisp_server_options_t *o, const char **path) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -94,7 +132,8 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
       continue;
     }
     static const char *const known[] = {"--listen",     "--admin-listen", "--threads", "--processes",
-                                        "--log-format", "--tls-cert",     "--tls-key",   "--snapshot-dir"};
+                                        "--log-format", "--tls-cert",     "--tls-key",   "--snapshot-dir",
+                                        "--pool-slots", "--pool-slot-size", "--pool-memory"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
     if (!is_known) {
@@ -123,6 +162,26 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
         o->threads = (int)n;
       else
         o->processes = (int)n;
+    } else if (strcmp(a, "--pool-slots") == 0) {
+      char *end;
+      errno = 0;
+      long n = strtol(v, &end, 10);
+      if (errno || end == v || *end || n < 1 || n > 65536) {
+        fprintf(stderr, "wisp up: bad --pool-slots '%s' (want 1-65536)\n", v);
+        return -1;
+      }
+      o->pool_slots = (uint32_t)n;
+    } else if (strcmp(a, "--pool-slot-size") == 0 || strcmp(a, "--pool-memory") == 0) {
+      uint64_t size = 0;
+      if (parse_size(v, &size) < 0) {
+        fprintf(stderr, "wisp up: bad %s '%s' (want a size like 256M or 64G: bytes with an optional K, M, G or T "
+                        "suffix)\n", a, v);
+        return -1;
+      }
+      if (a[7] == 's')
+        o->pool_slot_bytes = size;
+      else
+        o->pool_memory_bytes = size;
     } else if (strcmp(a, "--log-format") == 0) {
       if (strcmp(v, "common") == 0)
         o->log_format = WISP_LOG_COMMON;
@@ -145,6 +204,13 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
   }
   if (!o->tls_cert != !o->tls_key) {
     fprintf(stderr, "wisp up: --tls-cert and --tls-key go together\n");
+    return -1;
+  }
+  uint32_t slots = 0;
+  uint64_t slot_bytes = 0;
+  char err[300];
+  if (wisp_server_pool_config(o, &slots, &slot_bytes, err, sizeof err) < 0) {
+    fprintf(stderr, "wisp up: %s\n", err);
     return -1;
   }
   return 0;

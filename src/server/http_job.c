@@ -301,6 +301,7 @@ static int srv_http_instantiate(http_job_t *job) {
   if (job->comp->csnap) { /* every core instance from the start-up snapshot, memory in pool slots */
     wisp_store_set_pool(job->store, srv->pool);
     rc = wisp__cinst_from_csnap(job->comp->csnap, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+    srv_pool_note(srv, job->comp, job->store);
   } else {
     rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
   }

@@ -49,6 +49,7 @@ typedef struct srv_component {
   atomic_uint running; /* instances alive now, all threads */
   atomic_uint queued;  /* requests waiting for a slot, all threads */
   uint32_t queue_cap;
+  atomic_bool pool_fit_logged; /* "does not fit a pool slot" was logged (all processes) */
 } srv_component_t;
 
 /* One application version as this process serves it: its manifest and its
@@ -105,6 +106,9 @@ struct srv {
   srv_thread_t *threads;
   int nthreads;
   wisp_pool_t *pool;      /* memory slots for snapshot instances, per process */
+  uint32_t pool_slots;    /* its configuration (wisp_server_pool_config) */
+  uint64_t pool_slot_bytes;
+  atomic_bool pool_busy_logged; /* "every slot in use" was logged (this process) */
   srv_metrics_t *metrics; /* shared by every worker process (srv_shared_alloc) */
   int nprocs, threads_per_proc;
   bool is_child;
@@ -137,6 +141,11 @@ struct srv_thread {
   wisp_exec_t *spare_execs[SRV_SPARE_EXECS];
   unsigned nspare;
 };
+
+/* server.c */
+/* After an instance of c was made from a snapshot in `store`: logs once why
+ * its memory got no pool slot, if it did not. */
+void srv_pool_note(srv_t *srv, srv_component_t *c, wisp_store_t *store);
 
 /* job.c */
 /* Handles one request for route `trigger` (already matched); always answers,

@@ -600,8 +600,10 @@ static int instantiate(srv_job_t *job, wisp_instance_t **inst, wisp_trap_t **tra
   if (job->comp->snapshot && imports) {
     wisp_store_set_pool(job->store, job->thread->srv->pool);
     wisp_wasi_attach(job->wasi, job->store);
-    return wisp_instance_from_snapshot(job->store, job->comp->snapshot, imports,
-                                       wisp_module_import_count(job->comp->module), inst, err);
+    int rc = wisp_instance_from_snapshot(job->store, job->comp->snapshot, imports,
+                                         wisp_module_import_count(job->comp->module), inst, err);
+    srv_pool_note(job->thread->srv, job->comp, job->store);
+    return rc;
   }
   job->linker = wisp_linker_new(job->store);
   if (!job->linker || wisp_wasi_define(job->wasi, job->linker) < 0) return WISP_ERR_NOMEM;

@@ -42,7 +42,9 @@
 #define MAX_HEADER_BYTES (64 * 1024) /* request line + headers; more is a 431 */
 
 #define MAX_WORKERS 256
-#define POOL_SLOTS  128 /* reusable memory slots per process (8 GiB of address space each) */
+#define POOL_SLOTS  128 /* default reusable memory slots per process (8 GiB of address space each) */
+#define POOL_GUARD  ((uint64_t)65536) /* guard page after a small slot (wisp.h) */
+#define POOL_MAX_ADDRESS_SPACE ((uint64_t)64 << 40) /* half of x86-64's user address space */
 
 static volatile sig_atomic_t stop_requested;
 static pid_t worker_pids[MAX_WORKERS]; /* in the first process: the others */
@@ -448,11 +450,108 @@ static SSL_CTX *make_ssl_ctx(const wisp_server_options_t *o) {
   return ctx;
 }
 
+/* ---- pooled memory slots ------------------------------------------------------ */
+
+static void size_text(char *out, size_t n, uint64_t bytes) {
+  static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (u < 4 && bytes >= 1024 && bytes % 1024 == 0) {
+    bytes /= 1024;
+    u++;
+  }
+  snprintf(out, n, "%llu %s", (unsigned long long)bytes, units[u]);
+}
+
+/* Address space one slot of `slot_bytes` reserves (wisp.h). */
+static uint64_t slot_reserve(uint64_t slot_bytes) {
+  uint64_t full = wisp_pool_slot_bytes(0);
+  return slot_bytes >= full ? full + POOL_GUARD : slot_bytes + POOL_GUARD;
+}
+
+int wisp_server_pool_config(const wisp_server_options_t *o, uint32_t *slots, uint64_t *slot_bytes, char *err,
+                            size_t err_size) {
+  uint64_t n = o->pool_slots, size = o->pool_slot_bytes ? wisp_pool_slot_bytes(o->pool_slot_bytes) : 0;
+  uint64_t budget = o->pool_memory_bytes;
+  char a[32], b[32];
+  *slots = 0;
+  *slot_bytes = 0;
+  if (budget && size && n) {
+    snprintf(err, err_size, "give at most two of the pool's slot count, slot size and memory budget");
+    return -1;
+  }
+  if (budget && size) { /* slot size and budget: as many slots as fit */
+    n = budget / slot_reserve(size);
+    if (n == 0) {
+      size_text(a, sizeof a, budget);
+      size_text(b, sizeof b, slot_reserve(size));
+      snprintf(err, err_size, "a pool memory budget of %s holds no slot of %s (slot size plus a 64 KiB guard)", a, b);
+      return -1;
+    }
+    if (n > 65536) n = 65536;
+  }
+  if (!n) n = POOL_SLOTS;
+  if (budget && !size) { /* slot count and budget: the largest slot that fits */
+    uint64_t per = budget / n;
+    if (per >= slot_reserve(0)) {
+      size = wisp_pool_slot_bytes(0);
+    } else if (per < 2 * POOL_GUARD) {
+      size_text(a, sizeof a, budget);
+      snprintf(err, err_size,
+               "a pool memory budget of %s is too small for %llu slots: each needs at least 128 KiB "
+               "(a 64 KiB page of memory and a 64 KiB guard)",
+               a, (unsigned long long)n);
+      return -1;
+    } else {
+      size = (per - POOL_GUARD) / POOL_GUARD * POOL_GUARD;
+    }
+  }
+  if (!size) size = wisp_pool_slot_bytes(0);
+  if (n > 65536) {
+    snprintf(err, err_size, "%llu pool slots is too many (at most 65536)", (unsigned long long)n);
+    return -1;
+  }
+  if (n * slot_reserve(size) > POOL_MAX_ADDRESS_SPACE) {
+    size_text(a, sizeof a, size);
+    size_text(b, sizeof b, n * slot_reserve(size));
+    snprintf(err, err_size,
+             "%llu pool slots of %s would reserve %s of address space per process (at most 64 TiB): use fewer or "
+             "smaller slots",
+             (unsigned long long)n, a, b);
+    return -1;
+  }
+  *slots = (uint32_t)n;
+  *slot_bytes = size;
+  return 0;
+}
+
+void srv_pool_note(srv_t *srv, srv_component_t *c, wisp_store_t *store) {
+  uint32_t why = wisp_store_pool_fallbacks(store);
+  if (!why) return;
+  char a[32], b[32];
+  if ((why & WISP_POOL_FALLBACK_FIT) && !atomic_exchange(&c->pool_fit_logged, true)) {
+    size_text(a, sizeof a, srv->pool_slot_bytes);
+    size_text(b, sizeof b, (uint64_t)c->manifest->limits.memory_mib << 20);
+    fprintf(stderr,
+            "wisp: component '%s': its memory may grow beyond the pool's slot size (%s; memory limit %s): its "
+            "instances use a normal memory reservation instead of a pool slot (slower; see --pool-slot-size)\n",
+            c->manifest->id, a, b);
+  }
+  if ((why & WISP_POOL_FALLBACK_BUSY) && !atomic_exchange(&srv->pool_busy_logged, true))
+    fprintf(stderr,
+            "wisp: all %u pool slots of process %d are in use: further instances use a normal memory reservation "
+            "until slots are free (slower; see --pool-slots)\n",
+            srv->pool_slots, (int)getpid());
+}
+
 /* ---- the whole run ------------------------------------------------------------ */
 
 __attribute__((noinline)) static int srv_setup_config(srv_t *srv, int *admin_fd) {
   const wisp_server_options_t *o = srv->options;
   char err[1024];
+  if (wisp_server_pool_config(o, &srv->pool_slots, &srv->pool_slot_bytes, err, sizeof err) < 0) {
+    fprintf(stderr, "wisp %s: %s\n", o->data_dir ? "serve" : "up", err);
+    return -1;
+  }
   uint64_t max_body = 1;
   if (o->data_dir) {
     srv->engine = wisp_engine_new();
@@ -536,7 +635,7 @@ void *srv_shared_alloc(size_t size) {
 
 /* Runs this process's loop threads until they have drained. */
 static int run_loops(srv_t *srv, int listen_fd, int admin_fd) {
-  srv->pool = wisp_pool_new(POOL_SLOTS);
+  srv->pool = wisp_pool_new_sized(srv->pool_slots, srv->pool_slot_bytes);
   srv->nthreads = srv->threads_per_proc;
   srv->threads = calloc((size_t)srv->nthreads, sizeof *srv->threads);
   if (!srv->threads) return -1;

@@ -38,10 +38,29 @@ typedef struct wisp_server_options {
    * is NULL) and are deployed through the admin API on admin_listen. */
   const char *data_dir;
   uint64_t max_upload_bytes; /* largest bundle the admin API accepts */
+  /* Pooled memory slots for instances made from snapshots, per process
+   * (wisp_pool_new_sized; see docs/server.md "Memory slots"):
+   * pool_slots: number of slots, 0 = 128 (or what pool_memory_bytes and
+   * pool_slot_bytes give); pool_slot_bytes: the largest memory a slot holds,
+   * 0 = 8 GiB (full reservation, no bounds checks); pool_memory_bytes: the
+   * address space all slots of a process may reserve, 0 = no budget. Given a
+   * budget, the slot size (or, with a slot size and no slot count, the slot
+   * count) is derived from it. A component whose memory may outgrow a slot
+   * runs with normal reservations (logged once). */
+  uint32_t pool_slots;
+  uint64_t pool_slot_bytes;
+  uint64_t pool_memory_bytes;
 } wisp_server_options_t;
 
 /* `wisp serve` defaults. */
 #define WISP_SERVE_MAX_UPLOAD_BYTES (64u * 1024 * 1024)
+
+/* The pool configuration `options` asks for: *slots and *slot_bytes (as
+ * wisp_pool_new_sized takes them, rounded). -1 with a message in err when
+ * the values make no sense (too small a budget, all three given, more
+ * address space than a process has). */
+int wisp_server_pool_config(const wisp_server_options_t *options, uint32_t *slots /* OUT */,
+                            uint64_t *slot_bytes /* OUT */, char *err, size_t err_size);
 
 /* The default snapshot directory: $XDG_CACHE_HOME/wisp/snapshots, else
  * $HOME/.cache/wisp/snapshots, written into out (NUL-terminated). -1 when
