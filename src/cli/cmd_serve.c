@@ -29,8 +29,8 @@ static void usage(FILE *out) {
       "application is served again after a restart. SIGTERM or Ctrl-C drains and exits.\n"
       "\n"
       "options:\n"
-      "  --data-dir DIR            the store and the token (default $XDG_DATA_HOME/wisp,\n"
-      "                            or ~/.local/share/wisp)\n"
+      "  --data-dir DIR            the store, the token and snapshot files (default\n"
+      "                            $XDG_DATA_HOME/wisp, or ~/.local/share/wisp)\n"
       "  --listen HOST:PORT        application address (default 127.0.0.1:3000; port 0 picks one)\n"
       "  --admin-listen HOST:PORT  admin API, /metrics, /healthz (default 127.0.0.1:3001)\n"
       "  --processes N             worker processes (default: one per CPU)\n"
@@ -118,7 +118,19 @@ int wisp_cli_serve(int argc, char **argv) {
     return EXIT_USAGE;
   }
   o.data_dir = owned;
+  /* snapshot files (keyed by module SHA-256) live with the store, not in the
+   * user's cache: a data directory is the whole state of a `wisp serve` */
+  size_t sl = strlen(owned) + sizeof "/snapshots";
+  char *snapdir = malloc(sl);
+  if (!snapdir) {
+    free(owned);
+    fprintf(stderr, "wisp serve: out of memory\n");
+    return EXIT_FAILURE;
+  }
+  snprintf(snapdir, sl, "%s/snapshots", owned);
+  o.snapshot_dir = snapdir;
   int code = wisp_server_run(&o);
+  free(snapdir);
   free(owned);
   return code;
 }

@@ -36,6 +36,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "component/csnap.h"
+#include "http_job.h"
 #include "serve.h"
 #include "wisp_component.h"
 
@@ -94,6 +96,8 @@ void srv_app_release(srv_app_t *app) {
     srv_component_t *c = &app->components[i];
     wisp_snapshot_delete(c->snapshot);
     wisp_module_delete(c->module);
+    wisp__csnap_delete(c->csnap);
+    wisp_component_delete(c->http);
     free(c->preopens);
     if (app->imports) free(app->imports[i]);
   }
@@ -389,12 +393,19 @@ srv_app_t *srv_app_build(srv_t *srv, const char *text, size_t text_len, const sr
     }
     c->npreopens = mc->file_count;
     /* The executor follows the artifact, as under `wisp up`: a core module
-     * runs as WAGI; a component is kept (its routes answer 501 under `wisp
-     * serve` for now: http_job.c serves `wisp up`'s one application). */
+     * runs as WAGI, a wasi:http component by http_job.c (decoded, checked,
+     * instantiated once with its init export run, and snapshotted). */
     if (wisp_is_component(mod->data, mod->size)) {
       if (is_wagi(m, i)) {
         snprintf(err, err_size,
                  "component '%s': %s is a component; the wagi executor runs core command modules", mc->id,
+                 source_rel(m, mc->source));
+        goto fail;
+      }
+      if (srv_http_load(c, srv->engine, mod->data, mod->size) < 0 ||
+          (!srv->options->no_snapshot && srv_http_snapshot(srv, c, mod->data, mod->size) < 0)) {
+        snprintf(err, err_size,
+                 "component '%s': %s is not a usable wasi:http component (the server log says why)", mc->id,
                  source_rel(m, mc->source));
         goto fail;
       }

@@ -70,6 +70,7 @@ struct http_job {
   h2o_req_t *req;       /* NULL once the client is gone */
   http_job_t **handle;  /* in req's pool; points back here while both live */
   const wisp_manifest_trigger_t *trigger;
+  srv_app_t *app; /* the version the request started on (a reference) */
   srv_component_t *comp;
   h2o_linklist_t link;
   where_t where;
@@ -175,6 +176,12 @@ static void flush_line(http_job_t *job, int which) {
   if (!job->line_len[which]) return;
   fprintf(stderr, "wisp: request %" PRIu64 " [%s] guest %s: %.*s\n", job->id, job->comp->manifest->id,
           which ? "stderr" : "stdout", (int)job->line_len[which], job->line[which]);
+  if (job->app->log_fd >= 0) { /* `wisp serve`: the app's own log too */
+    char line[sizeof job->line[0] + 128];
+    int n = snprintf(line, sizeof line, "request %" PRIu64 " [%s] guest %s: %.*s", job->id, job->comp->manifest->id,
+                     which ? "stderr" : "stdout", (int)job->line_len[which], job->line[which]);
+    if (n > 0) srv_app_log(job->app, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
   job->line_len[which] = 0;
 }
 
@@ -358,7 +365,11 @@ static void on_handle_dispose(void *p) {
   job->req = NULL;
   job->handle = NULL;
   if (job->http) wisp__http_body_in_detach(job->http); /* the entity lived in the request's pool */
-  if (!job->done) {
+  /* Once the whole response is out, the guest may run on to the end of
+   * handle within its CPU and wall-clock limits (wasi:http allows work after
+   * the response; componentize-js guests settle their event loop there).
+   * Before that, the request going away means the client left. */
+  if (!job->done && !job->final_sent) {
     job->abort = true;
     if (job->outcome == OUT_NONE) job->outcome = OUT_GONE;
     if (job->begun) move_to(job, READY);
@@ -368,9 +379,10 @@ static void on_handle_dispose(void *p) {
 static void log_and_count(http_job_t *job, h2o_req_t *req, int status, uint64_t bytes) {
   srv_t *srv = job->thread->srv;
   uint64_t dur = srv_now_us() - job->start_us;
-  size_t route = (size_t)(job->trigger - srv->manifest->triggers);
+  size_t route = srv_route_index(srv, job->app, job->trigger);
   srv_metrics_request(srv, route, status, dur);
-  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000, NULL};
+  srv_access_t entry = {job->id, job->trigger->route, status, bytes, dur, job->instantiate_us, job->cpu_ns / 1000,
+                        job->app};
   if (req) srv_access_log(srv, req, &entry);
   job->answered = true;
 }
@@ -555,7 +567,7 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req) {
   (void)req;
   http_job_t *job = (http_job_t *)gen;
   job->sending = false;
-  if (!job->done) {
+  if (!job->done && !job->final_sent) { /* as in on_handle_dispose */
     job->abort = true;
     if (job->outcome == OUT_NONE) job->outcome = OUT_GONE;
     if (job->begun) move_to(job, READY);
@@ -663,8 +675,8 @@ static void job_free(http_job_t *job) {
   if (job->handle) *job->handle = NULL;
   flush_line(job, 0);
   flush_line(job, 1);
-  if (!job->answered) srv_metrics_request(t->srv, (size_t)(job->trigger - t->srv->manifest->triggers), 499,
-                                          srv_now_us() - job->start_us);
+  if (!job->answered)
+    srv_metrics_request(t->srv, srv_route_index(t->srv, job->app, job->trigger), 499, srv_now_us() - job->start_us);
   if (job->cpu_ns) atomic_fetch_add(&t->srv->metrics->guest_cpu_us, job->cpu_ns / 1000);
   wisp__cinst_delete(job->inst);
   if (job->exec) {
@@ -688,6 +700,7 @@ static void job_free(http_job_t *job) {
     else
       munmap(job->stack, GUEST_STACK + STACK_GUARD);
   }
+  srv_app_release(job->app); /* last: the component belongs to it */
   free(job);
   t->inflight--;
   atomic_fetch_sub(&t->srv->metrics->inflight, 1);
@@ -735,9 +748,10 @@ static bool take_slot(srv_component_t *comp) {
   return false;
 }
 
-void srv_http_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger, uint64_t id) {
+void srv_http_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger,
+                    uint64_t id) {
   srv_t *srv = thread->srv;
-  srv_component_t *comp = &srv->components[trigger->component];
+  srv_component_t *comp = &app->components[trigger->component];
   http_job_t *job = calloc(1, sizeof *job);
   if (!job) {
     req->res.status = 503;
@@ -747,6 +761,8 @@ void srv_http_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_tr
   job->thread = thread;
   job->req = req;
   job->trigger = trigger;
+  job->app = app;
+  atomic_fetch_add(&app->refs, 1);
   job->comp = comp;
   job->id = id;
   job->start_us = srv_now_us();

@@ -13,7 +13,8 @@
 int srv_http_load(srv_component_t *c, wisp_engine_t *engine, const uint8_t *bytes, size_t len);
 void srv_http_thread_init(srv_thread_t *thread);
 /* Handles one request for a wasi:http component's route; always answers. */
-void srv_http_start(srv_thread_t *thread, h2o_req_t *req, const wisp_manifest_trigger_t *trigger, uint64_t id);
+void srv_http_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger,
+                    uint64_t id);
 /* Admits queued jobs, wakes blocked ones whose time came, gives every ready
  * job one turn. True while jobs are ready, queued or blocked. */
 bool srv_http_run_jobs(srv_thread_t *thread);

@@ -734,7 +734,7 @@ void srv_job_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const w
   uint64_t now = srv_now_us();
   uint64_t id = atomic_fetch_add(&srv->metrics->next_request_id, 1) + 1;
   if (comp->http) {
-    srv_http_start(thread, req, trigger, id);
+    srv_http_start(thread, req, app, trigger, id);
     return;
   }
   if (!comp->module) {

@@ -579,6 +579,66 @@ def test_logs_follow(root):
         s.stop()
 
 
+HTTP_APP = """\
+spin_manifest_version = 2
+[application]
+name = "{name}"
+[[trigger.http]]
+route = "/c/..."
+component = "hello"
+[[trigger.http]]
+route = "/v"
+component = "web"
+executor = {{ type = "wagi" }}
+[component.hello]
+source = "hello.wasm"
+[component.web]
+source = "web.wasm"
+"""
+
+
+def test_http_component(root):
+    """A wasi:http component (examples/http-c/hello) deployed next to a WAGI
+    module: served by every worker, through a redeploy, a restart and rm."""
+    comp = os.environ.get("WISP_DEPLOY_HTTP_COMPONENT", "")
+    if not os.path.exists(comp):
+        print(f"SKIPPED: deploy/http_component: {comp or 'examples/http-c/hello.wasm'} not built (needs jco)")
+        return
+    d = os.path.join(root, "mixed")
+    os.makedirs(d)
+    with open(os.path.join(d, "wisp.toml"), "w") as f:
+        f.write(HTTP_APP.format(name="mixed"))
+    shutil.copy(comp, os.path.join(d, "hello.wasm"))
+    shutil.copy(os.path.join(GUESTS, "v1.wasm"), os.path.join(d, "web.wasm"))
+    data = os.path.join(root, "data")
+    s = Serve(data)
+    try:
+        rc, out, err = s.cli("deploy", d)
+        check(rc == 0 and "/c/... -> hello" in out, f"deploy with a wasi:http component: {rc} {out} {err}")
+        want = b"hello from a C component\n"
+        check(all_are(bodies(s, "/c/x"), 200, want), f"every worker serves the component: {bodies(s, '/c/x', 2)}")
+        check(all_are(bodies(s, "/v", 6), 200, b"v1\n"), "the WAGI route of the same app")
+        shutil.copy(os.path.join(GUESTS, "v2.wasm"), os.path.join(d, "web.wasm"))
+        rc, out, err = s.cli("deploy", d)
+        check(rc == 0 and "version 2" in out, f"redeploy: {rc} {out} {err}")
+        check(all_are(bodies(s, "/c/y"), 200, want) and all_are(bodies(s, "/v", 6), 200, b"v2\n"),
+              "both routes after the redeploy")
+    finally:
+        s.stop()
+    s = Serve(data)
+    try:
+        check(all_are(bodies(s, "/c/z"), 200, want), "the component is restored at restart")
+        check(any(f.endswith(".wsnap") for f in os.listdir(os.path.join(data, "snapshots"))),
+              "snapshot files are kept in DATA_DIR/snapshots")
+        rc, out, err = s.cli("logs", "mixed")
+        check(rc == 0 and "/c/z" in out, f"its requests are in the app's log: {rc} {out[-400:]} {err}")
+        rc, out, err = s.cli("rm", "mixed")
+        check(rc == 0, f"rm: {rc} {err}")
+        check(all(st == 404 for st, _ in bodies(s, "/c/x", 6)), "route gone after rm")
+    finally:
+        s.stop()
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

@@ -418,6 +418,24 @@ def test_stdio(s):
     check(re.search(r"request \d+ \[t\] guest stderr: a line on stderr", err), "guest stderr not in the log")
 
 
+def test_after_response(s):
+    """A guest may work on after its response is complete (wasi:http allows
+    it; componentize-js guests settle their event loop there): the client
+    has its answer at once, the guest runs to its end, and nothing says the
+    client left."""
+    t0 = time.time()
+    st, _, body = s.get("/t/after")
+    took = time.time() - t0
+    check(st == 200 and body == b"answered\n", f"after: {st} {body!r}")
+    deadline = time.time() + 5
+    while time.time() < deadline and "work after the response" not in s.stderr():
+        time.sleep(0.05)
+    err = s.stderr()
+    check(re.search(r"request (\d+) \[t\] guest stderr: work after the response", err),
+          f"the guest ran on after its response (took {took:.3f} s): {err[-600:]}")
+    check("client closed the connection" not in err, f"a finished response is not a client leaving: {err[-600:]}")
+
+
 def test_executor_choice(s):
     """The artifact decides: a core module under the default executor is served by WAGI; a component that
     is not a wasi:http handler is refused at start with its name."""

@@ -25,6 +25,8 @@
  *   no-finish          writes some body and returns without finish (broken)
  *   stdout             writes lines to stdout and stderr (the server's log)
  *   sleep?ms=N         waits N ms on a monotonic-clock pollable, then "slept\n"
+ *   after              answers "answered\n", finishes the body, then waits
+ *                      50 ms and writes a line to stderr (work after the response)
  *   status?NNN         answers with status NNN
  *   many-fields        appends 64 KiB values until the host refuses (a trap)
  *   misc               more rules of the spec (trailers, outgoing-request,
@@ -539,6 +541,17 @@ void handle(int32_t request, int32_t param) {
     }
     descriptor_drop(found);
     finish(&o);
+  } else if (same(what, wlen, "after")) {
+    out_t o = respond(param, fields_new(), 200);
+    write_text(o.stream, "answered\n");
+    finish(&o);
+    int32_t poll = subscribe_duration(50 * 1000000);
+    pollable_block(poll);
+    pollable_drop(poll);
+    static const char text[] = "work after the response\n";
+    int32_t e = get_stderr();
+    blocking_write(e, P(text), sizeof text - 1, RET);
+    output_stream_drop(e);
   } else if (same(what, wlen, "stdout")) {
     log_lines();
     out_t o = respond(param, fields_new(), 200);
