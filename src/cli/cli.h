@@ -16,5 +16,10 @@ int wisp_cli_apps(int argc, char **argv);
 int wisp_cli_rollback(int argc, char **argv);
 int wisp_cli_rm(int argc, char **argv);
 int wisp_cli_logs(int argc, char **argv);
+/* cmd_up.c: --pool-slots N, --pool-slot-size SIZE or --pool-memory SIZE
+ * (`opt`, one of them) with value v into o; 0, or -1 after a message
+ * "wisp CMD: ...". wisp up and wisp serve share them. */
+struct wisp_server_options;
+int wisp_cli_pool_option(const char *cmd, const char *opt, const char *v, struct wisp_server_options *o);
 
 #endif

@@ -36,6 +36,8 @@ static void usage(FILE *out) {
       "  --processes N             worker processes (default: one per CPU)\n"
       "  --log-format FORMAT       access log on stdout: common (default), json or none\n"
       "  --max-upload BYTES        largest bundle a deploy may send (default 64 MiB)\n"
+      "  --pool-slots N, --pool-slot-size SIZE, --pool-memory SIZE\n"
+      "                            memory slots for instances, as for wisp up (wisp up --help)\n"
       "  --help                    show this help\n",
       out);
 }
@@ -64,8 +66,9 @@ int wisp_cli_serve(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
-    static const char *const known[] = {"--data-dir",  "--listen",     "--admin-listen",
-                                        "--processes", "--log-format", "--max-upload"};
+    static const char *const known[] = {"--data-dir",   "--listen",     "--admin-listen",   "--processes",
+                                        "--log-format", "--max-upload", "--pool-slots",     "--pool-slot-size",
+                                        "--pool-memory"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) is_known |= strcmp(a, known[k]) == 0;
     if (!is_known) {
@@ -99,6 +102,8 @@ int wisp_cli_serve(int argc, char **argv) {
         return EXIT_USAGE;
       }
       o.max_upload_bytes = n;
+    } else if (strncmp(a, "--pool-", 7) == 0) {
+      if (wisp_cli_pool_option("serve", a, v, &o) < 0) return EXIT_USAGE;
     } else if (strcmp(a, "--log-format") == 0) {
       if (strcmp(v, "common") == 0)
         o.log_format = WISP_LOG_COMMON;
@@ -111,6 +116,13 @@ int wisp_cli_serve(int argc, char **argv) {
         return EXIT_USAGE;
       }
     }
+  }
+  uint32_t slots = 0;
+  uint64_t slot_bytes = 0;
+  char perr[300];
+  if (wisp_server_pool_config(&o, &slots, &slot_bytes, perr, sizeof perr) < 0) {
+    fprintf(stderr, "wisp serve: %s\n", perr);
+    return EXIT_USAGE;
   }
   char *owned = dir ? strdup(dir) : default_data_dir();
   if (!owned) {

@@ -109,6 +109,31 @@ static int parse_size(const char *v, uint64_t *out) {
   return 0;
 }
 
+int wisp_cli_pool_option(const char *cmd, const char *opt, const char *v, wisp_server_options_t *o) {
+  if (strcmp(opt, "--pool-slots") == 0) {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > 65536) {
+      fprintf(stderr, "wisp %s: bad --pool-slots '%s' (want 1-65536)\n", cmd, v);
+      return -1;
+    }
+    o->pool_slots = (uint32_t)n;
+    return 0;
+  }
+  uint64_t size = 0;
+  if (parse_size(v, &size) < 0) {
+    fprintf(stderr, "wisp %s: bad %s '%s' (want a size like 256M or 64G: bytes with an optional K, M, G or T "
+                    "suffix)\n", cmd, opt, v);
+    return -1;
+  }
+  if (strcmp(opt, "--pool-slot-size") == 0)
+    o->pool_slot_bytes = size;
+  else
+    o->pool_memory_bytes = size;
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, wisp_server_options_t *o, const char **path) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -162,26 +187,8 @@ static int parse_args(int argc, char **argv, wisp_server_options_t *o, const cha
         o->threads = (int)n;
       else
         o->processes = (int)n;
-    } else if (strcmp(a, "--pool-slots") == 0) {
-      char *end;
-      errno = 0;
-      long n = strtol(v, &end, 10);
-      if (errno || end == v || *end || n < 1 || n > 65536) {
-        fprintf(stderr, "wisp up: bad --pool-slots '%s' (want 1-65536)\n", v);
-        return -1;
-      }
-      o->pool_slots = (uint32_t)n;
-    } else if (strcmp(a, "--pool-slot-size") == 0 || strcmp(a, "--pool-memory") == 0) {
-      uint64_t size = 0;
-      if (parse_size(v, &size) < 0) {
-        fprintf(stderr, "wisp up: bad %s '%s' (want a size like 256M or 64G: bytes with an optional K, M, G or T "
-                        "suffix)\n", a, v);
-        return -1;
-      }
-      if (a[7] == 's')
-        o->pool_slot_bytes = size;
-      else
-        o->pool_memory_bytes = size;
+    } else if (strncmp(a, "--pool-", 7) == 0) {
+      if (wisp_cli_pool_option("up", a, v, o) < 0) return -1;
     } else if (strcmp(a, "--log-format") == 0) {
       if (strcmp(v, "common") == 0)
         o->log_format = WISP_LOG_COMMON;

@@ -611,7 +611,9 @@ def test_http_component(root):
     shutil.copy(comp, os.path.join(d, "hello.wasm"))
     shutil.copy(os.path.join(GUESTS, "v1.wasm"), os.path.join(d, "web.wasm"))
     data = os.path.join(root, "data")
-    s = Serve(data)
+    p = subprocess.run([WISP, "serve", "--data-dir", data, "--pool-slots", "0"], capture_output=True, text=True)
+    check(p.returncode == 2 and "bad --pool-slots" in p.stderr, f"serve --pool-slots 0: {p.returncode} {p.stderr}")
+    s = Serve(data, extra=("--pool-slots", "4", "--pool-slot-size", "64M"))
     try:
         rc, out, err = s.cli("deploy", d)
         check(rc == 0 and "/c/... -> hello" in out, f"deploy with a wasi:http component: {rc} {out} {err}")
