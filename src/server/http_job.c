@@ -620,23 +620,11 @@ static void finish(http_job_t *job) {
   pump(job);
 }
 
-/* True if the client of an HTTP/1 request has closed its connection: h2o 2.2
- * does not read an HTTP/1 socket while a request is handled, so a guest that
- * computes without writing would otherwise run on for nobody (as job.c). */
-static bool client_closed(h2o_req_t *req) {
-  if (req->version >= 0x200 || !req->conn->callbacks->get_socket) return false;
-  h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
-  if (!sock) return false;
-  char byte;
-  ssize_t n = recv(h2o_socket_get_fd(sock), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
 /* Gives the guest its next turn: until its slice ends, it blocks or it is done. */
 static void run_guest(http_job_t *job) {
   srv_thread_t *t = job->thread;
   if (!job->abort && job->outcome == OUT_NONE && job->req && !job->started && job->cpu_ns &&
-      client_closed(job->req)) {
+      srv_client_closed(job->req)) {
     job->abort = true;
     job->outcome = OUT_GONE;
   }

@@ -152,6 +152,10 @@ void srv_pool_note(srv_t *srv, srv_component_t *c, wisp_store_t *store);
  * now or later. */
 void srv_job_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger);
 void srv_thread_jobs_init(srv_thread_t *thread);
+/* True if the client of an HTTP/1 request has closed its connection (a peek:
+ * h2o 2.2 does not read an HTTP/1 socket while a request is handled); the
+ * WAGI and wasi:http executors ask between slices. */
+bool srv_client_closed(h2o_req_t *req);
 /* Admits waiting jobs and gives every ready job one slice. Returns true if
  * jobs remain ready or waiting (the loop should poll without sleeping). */
 bool srv_thread_run_jobs(srv_thread_t *thread);

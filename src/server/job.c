@@ -309,7 +309,7 @@ static void job_trapped(srv_job_t *job) {
  * 2.2 does not read an HTTP/1 socket while a request is being handled, so a
  * peek is the only way to notice before writing (HTTP/2 disposes the
  * request itself when the stream is reset). */
-static bool client_closed(h2o_req_t *req) {
+bool srv_client_closed(h2o_req_t *req) {
   if (req->version >= 0x200 || !req->conn->callbacks->get_socket) return false;
   h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
   if (!sock) return false;
@@ -326,7 +326,7 @@ static bool job_slice(srv_job_t *job) {
     job_free(job);
     return false;
   }
-  if (job->started && client_closed(job->req)) {
+  if (job->started && srv_client_closed(job->req)) {
     wisp_exec_abort(job->exec);
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: client closed the connection; guest stopped\n", job->id,
             job->comp->manifest->id);
