@@ -191,7 +191,12 @@ int tar_read(const uint8_t *data, size_t len, size_t max_entry_size, tar_entry_t
       }
       entries = grown;
     }
-    snprintf(entries[n].name, sizeof entries[n].name, "%s", name);
+    size_t name_len = strlen(name);
+    if (name_len >= sizeof entries[n].name) { /* the checks above keep it shorter; never truncate */
+      snprintf(err, err_size, "bundle: an entry name is longer than %d bytes", TAR_MAX_NAME);
+      goto fail;
+    }
+    memcpy(entries[n].name, name, name_len + 1);
     entries[n].data = data + pos;
     entries[n].size = (size_t)size;
     n++;
