@@ -725,33 +725,29 @@ static pollable_t *pollable_get(wisp__wasi2_t *w, wisp__cabi_t *cx, uint64_t rep
   return &w->polls[rep - 1];
 }
 
-static int stream_subscribe(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, short events) {
+/* [method]input-stream.subscribe / output-stream.subscribe: a host stream's
+ * own pollable, else ready when the descriptor is readable / writable (at
+ * once for files, poll(2) for pipes and terminals) */
+static int stream_subscribe(wisp__wasi2_t *w, wisp__cabi_t *cx, const cval_t *self, int kind, short events,
+                            cval_t *res) {
+  obj_t *host = host_stream(w, self);
+  if (host) return host_want(cx, host, kind, "subscribe") ? -1 : host_subscribe(w, cx, host, &res[0]);
   int fd = stream_fd(w, cx, self);
   if (fd < 0) return -1;
-  return (int)pollable_new(w, 0, fd, events);
+  int rep = (int)pollable_new(w, 0, fd, events);
+  if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
+  res[0].of.u = (uint32_t)rep;
+  return 0;
 }
 
-/* [method]input-stream.subscribe: ready when the descriptor is readable (at
- * once for files, poll(2) for pipes and terminals) */
 HOST_FN(stream_subscribe_in) {
   UNUSED_ARGS;
-  obj_t *host = host_stream(env, &args[0]);
-  if (host) return host_want(cx, host, OBJ_HOST_IN, "subscribe") ? -1 : host_subscribe(env, cx, host, &res[0]);
-  int rep = stream_subscribe(env, cx, &args[0], POLLIN);
-  if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
-  res[0].of.u = (uint32_t)rep;
-  return 0;
+  return stream_subscribe(env, cx, &args[0], OBJ_HOST_IN, POLLIN, res);
 }
 
-/* [method]output-stream.subscribe: ready when writable */
 HOST_FN(stream_subscribe_out) {
   UNUSED_ARGS;
-  obj_t *host = host_stream(env, &args[0]);
-  if (host) return host_want(cx, host, OBJ_HOST_OUT, "subscribe") ? -1 : host_subscribe(env, cx, host, &res[0]);
-  int rep = stream_subscribe(env, cx, &args[0], POLLOUT);
-  if (rep <= 0) return rep < 0 ? -1 : fail(cx, "out of memory");
-  res[0].of.u = (uint32_t)rep;
-  return 0;
+  return stream_subscribe(env, cx, &args[0], OBJ_HOST_OUT, POLLOUT, res);
 }
 
 HOST_FN(pollable_drop) {
