@@ -34,6 +34,7 @@
 #include <openssl/ssl.h>
 
 #include "component/csnap.h"
+#include "front.h"
 #include "http_job.h"
 #include "internal.h"
 #include "wasihttp/outbound.h"
@@ -324,6 +325,24 @@ static h2o_hostconf_t *make_host(srv_t *srv, const char *name, int (*on_req)(h2o
   return host;
 }
 
+/* The app host's requests come through front.c, which frames responses
+ * itself (chunked, trailers): h2o's chunked filter, the one filter every
+ * path gets, is taken out (it does nothing for HTTP/2 either way). */
+static void drop_chunked_filter(h2o_hostconf_t *host) {
+  for (size_t i = 0; i < host->paths.size; i++) host->paths.entries[i].filters.size = 0;
+  host->fallback_path.filters.size = 0;
+}
+
+/* Which request bodies the front streams to the handler (front.h); the rest
+ * are read whole first (req->entity). For now none: the lead's change makes
+ * this true for wasi:http component routes. */
+static bool stream_body(void *data, h2o_req_t *req) {
+  (void)data, (void)req;
+  return false;
+}
+
+static const srv_front_config_t front_config = {.stream = stream_body};
+
 /* ---- loop threads ------------------------------------------------------------ */
 
 static void on_accept(h2o_socket_t *listener, const char *err) {
@@ -335,10 +354,25 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
   }
 }
 
-static h2o_socket_t *watch_listener(srv_thread_t *t, int fd, h2o_accept_ctx_t *actx) {
+/* The app listener: plain HTTP/1.x goes to the front (front.c); TLS still
+ * to h2o (its HTTP/1 and HTTP/2 after the handshake). */
+static void on_app_accept(h2o_socket_t *listener, const char *err) {
+  if (err) return;
+  h2o_accept_ctx_t *actx = listener->data;
+  for (int i = 0; i < 32; i++) {
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (!sock) break;
+    if (actx->ssl_ctx)
+      h2o_accept(actx, sock);
+    else
+      srv_front_accept(actx, &front_config, sock);
+  }
+}
+
+static h2o_socket_t *watch_listener(srv_thread_t *t, int fd, h2o_accept_ctx_t *actx, h2o_socket_cb cb) {
   h2o_socket_t *sock = h2o_evloop_socket_create(t->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
   sock->data = actx;
-  h2o_socket_read_start(sock, on_accept);
+  h2o_socket_read_start(sock, cb);
   return sock;
 }
 
@@ -355,6 +389,7 @@ static void close_listeners(srv_thread_t *t) {
     t->admin_listener = NULL;
   }
   h2o_context_request_shutdown(&t->ctx);
+  srv_front_shutdown(&t->ctx); /* idle keep-alive connections close now */
 }
 
 static void *thread_main(void *arg) {
@@ -428,8 +463,8 @@ __attribute__((noinline)) static int init_thread(srv_t *srv, srv_thread_t *t, in
     fprintf(stderr, "wisp: cannot listen on %s: %s\n", srv->options->listen, strerror(errno));
     return -1;
   }
-  t->listener = watch_listener(t, fd, &t->accept_ctx);
-  if (admin_fd >= 0) t->admin_listener = watch_listener(t, admin_fd, &t->admin_accept_ctx);
+  t->listener = watch_listener(t, fd, &t->accept_ctx, on_app_accept);
+  if (admin_fd >= 0) t->admin_listener = watch_listener(t, admin_fd, &t->admin_accept_ctx, on_accept);
   return 0;
 }
 
@@ -595,7 +630,10 @@ __attribute__((noinline)) static int srv_setup_config(srv_t *srv, int *admin_fd)
   h2o_config_init(&srv->globalconf);
   srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("wisp"));
   srv->globalconf.max_request_entity_size = (size_t)max_body;
+  const char *timeout = getenv("WISP_HTTP1_TIMEOUT_MS"); /* docs/server.md; tests use a short one */
+  if (timeout && atoi(timeout) > 0) srv->globalconf.http1.req_timeout = (uint64_t)atoi(timeout);
   srv->app_hosts[0] = make_host(srv, "default", on_app_req);
+  drop_chunked_filter(srv->app_hosts[0]);
   srv->admin_hosts[0] = make_host(srv, "admin", on_admin_req);
   return 0;
 }

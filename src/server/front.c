@@ -1,0 +1,911 @@
+/*
+ * front.c: wisp's HTTP/1.x connection layer for the application listener
+ * (front.h; docs/http.md "The front").
+ *
+ * One front_conn per accepted connection, with one h2o_req_t in it that is
+ * initialised for each request and disposed when its response has been
+ * written (or the connection closes). A connection is in one phase:
+ *   HEAD      reading a request head (header timeout running)
+ *   CONTINUE  writing "100 Continue" before the body is read
+ *   BODY      reading a whole body before the handler runs (idle timeout)
+ *   HANDLING  the handler has the request; reading only while a streamed
+ *             body is still arriving (and not paused by backpressure)
+ *   DRAIN     the response is done but a streamed body is not: discarding
+ *             up to SRV_FRONT_DRAIN_LIMIT more bytes
+ *
+ * The socket's input buffer (sock->input) holds the bytes of the current
+ * request and any pipelined ones after it. A request without a body keeps
+ * its head there (the h2o_req_t points into it; reading is stopped while it
+ * is handled, so the buffer does not move) and the head is consumed when the
+ * request ends. A request with a body has its head copied into the request's
+ * pool and consumed at once; the body then starts at sock->input->bytes:
+ * body_avail de-chunked bytes, then (chunked) raw bytes not yet decoded,
+ * then, once the body has ended, the next request's bytes. A whole body read
+ * first is req->entity, pointing into the buffer (no copy).
+ *
+ * The response: the first do_send of the final ostream writes the status
+ * line and headers with the body bytes in one h2o_socket_write; every later
+ * send is one write too. h2o_proceed_response follows each completed write
+ * (backpressure), the next request follows the final one.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "front.h"
+#include "h2o/http2.h"
+
+/* picohttpparser, exported by libh2o-evloop (its header is not installed). */
+struct phr_header {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+};
+int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
+                      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
+                      size_t last_len);
+
+#define MAX_TRAILER_BYTES (64 * 1024) /* request trailers (read and dropped) */
+
+typedef enum { PH_HEAD, PH_CONTINUE, PH_BODY, PH_HANDLING, PH_DRAIN } phase_t;
+typedef enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } body_kind_t;
+typedef enum { FR_NONE, FR_LENGTH, FR_CHUNKED, FR_CLOSE } framing_t;
+
+/* ---- chunked transfer coding (RFC 9112 section 7.1), decoded in place ---------------------- */
+
+typedef enum { CH_SIZE, CH_EXT, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LINE, CH_TRAILER_LF } ch_state_t;
+
+typedef struct chunk_decoder {
+  ch_state_t state;
+  unsigned digits;
+  uint64_t left; /* bytes left in the current chunk, or the size being parsed */
+  size_t trailer_bytes;
+} chunk_decoder_t;
+
+static int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes buf[0, len) in place: the chunk data goes to buf[0, *out). Returns
+ * 1 when the body ended (the last chunk and the trailer section were read;
+ * *used: input bytes that belonged to the body), 0 when all input was used
+ * and more is needed, -1 when the coding is broken. */
+static int chunk_decode(chunk_decoder_t *d, uint8_t *buf, size_t len, size_t *out, size_t *used) {
+  size_t i = 0, o = 0;
+  while (i < len) {
+    unsigned char c = buf[i];
+    switch (d->state) {
+      case CH_SIZE: {
+        int v = hex_value(c);
+        if (v >= 0) {
+          if (d->digits == 16) return -1;
+          d->left = d->left * 16 + (uint64_t)v;
+          d->digits++;
+          i++;
+          break;
+        }
+        if (d->digits == 0) return -1;
+        if (c == ';' || c == ' ' || c == '\t' || c == '\r') {
+          d->state = CH_EXT; /* extensions (ignored) up to the end of the line */
+          i++;
+          break;
+        }
+        if (c != '\n') return -1;
+        d->state = CH_EXT; /* the line ends here: CH_EXT takes the LF */
+        break;
+      }
+      case CH_EXT:
+        i++;
+        if (c != '\n') break;
+        d->digits = 0;
+        d->state = d->left ? CH_DATA : CH_TRAILER;
+        break;
+      case CH_DATA: {
+        size_t n = len - i;
+        if (n > d->left) n = (size_t)d->left;
+        if (o != i) memmove(buf + o, buf + i, n);
+        o += n;
+        i += n;
+        d->left -= n;
+        if (!d->left) d->state = CH_DATA_CR;
+        break;
+      }
+      case CH_DATA_CR:
+        i++;
+        if (c == '\r') d->state = CH_DATA_LF;
+        else if (c == '\n') d->state = CH_SIZE;
+        else return -1;
+        break;
+      case CH_DATA_LF:
+        i++;
+        if (c != '\n') return -1;
+        d->state = CH_SIZE;
+        break;
+      case CH_TRAILER: /* at the start of a trailer line or the final empty line */
+        i++;
+        if (c == '\n') goto done;
+        d->state = c == '\r' ? CH_TRAILER_LF : CH_TRAILER_LINE;
+        break;
+      case CH_TRAILER_LF:
+        i++;
+        if (c == '\n') goto done;
+        d->state = CH_TRAILER_LINE; /* a trailer line that starts with CR */
+        break;
+      case CH_TRAILER_LINE:
+        i++;
+        if (++d->trailer_bytes > MAX_TRAILER_BYTES) return -1;
+        if (c == '\n') d->state = CH_TRAILER;
+        break;
+    }
+  }
+  *out = o;
+  *used = i;
+  return 0;
+done:
+  *out = o;
+  *used = i;
+  return 1;
+}
+
+/* ---- the connection ---------------------------------------------------------------- */
+
+typedef struct front_conn {
+  h2o_conn_t super;
+  h2o_socket_t *sock;
+  const srv_front_config_t *cfg;
+  h2o_linklist_t link; /* the thread's connections */
+  h2o_timeout_entry_t timer;
+  phase_t phase;
+  bool req_live;   /* req initialised, not yet disposed */
+  bool keep_alive; /* another request may follow this one */
+  size_t prev_len; /* what phr_parse_request saw last time */
+  size_t head_len; /* a body-less request's head, still at the start of the input */
+  /* the request body */
+  body_kind_t body_kind;
+  bool streaming, body_end, body_error, paused;
+  uint64_t content_length;
+  uint64_t body_received; /* de-chunked bytes so far */
+  size_t body_avail;      /* de-chunked bytes at the start of the input, not consumed */
+  size_t drained;
+  chunk_decoder_t dec;
+  void (*on_change)(void *);
+  void *on_change_data;
+  /* the response */
+  h2o_ostream_t ostr;
+  framing_t framing;
+  bool head_sent, final_sent, no_body, broken;
+  uint64_t length_left; /* FR_LENGTH: body bytes still to send */
+  h2o_iovec_t trailers; /* flattened, in the request's pool */
+  char chunk_line[24];
+  h2o_req_t req; /* last: large */
+} front_conn_t;
+
+static __thread h2o_linklist_t thread_conns;
+
+static void on_read(h2o_socket_t *sock, const char *err);
+static void ostr_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state);
+static void handle_head(front_conn_t *conn);
+
+static socklen_t get_sockname(h2o_conn_t *c, struct sockaddr *sa) {
+  front_conn_t *conn = (front_conn_t *)c;
+  return conn->sock ? h2o_socket_getsockname(conn->sock, sa) : 0;
+}
+
+static socklen_t get_peername(h2o_conn_t *c, struct sockaddr *sa) {
+  front_conn_t *conn = (front_conn_t *)c;
+  return conn->sock ? h2o_socket_getpeername(conn->sock, sa) : 0;
+}
+
+static h2o_socket_t *get_socket(h2o_conn_t *c) { return ((front_conn_t *)c)->sock; }
+
+static const h2o_conn_callbacks_t front_callbacks = {
+    .get_sockname = get_sockname, .get_peername = get_peername, .get_socket = get_socket};
+
+static front_conn_t *conn_of(const h2o_req_t *req) {
+  return req->conn->callbacks == &front_callbacks ? (front_conn_t *)req->conn : NULL;
+}
+
+static void set_timer(front_conn_t *conn, bool on) {
+  if (h2o_timeout_is_linked(&conn->timer)) h2o_timeout_unlink(&conn->timer);
+  if (on) h2o_timeout_link(conn->super.ctx->loop, &conn->super.ctx->http1.req_timeout, &conn->timer);
+}
+
+static void init_req(front_conn_t *conn) {
+  h2o_init_request(&conn->req, &conn->super, NULL);
+  conn->req_live = true;
+  conn->ostr = (h2o_ostream_t){.do_send = ostr_send};
+  conn->req._ostr_top = &conn->ostr;
+  conn->req.timestamps.request_begin_at = *h2o_get_timestamp(conn->super.ctx, NULL, NULL);
+}
+
+static void dispose_req(front_conn_t *conn) {
+  conn->on_change = NULL;
+  if (!conn->req_live) return;
+  conn->req_live = false;
+  h2o_dispose_request(&conn->req);
+}
+
+static void close_conn(front_conn_t *conn) {
+  set_timer(conn, false);
+  dispose_req(conn);
+  h2o_linklist_unlink(&conn->link);
+  if (conn->sock) h2o_socket_close(conn->sock);
+  free(conn);
+}
+
+static void notify(front_conn_t *conn) {
+  if (conn->on_change) conn->on_change(conn->on_change_data);
+}
+
+/* ---- errors before the handler ------------------------------------------------------ */
+
+static void on_written_close(h2o_socket_t *sock, const char *err) {
+  (void)err;
+  close_conn(sock->data);
+}
+
+/* A request head that cannot be parsed: a fixed 400, then close. */
+static void send_bad_request(front_conn_t *conn, const char *why) {
+  size_t size = 200 + strlen(why);
+  char *buf = h2o_mem_alloc_pool(&conn->req.pool, size);
+  int n = snprintf(buf, size,
+                   "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+                   "Content-Length: %zu\r\n\r\n400 Bad Request: %s\n",
+                   strlen("400 Bad Request: \n") + strlen(why), why);
+  h2o_iovec_t v = h2o_iovec_init(buf, (size_t)n);
+  set_timer(conn, false);
+  h2o_socket_read_stop(conn->sock);
+  conn->phase = PH_HANDLING;
+  h2o_socket_write(conn->sock, &v, 1, on_written_close);
+}
+
+/* An error answered through h2o (the request was parsed): status, then close. */
+static void send_error(front_conn_t *conn, int status, const char *reason, const char *body) {
+  set_timer(conn, false);
+  h2o_socket_read_stop(conn->sock);
+  conn->phase = PH_HANDLING;
+  conn->body_kind = BODY_NONE; /* nothing more is read */
+  conn->keep_alive = false;
+  h2o_send_error_generic(&conn->req, status, reason, body, H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
+}
+
+/* ---- the request body ------------------------------------------------------------- */
+
+/* Takes in what arrived: sets body_avail, body_end, body_error. Returns false
+ * when the body broke (coding error or too large). */
+static bool ingest_body(front_conn_t *conn) {
+  h2o_buffer_t *in = conn->sock->input;
+  if (conn->body_end || conn->body_error) return true;
+  if (conn->body_kind == BODY_LENGTH) {
+    uint64_t want = conn->content_length - (conn->body_received - conn->body_avail);
+    size_t have = in->size < want ? in->size : (size_t)want;
+    conn->body_received += have - conn->body_avail;
+    conn->body_avail = have;
+    if (have == want) conn->body_end = true;
+    return true;
+  }
+  size_t raw = in->size - conn->body_avail, out = 0, used = 0;
+  if (raw == 0) return true;
+  int rc = chunk_decode(&conn->dec, (uint8_t *)in->bytes + conn->body_avail, raw, &out, &used);
+  if (rc < 0) {
+    conn->body_error = true;
+    return false;
+  }
+  if (rc == 1) { /* keep the next request's bytes right after the body */
+    memmove(in->bytes + conn->body_avail + out, in->bytes + conn->body_avail + used, raw - used);
+    in->size = conn->body_avail + out + (raw - used);
+    conn->body_end = true;
+  } else {
+    in->size = conn->body_avail + out;
+  }
+  conn->body_avail += out;
+  conn->body_received += out;
+  if (conn->body_received > conn->super.ctx->globalconf->max_request_entity_size) {
+    conn->body_error = true;
+    return false;
+  }
+  return true;
+}
+
+static void read_body(front_conn_t *conn) {
+  conn->paused = false;
+  set_timer(conn, true);
+  h2o_socket_read_start(conn->sock, on_read);
+}
+
+static void stop_reading(front_conn_t *conn) {
+  set_timer(conn, false);
+  h2o_socket_read_stop(conn->sock);
+}
+
+static void process(front_conn_t *conn) {
+  conn->phase = PH_HANDLING;
+  h2o_process_request(&conn->req);
+}
+
+/* A whole body read first: the handler gets it in req->entity. */
+static void body_buffered(front_conn_t *conn) {
+  if (!ingest_body(conn)) {
+    if (conn->body_received > conn->super.ctx->globalconf->max_request_entity_size)
+      send_error(conn, 413, "Request Entity Too Large", "request entity is too large");
+    else
+      send_error(conn, 400, "Invalid Request", "broken chunked-encoding");
+    return;
+  }
+  if (!conn->body_end) {
+    if (conn->phase != PH_BODY) {
+      conn->phase = PH_BODY;
+      read_body(conn);
+    } else {
+      set_timer(conn, true); /* idle timeout from the last bytes */
+    }
+    return;
+  }
+  stop_reading(conn);
+  conn->req.entity = h2o_iovec_init(conn->sock->input->bytes, conn->body_avail);
+  process(conn);
+}
+
+/* A streamed body: bytes arrived (or the body started). Reading goes on
+ * while the body is incomplete and the handler has less than the window
+ * unconsumed. */
+static void body_streamed(front_conn_t *conn) {
+  bool ok = ingest_body(conn);
+  if (!ok || conn->body_end) {
+    stop_reading(conn);
+    if (!ok) conn->keep_alive = false;
+  } else if (conn->body_avail >= SRV_FRONT_BODY_WINDOW) {
+    stop_reading(conn); /* backpressure: the handler consumes first */
+    conn->paused = true;
+  } else {
+    set_timer(conn, true);
+    h2o_socket_read_start(conn->sock, on_read);
+  }
+}
+
+/* Discarding what is left of a streamed body after the response. */
+static void next_request(front_conn_t *conn);
+static void drain(front_conn_t *conn) {
+  if (!ingest_body(conn) || conn->drained + conn->body_avail > SRV_FRONT_DRAIN_LIMIT) {
+    close_conn(conn);
+    return;
+  }
+  conn->drained += conn->body_avail;
+  h2o_buffer_consume(&conn->sock->input, conn->body_avail);
+  conn->body_avail = 0;
+  if (conn->body_end) {
+    stop_reading(conn);
+    next_request(conn);
+    return;
+  }
+  set_timer(conn, true);
+}
+
+/* Starts the body once a 100 Continue (if any) is out. A streamed body
+ * broken in the bytes that came with the head is answered here. */
+static void begin_body(front_conn_t *conn) {
+  if (!conn->streaming) {
+    body_buffered(conn);
+    return;
+  }
+  body_streamed(conn);
+  if (conn->body_error) {
+    conn->streaming = false;
+    if (conn->body_received > conn->super.ctx->globalconf->max_request_entity_size)
+      send_error(conn, 413, "Request Entity Too Large", "request entity is too large");
+    else
+      send_error(conn, 400, "Invalid Request", "broken chunked-encoding");
+    return;
+  }
+  process(conn);
+}
+
+static void on_continue_written(h2o_socket_t *sock, const char *err) {
+  front_conn_t *conn = sock->data;
+  if (err) {
+    close_conn(conn);
+    return;
+  }
+  begin_body(conn);
+}
+
+/* ---- the request head ------------------------------------------------------------- */
+
+/* Copies the head's strings into the pool: the input buffer moves while a body is read. */
+static void copy_head(front_conn_t *conn) {
+  h2o_req_t *req = &conn->req;
+  h2o_mem_pool_t *pool = &req->pool;
+  req->input.method = h2o_strdup(pool, req->input.method.base, req->input.method.len);
+  req->input.path = h2o_strdup(pool, req->input.path.base, req->input.path.len);
+  if (req->input.authority.base)
+    req->input.authority = h2o_strdup(pool, req->input.authority.base, req->input.authority.len);
+  if (req->upgrade.base) req->upgrade = h2o_strdup(pool, req->upgrade.base, req->upgrade.len);
+  for (size_t i = 0; i < req->headers.size; i++) {
+    h2o_header_t *h = &req->headers.entries[i];
+    if (!h2o_iovec_is_token(h->name)) *h->name = h2o_strdup(pool, h->name->base, h->name->len);
+    h->value = h2o_strdup(pool, h->value.base, h->value.len);
+  }
+}
+
+typedef struct head_info {
+  h2o_iovec_t connection, expect, content_length, transfer_encoding;
+  int content_lengths; /* how many Content-Length headers */
+  bool conflicting_length;
+} head_info_t;
+
+/* Headers as h2o has them: names in lower case, known ones as tokens; Host
+ * becomes the authority; Content-Length, Transfer-Encoding, Expect and
+ * Upgrade are not kept in req->headers (h2o's "init header special"). */
+static void add_headers(front_conn_t *conn, struct phr_header *src, size_t n, head_info_t *info) {
+  h2o_req_t *req = &conn->req;
+  h2o_vector_reserve(&req->pool, &req->headers, n);
+  for (size_t i = 0; i < n; i++) {
+    if (!src[i].name) continue; /* a continuation line (obsolete folding) */
+    h2o_strtolower((char *)src[i].name, src[i].name_len);
+    h2o_iovec_t value = h2o_iovec_init(src[i].value, src[i].value_len);
+    const h2o_token_t *token = h2o_lookup_token(src[i].name, src[i].name_len);
+    if (!token) {
+      h2o_add_header_by_str(&req->pool, &req->headers, src[i].name, src[i].name_len, 0, NULL, value.base, value.len);
+      continue;
+    }
+    if (token == H2O_TOKEN_HOST) {
+      req->input.authority = value;
+    } else if (token == H2O_TOKEN_CONTENT_LENGTH) {
+      if (info->content_lengths++ && !h2o_memis(value.base, value.len, info->content_length.base,
+                                                info->content_length.len))
+        info->conflicting_length = true;
+      info->content_length = value;
+    } else if (token == H2O_TOKEN_TRANSFER_ENCODING) {
+      info->transfer_encoding = value;
+    } else if (token == H2O_TOKEN_EXPECT) {
+      info->expect = value;
+    } else if (token == H2O_TOKEN_UPGRADE) {
+      req->upgrade = value;
+    } else {
+      h2o_add_header(&req->pool, &req->headers, token, NULL, value.base, value.len);
+      if (token == H2O_TOKEN_CONNECTION) info->connection = value;
+    }
+  }
+}
+
+static bool start_http2(front_conn_t *conn) {
+  static const char preface[] = "PRI * HTTP/2";
+  h2o_buffer_t *in = conn->sock->input;
+  if (!conn->super.ctx->globalconf->http1.upgrade_to_http2 || in->size < sizeof preface - 1 ||
+      memcmp(in->bytes, preface, sizeof preface - 1) != 0)
+    return false;
+  h2o_accept_ctx_t actx = {.ctx = conn->super.ctx, .hosts = conn->super.hosts};
+  h2o_socket_t *sock = conn->sock;
+  struct timeval connected_at = conn->super.connected_at;
+  h2o_socket_read_stop(sock);
+  conn->sock = NULL;
+  close_conn(conn);
+  h2o_http2_accept(&actx, sock, connected_at);
+  return true;
+}
+
+/* Sets the body's kind and length from the head; false after answering an error. */
+static bool setup_body(front_conn_t *conn, head_info_t *info) {
+  if (info->transfer_encoding.base) {
+    if (!h2o_lcstris(info->transfer_encoding.base, info->transfer_encoding.len, H2O_STRLIT("chunked"))) {
+      send_error(conn, 400, "Invalid Request", "unknown transfer-encoding");
+      return false;
+    }
+    conn->body_kind = BODY_CHUNKED;
+    if (info->content_lengths) conn->keep_alive = false; /* both: RFC 9112 6.3 */
+    return true;
+  }
+  if (!info->content_lengths) return true;
+  size_t len = h2o_strtosize(info->content_length.base, info->content_length.len);
+  if (len == SIZE_MAX || info->conflicting_length) {
+    send_error(conn, 400, "Invalid Request", "broken content-length header");
+    return false;
+  }
+  if (len > conn->super.ctx->globalconf->max_request_entity_size) {
+    send_error(conn, 413, "Request Entity Too Large", "request entity is too large");
+    return false;
+  }
+  conn->body_kind = BODY_LENGTH;
+  conn->content_length = len;
+  return true;
+}
+
+static void handle_head(front_conn_t *conn) {
+  h2o_buffer_t *in = conn->sock->input;
+  size_t len = in->size < H2O_MAX_REQLEN ? in->size : H2O_MAX_REQLEN;
+  struct phr_header headers[H2O_MAX_HEADERS];
+  size_t nheaders = H2O_MAX_HEADERS;
+  int minor = 0;
+  h2o_req_t *req = &conn->req;
+  int rc = phr_parse_request(in->bytes, len, (const char **)&req->input.method.base, &req->input.method.len,
+                             (const char **)&req->input.path.base, &req->input.path.len, &minor, headers, &nheaders,
+                             conn->prev_len);
+  conn->prev_len = len;
+  if (rc == -2) {
+    if (len == H2O_MAX_REQLEN) send_bad_request(conn, "the request line and headers are too large");
+    return;
+  }
+  if (rc < 0) {
+    if (start_http2(conn)) return;
+    send_bad_request(conn, "malformed request line or headers");
+    return;
+  }
+  req->version = 0x100 | (minor != 0);
+  req->input.scheme = conn->sock->ssl ? &H2O_URL_SCHEME_HTTPS : &H2O_URL_SCHEME_HTTP;
+  head_info_t info;
+  memset(&info, 0, sizeof info);
+  add_headers(conn, headers, nheaders, &info);
+  if (info.connection.base) {
+    if (h2o_contains_token(info.connection.base, info.connection.len, H2O_STRLIT("close"), ','))
+      conn->keep_alive = false;
+    else if (minor == 0)
+      conn->keep_alive = h2o_contains_token(info.connection.base, info.connection.len, H2O_STRLIT("keep-alive"), ',');
+    else
+      conn->keep_alive = true;
+    if (!req->upgrade.base || !h2o_contains_token(info.connection.base, info.connection.len, H2O_STRLIT("upgrade"), ','))
+      req->upgrade = h2o_iovec_init(NULL, 0);
+  } else {
+    conn->keep_alive = minor != 0;
+    req->upgrade = h2o_iovec_init(NULL, 0);
+  }
+  if (conn->super.ctx->shutdown_requested) conn->keep_alive = false;
+  req->http1_is_persistent = conn->keep_alive;
+  if (!setup_body(conn, &info)) return;
+  if (conn->body_kind == BODY_NONE) { /* the head stays in the input until the request ends */
+    conn->head_len = (size_t)rc;
+    stop_reading(conn);
+    process(conn);
+    return;
+  }
+  req->timestamps.request_body_begin_at = *h2o_get_timestamp(conn->super.ctx, NULL, NULL);
+  if (info.expect.base && !h2o_lcstris(info.expect.base, info.expect.len, H2O_STRLIT("100-continue"))) {
+    send_error(conn, 417, "Expectation Failed", "unknown expectation");
+    return;
+  }
+  copy_head(conn);
+  h2o_buffer_consume(&conn->sock->input, (size_t)rc);
+  conn->head_len = 0;
+  if (conn->body_kind == BODY_LENGTH && conn->content_length == 0) {
+    conn->body_end = true;
+  } else if (conn->cfg->stream && conn->cfg->stream(conn->cfg->data, req)) {
+    conn->streaming = true;
+  }
+  if (info.expect.base && !conn->body_end) {
+    static const h2o_iovec_t cont = {H2O_STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+    stop_reading(conn);
+    conn->phase = PH_CONTINUE;
+    h2o_socket_write(conn->sock, (h2o_iovec_t *)&cont, 1, on_continue_written);
+    return;
+  }
+  begin_body(conn);
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+static void on_read(h2o_socket_t *sock, const char *err) {
+  front_conn_t *conn = sock->data;
+  if (err) {
+    if (conn->phase == PH_HANDLING && conn->streaming && !conn->body_end && !conn->body_error) {
+      conn->body_error = true; /* the client left mid-body */
+      notify(conn);
+    }
+    close_conn(conn);
+    return;
+  }
+  switch (conn->phase) {
+    case PH_HEAD:
+      handle_head(conn);
+      break;
+    case PH_BODY:
+      body_buffered(conn);
+      break;
+    case PH_HANDLING:
+      if (!conn->streaming) { /* not expected: reading stops while a request is handled */
+        h2o_socket_read_stop(sock);
+        break;
+      }
+      body_streamed(conn);
+      notify(conn);
+      break;
+    case PH_DRAIN:
+      drain(conn);
+      break;
+    case PH_CONTINUE:
+      break;
+  }
+}
+
+static void on_timeout(h2o_timeout_entry_t *entry) {
+  front_conn_t *conn = H2O_STRUCT_FROM_MEMBER(front_conn_t, timer, entry);
+  if (conn->phase == PH_HANDLING && conn->streaming && !conn->body_end && !conn->body_error) {
+    conn->body_error = true; /* the client stopped sending the body */
+    notify(conn);
+  }
+  close_conn(conn);
+}
+
+/* Waits for (or parses the buffered) next request head. */
+static void read_head(front_conn_t *conn) {
+  conn->phase = PH_HEAD;
+  set_timer(conn, true);
+  h2o_socket_read_start(conn->sock, on_read);
+  if (conn->sock->input->size) handle_head(conn);
+}
+
+static void reset_request_state(front_conn_t *conn) {
+  conn->prev_len = conn->head_len = 0;
+  conn->body_kind = BODY_NONE;
+  conn->streaming = conn->body_end = conn->body_error = conn->paused = false;
+  conn->content_length = conn->body_received = 0;
+  conn->body_avail = conn->drained = 0;
+  conn->dec = (chunk_decoder_t){0};
+  conn->framing = FR_NONE;
+  conn->head_sent = conn->final_sent = conn->no_body = conn->broken = false;
+  conn->length_left = 0;
+  conn->trailers = h2o_iovec_init(NULL, 0);
+}
+
+/* The request is over (response written, body read): the next one, if any. */
+static void next_request(front_conn_t *conn) {
+  dispose_req(conn);
+  if (!conn->keep_alive || conn->super.ctx->shutdown_requested) {
+    close_conn(conn);
+    return;
+  }
+  h2o_buffer_consume(&conn->sock->input, conn->head_len + conn->body_avail);
+  reset_request_state(conn);
+  init_req(conn);
+  read_head(conn);
+}
+
+/* ---- the response ----------------------------------------------------------------- */
+
+static void on_written(h2o_socket_t *sock, const char *err) {
+  front_conn_t *conn = sock->data;
+  if (err) {
+    close_conn(conn);
+    return;
+  }
+  if (!conn->final_sent) {
+    h2o_proceed_response(&conn->req);
+    return;
+  }
+  conn->req.timestamps.response_end_at = *h2o_get_timestamp(conn->super.ctx, NULL, NULL);
+  if (conn->broken) conn->keep_alive = false;
+  if (conn->body_kind != BODY_NONE && !conn->body_end) { /* a streamed body the handler left unread */
+    dispose_req(conn);
+    if (!conn->keep_alive || conn->body_error || conn->super.ctx->shutdown_requested) {
+      close_conn(conn);
+      return;
+    }
+    conn->phase = PH_DRAIN;
+    h2o_buffer_consume(&conn->sock->input, conn->body_avail);
+    conn->drained = conn->body_avail;
+    conn->body_avail = 0;
+    conn->paused = false;
+    set_timer(conn, true);
+    h2o_socket_read_start(conn->sock, on_read);
+    return;
+  }
+  next_request(conn);
+}
+
+static size_t head_size(h2o_req_t *req) {
+  size_t n = 240 + strlen(req->res.reason) + H2O_TIMESTR_RFC1123_LEN + req->conn->ctx->globalconf->server_name.len;
+  for (size_t i = 0; i < req->res.headers.size; i++)
+    n += req->res.headers.entries[i].name->len + req->res.headers.entries[i].value.len + 4;
+  return n;
+}
+
+static char *put(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+
+/* The status line and headers, as h2o's HTTP/1 writes them (Date,
+ * Connection, Content-Length, Server first; then the handler's headers). */
+static h2o_iovec_t write_head(front_conn_t *conn) {
+  h2o_req_t *req = &conn->req;
+  h2o_timestamp_t ts;
+  h2o_get_timestamp(conn->super.ctx, &req->pool, &ts);
+  char *buf = h2o_mem_alloc_pool(&req->pool, head_size(req)), *p = buf;
+  int status = req->res.status < 100 || req->res.status > 999 ? 500 : req->res.status;
+  p += sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n", status, req->res.reason, ts.str->rfc1123,
+               conn->keep_alive ? "keep-alive" : "close");
+  if (conn->framing == FR_LENGTH || (conn->no_body && req->res.content_length != SIZE_MAX))
+    p += sprintf(p, "Content-Length: %zu\r\n", req->res.content_length);
+  h2o_iovec_t server = conn->super.ctx->globalconf->server_name;
+  if (server.len) {
+    p = put(p, "Server: ", 8);
+    p = put(p, server.base, server.len);
+    p = put(p, "\r\n", 2);
+  }
+  for (size_t i = 0; i < req->res.headers.size; i++) {
+    const h2o_header_t *h = &req->res.headers.entries[i];
+    if (h->name == &H2O_TOKEN_CONTENT_LENGTH->buf || h->name == &H2O_TOKEN_TRANSFER_ENCODING->buf ||
+        h->name == &H2O_TOKEN_CONNECTION->buf)
+      continue;
+    p = put(p, h->orig_name ? h->orig_name : h->name->base, h->name->len);
+    p = put(p, ": ", 2);
+    p = put(p, h->value.base, h->value.len);
+    p = put(p, "\r\n", 2);
+  }
+  if (conn->framing == FR_CHUNKED) p = put(p, "Transfer-Encoding: chunked\r\n", 28);
+  p = put(p, "\r\n", 2);
+  return h2o_iovec_init(buf, (size_t)(p - buf));
+}
+
+/* Chooses the framing once the first send shows what the body is. */
+static void choose_framing(front_conn_t *conn, size_t first_len, h2o_send_state_t state) {
+  h2o_req_t *req = &conn->req;
+  int st = req->res.status;
+  bool head = h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+  conn->no_body = head || st < 200 || st == 204 || st == 304;
+  if (!req->http1_is_persistent) conn->keep_alive = false;
+  if (conn->super.ctx->shutdown_requested) conn->keep_alive = false;
+  if (conn->no_body) {
+    conn->framing = FR_NONE;
+  } else if (req->res.content_length == SIZE_MAX && state == H2O_SEND_STATE_FINAL && !conn->trailers.base) {
+    req->res.content_length = first_len; /* the whole body is here */
+    conn->framing = FR_LENGTH;
+  } else if (req->res.content_length != SIZE_MAX && !conn->trailers.base) {
+    conn->framing = FR_LENGTH;
+  } else if (req->version >= 0x101) {
+    conn->framing = FR_CHUNKED;
+  } else {
+    conn->framing = FR_CLOSE;
+    conn->keep_alive = false;
+  }
+  if (conn->framing == FR_LENGTH) conn->length_left = req->res.content_length;
+  /* a streamed body that is still arriving: keep the connection only if draining its rest can work */
+  if (conn->streaming && !conn->body_end) {
+    uint64_t rest = conn->body_kind == BODY_LENGTH ? conn->content_length - conn->body_received : 0;
+    if (conn->body_error || rest > SRV_FRONT_DRAIN_LIMIT) conn->keep_alive = false;
+  }
+}
+
+static void ostr_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state) {
+  front_conn_t *conn = H2O_STRUCT_FROM_MEMBER(front_conn_t, ostr, self);
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) len += bufs[i].len;
+  h2o_iovec_t *out = alloca(sizeof *out * (n + 8));
+  size_t k = 0;
+  if (!conn->head_sent) {
+    conn->req.timestamps.response_start_at = *h2o_get_timestamp(conn->super.ctx, NULL, NULL);
+    choose_framing(conn, len, state);
+    out[k++] = write_head(conn);
+    conn->head_sent = true;
+  }
+  if (state == H2O_SEND_STATE_ERROR) conn->broken = true;
+  if (!h2o_send_state_is_in_progress(state)) conn->final_sent = true;
+  if (conn->no_body) len = 0;
+  if (conn->framing == FR_LENGTH && len > conn->length_left) { /* more than announced: cut, then close */
+    len = (size_t)conn->length_left;
+    conn->broken = true;
+  }
+  req->bytes_sent += len;
+  if (conn->framing == FR_CHUNKED && len)
+    out[k++] = h2o_iovec_init(conn->chunk_line, (size_t)sprintf(conn->chunk_line, "%zx\r\n", len));
+  for (size_t i = 0, left = len; i < n && left; i++) { /* the body buffers, up to len bytes */
+    out[k] = bufs[i];
+    if (out[k].len > left) out[k].len = left;
+    left -= out[k].len;
+    if (out[k].len) k++;
+  }
+  if (conn->framing == FR_LENGTH) {
+    conn->length_left -= len;
+    if (conn->final_sent && conn->length_left) conn->broken = true; /* fewer than announced */
+  }
+  if (conn->framing == FR_CHUNKED) {
+    if (len) out[k++] = h2o_iovec_init(H2O_STRLIT("\r\n"));
+    if (state == H2O_SEND_STATE_FINAL) {
+      out[k++] = h2o_iovec_init(H2O_STRLIT("0\r\n"));
+      if (conn->trailers.base) out[k++] = conn->trailers;
+      out[k++] = h2o_iovec_init(H2O_STRLIT("\r\n"));
+    }
+  }
+  h2o_socket_write(conn->sock, out, k, on_written);
+}
+
+/* ---- the interface ---------------------------------------------------------------- */
+
+void srv_front_accept(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock) {
+  struct timeval connected_at = *h2o_get_timestamp(ctx->ctx, NULL, NULL);
+  front_conn_t *conn =
+      (front_conn_t *)h2o_create_connection(sizeof *conn, ctx->ctx, ctx->hosts, connected_at, &front_callbacks);
+  memset((char *)conn + sizeof conn->super, 0, offsetof(front_conn_t, req) - sizeof conn->super);
+  conn->sock = sock;
+  conn->cfg = cfg;
+  conn->timer.cb = on_timeout;
+  sock->data = conn;
+  if (!thread_conns.next) h2o_linklist_init_anchor(&thread_conns);
+  h2o_linklist_insert(&thread_conns, &conn->link);
+  init_req(conn);
+  read_head(conn);
+}
+
+void srv_front_shutdown(h2o_context_t *ctx) {
+  if (!thread_conns.next) return;
+  for (h2o_linklist_t *n = thread_conns.next, *next; n != &thread_conns; n = next) {
+    next = n->next;
+    front_conn_t *conn = H2O_STRUCT_FROM_MEMBER(front_conn_t, link, n);
+    if (conn->super.ctx == ctx && conn->phase == PH_HEAD && conn->sock->input->size == 0) close_conn(conn);
+  }
+}
+
+bool srv_front_owns(const h2o_req_t *req) { return conn_of(req) != NULL; }
+
+bool srv_front_streaming(const h2o_req_t *req) {
+  front_conn_t *conn = conn_of(req);
+  return conn && conn->streaming && req == &conn->req;
+}
+
+srv_body_state_t srv_front_body_peek(h2o_req_t *req, const uint8_t **data, size_t *len) {
+  front_conn_t *conn = conn_of(req);
+  *data = NULL;
+  *len = 0;
+  if (!conn || !conn->streaming) return SRV_BODY_END;
+  *data = (const uint8_t *)conn->sock->input->bytes;
+  *len = conn->body_avail;
+  if (conn->body_error) return SRV_BODY_ERROR;
+  return conn->body_end ? SRV_BODY_END : SRV_BODY_MORE;
+}
+
+void srv_front_body_consume(h2o_req_t *req, size_t n) {
+  front_conn_t *conn = conn_of(req);
+  if (!conn || !conn->streaming || conn->phase != PH_HANDLING) return;
+  if (n > conn->body_avail) n = conn->body_avail;
+  h2o_buffer_consume(&conn->sock->input, n);
+  conn->body_avail -= n;
+  if (conn->paused && conn->body_avail < SRV_FRONT_BODY_WINDOW && !conn->body_end && !conn->body_error) {
+    conn->paused = false;
+    set_timer(conn, true);
+    h2o_socket_read_start(conn->sock, on_read);
+  }
+}
+
+void srv_front_body_on_change(h2o_req_t *req, void (*cb)(void *), void *data) {
+  front_conn_t *conn = conn_of(req);
+  if (!conn) return;
+  conn->on_change = cb;
+  conn->on_change_data = data;
+}
+
+int64_t srv_front_body_length(const h2o_req_t *req) {
+  front_conn_t *conn = conn_of(req);
+  if (!conn || conn->body_kind != BODY_LENGTH) return -1;
+  return (int64_t)conn->content_length;
+}
+
+int srv_front_set_trailers(h2o_req_t *req, const h2o_header_t *headers, size_t n) {
+  front_conn_t *conn = conn_of(req);
+  if (!conn || req->version < 0x101) return -1;
+  int st = req->res.status;
+  if (h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD")) || st == 204 || st == 304)
+    return -1;
+  if (conn->head_sent ? conn->framing != FR_CHUNKED : req->res.content_length != SIZE_MAX) return -1;
+  size_t size = 1;
+  for (size_t i = 0; i < n; i++) {
+    if (memchr(headers[i].name->base, '\r', headers[i].name->len) ||
+        memchr(headers[i].name->base, '\n', headers[i].name->len) ||
+        memchr(headers[i].value.base, '\r', headers[i].value.len) ||
+        memchr(headers[i].value.base, '\n', headers[i].value.len))
+      return -1;
+    size += headers[i].name->len + headers[i].value.len + 4;
+  }
+  char *buf = h2o_mem_alloc_pool(&req->pool, size), *p = buf;
+  for (size_t i = 0; i < n; i++) {
+    p = put(p, headers[i].name->base, headers[i].name->len);
+    p = put(p, ": ", 2);
+    p = put(p, headers[i].value.base, headers[i].value.len);
+    p = put(p, "\r\n", 2);
+  }
+  conn->trailers = h2o_iovec_init(buf, (size_t)(p - buf));
+  return 0;
+}
