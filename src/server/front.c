@@ -442,11 +442,11 @@ typedef struct head_info {
 /* Headers as h2o has them: names in lower case, known ones as tokens; Host
  * becomes the authority; Content-Length, Transfer-Encoding, Expect and
  * Upgrade are not kept in req->headers (h2o's "init header special"). */
-static void add_headers(front_conn_t *conn, struct phr_header *src, size_t n, head_info_t *info) {
+static bool add_headers(front_conn_t *conn, struct phr_header *src, size_t n, head_info_t *info) {
   h2o_req_t *req = &conn->req;
   h2o_vector_reserve(&req->pool, &req->headers, n);
   for (size_t i = 0; i < n; i++) {
-    if (!src[i].name) continue; /* a continuation line (obsolete folding) */
+    if (!src[i].name) return false; /* a continuation line (obsolete folding, RFC 9112 5.2: 400) */
     h2o_strtolower((char *)src[i].name, src[i].name_len);
     h2o_iovec_t value = h2o_iovec_init(src[i].value, src[i].value_len);
     const h2o_token_t *token = h2o_lookup_token(src[i].name, src[i].name_len);
@@ -472,6 +472,7 @@ static void add_headers(front_conn_t *conn, struct phr_header *src, size_t n, he
       if (token == H2O_TOKEN_CONNECTION) info->connection = value;
     }
   }
+  return true;
 }
 
 static bool start_http2(front_conn_t *conn) {
@@ -540,7 +541,10 @@ static void handle_head(front_conn_t *conn) {
   req->input.scheme = conn->sock->ssl ? &H2O_URL_SCHEME_HTTPS : &H2O_URL_SCHEME_HTTP;
   head_info_t info;
   memset(&info, 0, sizeof info);
-  add_headers(conn, headers, nheaders, &info);
+  if (!add_headers(conn, headers, nheaders, &info)) {
+    send_bad_request(conn, "a header line folded onto the next (obsolete line folding)");
+    return;
+  }
   if (info.connection.base) {
     if (h2o_contains_token(info.connection.base, info.connection.len, H2O_STRLIT("close"), ','))
       conn->keep_alive = false;
