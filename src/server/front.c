@@ -819,8 +819,62 @@ static void ostr_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, si
 
 /* ---- the interface ---------------------------------------------------------------- */
 
+/* A TLS connection until its handshake is done. */
+typedef struct handshake {
+  h2o_timeout_entry_t timer; /* ctx->handshake_timeout */
+  h2o_accept_ctx_t *ctx;
+  const srv_front_config_t *cfg;
+  h2o_socket_t *sock;
+  struct timeval connected_at;
+} handshake_t;
+
+static void start_http1(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock,
+                        struct timeval connected_at);
+
+static void on_handshake_timeout(h2o_timeout_entry_t *entry) {
+  handshake_t *hs = H2O_STRUCT_FROM_MEMBER(handshake_t, timer, entry);
+  hs->sock->data = NULL;
+  h2o_socket_close(hs->sock);
+  free(hs);
+}
+
+/* ALPN "h2" (or a draft "h2-NN") goes to h2o's HTTP/2; http/1.1 or none to the front. */
+static void on_handshake(h2o_socket_t *sock, const char *err) {
+  handshake_t *hs = sock->data;
+  h2o_timeout_unlink(&hs->timer);
+  sock->data = NULL;
+  h2o_accept_ctx_t *ctx = hs->ctx;
+  const srv_front_config_t *cfg = hs->cfg;
+  struct timeval connected_at = hs->connected_at;
+  free(hs);
+  if (err) {
+    h2o_socket_close(sock);
+    return;
+  }
+  h2o_iovec_t proto = h2o_socket_ssl_get_selected_protocol(sock);
+  if (proto.len >= 2 && memcmp(proto.base, "h2", 2) == 0 && (proto.len == 2 || proto.base[2] == '-')) {
+    h2o_http2_accept(ctx, sock, connected_at);
+    return;
+  }
+  start_http1(ctx, cfg, sock, connected_at);
+}
+
 void srv_front_accept(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock) {
   struct timeval connected_at = *h2o_get_timestamp(ctx->ctx, NULL, NULL);
+  if (!ctx->ssl_ctx) {
+    start_http1(ctx, cfg, sock, connected_at);
+    return;
+  }
+  handshake_t *hs = h2o_mem_alloc(sizeof *hs);
+  *hs = (handshake_t){.ctx = ctx, .cfg = cfg, .sock = sock, .connected_at = connected_at};
+  hs->timer.cb = on_handshake_timeout;
+  h2o_timeout_link(ctx->ctx->loop, &ctx->ctx->handshake_timeout, &hs->timer);
+  sock->data = hs;
+  h2o_socket_ssl_handshake(sock, ctx->ssl_ctx, NULL, on_handshake);
+}
+
+static void start_http1(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock,
+                        struct timeval connected_at) {
   front_conn_t *conn =
       (front_conn_t *)h2o_create_connection(sizeof *conn, ctx->ctx, ctx->hosts, connected_at, &front_callbacks);
   memset((char *)conn + sizeof conn->super, 0, offsetof(front_conn_t, req) - sizeof conn->super);

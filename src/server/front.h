@@ -13,7 +13,8 @@
  * configuration's `stream` predicate says so, handed to the handler as it
  * arrives through srv_front_body_*.
  *
- * Everything here runs on the loop thread that accepted the connection.
+ * Everything here runs on the loop thread that accepted the connection; TLS
+ * connections are handshaken here too (srv_front_accept).
  * Connections that start with the HTTP/2 preface ("PRI * HTTP/2.0", prior
  * knowledge) are handed to h2o's HTTP/2 (h2o_http2_accept) when
  * globalconf->http1.upgrade_to_http2 is set; `Upgrade: h2c` is ignored (the
@@ -43,7 +44,10 @@ typedef struct srv_front_config {
   void *data;
 } srv_front_config_t;
 
-/* Takes over an accepted app-listener socket (cfg must outlive the connection). */
+/* Takes over an accepted app-listener socket (cfg must outlive the connection).
+ * With ctx->ssl_ctx the TLS handshake comes first (within the context's
+ * handshake timeout): ALPN "h2" goes to h2o's HTTP/2 (h2o_http2_accept),
+ * http/1.1 or no ALPN to the front, so HTTPS/1.1 streams too. */
 void srv_front_accept(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock);
 /* Server shutdown (call after h2o_context_request_shutdown(ctx)): closes the
  * front's idle connections of ctx (no request bytes received); the others

@@ -354,18 +354,15 @@ static void on_accept(h2o_socket_t *listener, const char *err) {
   }
 }
 
-/* The app listener: plain HTTP/1.x goes to the front (front.c); TLS still
- * to h2o (its HTTP/1 and HTTP/2 after the handshake). */
+/* The app listener: every connection goes to the front (front.c), which
+ * does the TLS handshake when there is a certificate and hands HTTP/2 (h2c
+ * prior knowledge, ALPN h2) to h2o. */
 static void on_app_accept(h2o_socket_t *listener, const char *err) {
   if (err) return;
-  h2o_accept_ctx_t *actx = listener->data;
   for (int i = 0; i < 32; i++) {
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (!sock) break;
-    if (actx->ssl_ctx)
-      h2o_accept(actx, sock);
-    else
-      srv_front_accept(actx, &front_config, sock);
+    srv_front_accept(listener->data, &front_config, sock);
   }
 }
 
