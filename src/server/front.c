@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "front.h"
 #include "h2o/http2.h"
@@ -49,6 +50,11 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
                       size_t last_len);
 
 #define MAX_TRAILER_BYTES (64 * 1024) /* request trailers (read and dropped) */
+/* The socket receive buffer of a connection once it streams a body: h2o
+ * reads all the kernel holds in one read event, so with the kernel's
+ * autotuning (up to tcp_rmem's maximum, often 6-32 MiB) the unconsumed
+ * bytes could far exceed SRV_FRONT_BODY_WINDOW. Linux doubles the value. */
+#define STREAM_RCVBUF (1024 * 1024)
 
 typedef enum { PH_HEAD, PH_CONTINUE, PH_BODY, PH_HANDLING, PH_DRAIN } phase_t;
 typedef enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } body_kind_t;
@@ -163,6 +169,7 @@ typedef struct front_conn {
   h2o_timeout_entry_t timer;
   phase_t phase;
   bool req_live;   /* req initialised, not yet disposed */
+  bool rcvbuf_capped; /* SO_RCVBUF set for streamed bodies */
   bool keep_alive; /* another request may follow this one */
   size_t prev_len; /* what phr_parse_request saw last time */
   size_t head_len; /* a body-less request's head, still at the start of the input */
@@ -393,6 +400,11 @@ static void begin_body(front_conn_t *conn) {
   if (!conn->streaming) {
     body_buffered(conn);
     return;
+  }
+  if (!conn->rcvbuf_capped) { /* one read event takes what the kernel holds: keep that bounded */
+    int size = STREAM_RCVBUF;
+    setsockopt(h2o_socket_get_fd(conn->sock), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    conn->rcvbuf_capped = true;
   }
   body_streamed(conn);
   if (conn->body_error) {

@@ -67,7 +67,10 @@ typedef enum { SRV_BODY_MORE, SRV_BODY_END, SRV_BODY_ERROR } srv_body_state_t;
 srv_body_state_t srv_front_body_peek(h2o_req_t *req, const uint8_t **data /* OUT */, size_t *len /* OUT */);
 /* The handler is done with the first n peeked bytes; reading from the socket
  * resumes if it was paused because too much was unconsumed (backpressure:
- * reading pauses above SRV_FRONT_BODY_WINDOW unconsumed bytes). */
+ * reading pauses above SRV_FRONT_BODY_WINDOW unconsumed bytes; one read event
+ * reads until the kernel has no more, so a fast sender can add a few MiB
+ * beyond the window; the socket's receive buffer is capped at 1 MiB once a
+ * body streams, to keep that small). */
 void srv_front_body_consume(h2o_req_t *req, size_t n);
 #define SRV_FRONT_BODY_WINDOW (256 * 1024)
 /* cb(data) is called from the event loop (never inside peek/consume) whenever
