@@ -41,6 +41,7 @@ static h2o_context_t ctx;
 static h2o_accept_ctx_t accept_ctx;
 static h2o_timeout_t tick_timeout;
 static bool quit;
+static h2o_socket_t *volatile listen_sock; /* lives until exit (volatile: the store must stay for LSan) */
 static unsigned body_errors;
 
 static bool stream_pred(void *data, h2o_req_t *req) {
@@ -246,8 +247,8 @@ int main(void) {
   }
   printf("port %d\n", ntohs(sa.sin_port));
   fflush(stdout);
-  h2o_socket_t *listener = h2o_evloop_socket_create(ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-  h2o_socket_read_start(listener, on_accept);
+  listen_sock = h2o_evloop_socket_create(ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+  h2o_socket_read_start(listen_sock, on_accept);
   while (!quit) h2o_evloop_run(ctx.loop, 50);
   for (int i = 0; i < 10; i++) h2o_evloop_run(ctx.loop, 10); /* the last response */
   return 0;
