@@ -55,7 +55,8 @@ struct rt_inst {
 
 struct wisp__cfunc {
   uint32_t type;                  /* component function type (pool id) */
-  const wisp__chost_func_t *host; /* provided by the host, or */
+  const wisp__chost_func_t *host; /* provided by the host (with env, its bound env), or */
+  void *env;
   wisp_func_t *core;              /* lifted from a core function with: */
   wisp_memory_t *memory;
   wisp_func_t *realloc, *post_return;
@@ -101,6 +102,10 @@ struct wisp__cinst {
   wisp_exec_t *exec;
   const wisp__chost_func_t *host;
   size_t nhost;
+  const wisp__cprep_t *prep; /* imports resolved once, or NULL */
+  uint32_t prep_next;        /* the next of prep->imports replay takes */
+  void *envs[WISP__CHOST_ENV_SLOTS]; /* bound to the host functions' slot envs */
+  uint32_t nenvs;
   wisp__arena_t arena;
   frame_t *root;
   wisp_error_t *err;
@@ -159,6 +164,37 @@ typedef struct realloc_env {
   wisp__cinst_t *inst;
   wisp__cwait_t *wait; /* the host call's wait record (wisp__chost_wait), or NULL */
 } realloc_env_t;
+
+/* A host resource type's [resource-drop] function (NULL: none). */
+typedef struct prep_drop {
+  uint32_t type;
+  const wisp__chost_func_t *host;
+} prep_drop_t;
+
+struct wisp__cprep {
+  const wisp_component_t *c;
+  const wisp__chost_func_t *host;
+  size_t nhost;
+  /* the root scope's imports in definition order: one entry per imported
+   * function, one per export of an imported instance (NULL for a type) */
+  const wisp__chost_func_t **imports;
+  uint32_t nimports;
+  prep_drop_t *drops; /* every resource.drop's type, in any scope */
+  uint32_t ndrops;
+};
+
+char wisp__chost_env_slots[WISP__CHOST_ENV_SLOTS];
+
+/* The env host function h gets when called from inst: its own, or the env
+ * bound to its slot. -1 when that slot has none. */
+static int bind_env(const wisp__cinst_t *inst, const wisp__chost_func_t *h, void **env) {
+  uintptr_t p = (uintptr_t)h->env, base = (uintptr_t)wisp__chost_env_slots;
+  *env = h->env;
+  if (p < base || p >= base + WISP__CHOST_ENV_SLOTS) return 0;
+  if (p - base >= inst->nenvs) return -1;
+  *env = inst->envs[p - base];
+  return 0;
+}
 
 /* A nested guest call (realloc, a destructor) cannot be continued when it runs
  * out of fuel: when less than this is left it is lent this much, paid back
@@ -400,8 +436,19 @@ typedef struct resource_env {
   wisp_func_t *dtor;     /* a guest-defined resource's destructor */
 } resource_env_t;
 
-static const wisp__chost_func_t *find_host(const wisp__cinst_t *inst, const char *iface, uint32_t iface_len,
-                                           const char *name, uint32_t len);
+static const wisp__chost_func_t *find_host(const wisp__chost_func_t *host, size_t nhost, const char *iface,
+                                           uint32_t iface_len, const char *name, uint32_t len);
+
+/* The host's "[resource-drop]NAME" for host resource type `type`, or NULL. */
+static const wisp__chost_func_t *find_drop(const wisp_component_t *c, const wisp__chost_func_t *host, size_t nhost,
+                                           uint32_t type) {
+  const wisp__ctype_t *rt = wisp__ctype(c, type);
+  char name[128];
+  snprintf(name, sizeof name, "[resource-drop]%.*s", (int)rt->name_len, rt->name ? rt->name : "");
+  for (size_t i = 0; i < nhost; i++)
+    if (strcmp(host[i].name, name) == 0) return &host[i];
+  return NULL;
+}
 
 static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const wisp_val_t *args,
                                            wisp_val_t *results) {
@@ -441,21 +488,26 @@ static wisp_host_status_t resource_builtin(wisp_call_t *call, void *env, const w
     return WISP_HOST_OK;
   }
   /* a host resource: the host's "[resource-drop]NAME", if it has one */
-  const wisp__ctype_t *rt = wisp__ctype(e->inst->c, e->type);
-  char name[128];
-  snprintf(name, sizeof name, "[resource-drop]%.*s", (int)rt->name_len, rt->name ? rt->name : "");
-  for (size_t i = 0; i < e->inst->nhost; i++) {
-    const wisp__chost_func_t *h = &e->inst->host[i];
-    if (strcmp(h->name, name) != 0) continue;
+  const wisp__chost_func_t *h = NULL;
+  bool found = false;
+  const wisp__cprep_t *prep = e->inst->prep;
+  for (uint32_t i = 0; prep && i < prep->ndrops && !found; i++)
+    if (prep->drops[i].type == e->type) {
+      h = prep->drops[i].host;
+      found = true;
+    }
+  if (!found) h = find_drop(e->inst->c, e->inst->host, e->inst->nhost, e->type);
+  if (h) {
+    void *henv = NULL;
+    if (bind_env(e->inst, h, &henv)) return wisp_call_trap(call, "a resource destructor has no host state bound");
     wisp__arena_t arena;
     wisp__arena_init(&arena);
     wisp__cabi_t cx = {.component = e->inst->c, .arena = &arena};
     wisp__cval_t v = {.type = WISP__CT_U32, .of.u = dropped.rep};
-    int rc = h->fn(h->env, &cx, &v, 1, NULL, 0);
+    int rc = h->fn(henv, &cx, &v, 1, NULL, 0);
     wisp__arena_free(&arena);
     if (rc == WISP__CHOST_BLOCKED) return wisp_call_trap(call, "a resource destructor cannot block");
     if (rc) return wisp_call_trap(call, cx.trap);
-    break;
   }
   return WISP_HOST_OK;
 }
@@ -506,15 +558,15 @@ static bool can_suspend(const wisp__cinst_t *inst) { return inst->call.phase != 
 
 /* Calls the host function until it completes, or blocks in a place where the
  * guest can be paused (returns WISP__CHOST_BLOCKED then). */
-static int call_host_fn(wisp__cinst_t *inst, const wisp__chost_func_t *h, wisp__cabi_t *cx, const wisp__ctype_t *ft,
-                        const wisp__cval_t *params, wisp__cval_t *outs, wisp__cwait_t *wait) {
+static int call_host_fn(wisp__cinst_t *inst, const wisp__chost_func_t *h, void *env, wisp__cabi_t *cx,
+                        const wisp__ctype_t *ft, const wisp__cval_t *params, wisp__cval_t *outs, wisp__cwait_t *wait) {
   for (;;) {
     for (uint32_t i = 0; i < ft->nresults; i++) outs[i] = (wisp__cval_t){.type = ft->results[i].type};
     wait->fd = -1;
     wait->events = 0;
     wait->wake_ns = -1;
     wait->token = NULL;
-    int rc = h->fn(h->env, cx, params, ft->n, outs, ft->nresults);
+    int rc = h->fn(env, cx, params, ft->n, outs, ft->nresults);
     if (rc != WISP__CHOST_BLOCKED) return rc ? -1 : 0;
     if (can_suspend(inst)) return WISP__CHOST_BLOCKED;
     if (wait_here(wait, cx->trap, sizeof cx->trap)) return -1;
@@ -569,7 +621,7 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
     snprintf(cx.trap, sizeof cx.trap, "calling a component function lifted by a component is not supported yet");
     goto done;
   }
-  int hrc = call_host_fn(inst, e->func->host, &cx, ft, params, outs, wait);
+  int hrc = call_host_fn(inst, e->func->host, e->func->env, &cx, ft, params, outs, wait);
   if (hrc == WISP__CHOST_BLOCKED) { /* own handles it borrows stay lent while it waits */
     if (!retry) *b = (blocked_call_t){.active = true, .arena = local, .params = params, .outs = outs,
                                       .wait = local_wait, .lending_start = lending_start};
@@ -622,10 +674,10 @@ static int core_export(wisp__cinst_t *inst, const rt_core_inst_t *ci, const char
   return fail(inst, WISP_ERR_LINK, "core instance has no export \"%.*s\"", (int)len, name);
 }
 
-static const wisp__chost_func_t *find_host(const wisp__cinst_t *inst, const char *iface, uint32_t iface_len,
-                                           const char *name, uint32_t len) {
-  for (size_t i = 0; i < inst->nhost; i++) {
-    const wisp__chost_func_t *h = &inst->host[i];
+static const wisp__chost_func_t *find_host(const wisp__chost_func_t *host, size_t nhost, const char *iface,
+                                           uint32_t iface_len, const char *name, uint32_t len) {
+  for (size_t i = 0; i < nhost; i++) {
+    const wisp__chost_func_t *h = &host[i];
     if (strlen(h->name) != len || memcmp(h->name, name, len) != 0) continue;
     if (!iface && !h->instance) return h;
     if (iface && h->instance && wisp_component_name_matches(iface, iface_len, h->instance, strlen(h->instance)))
@@ -634,17 +686,33 @@ static const wisp__chost_func_t *find_host(const wisp__cinst_t *inst, const char
   return NULL;
 }
 
+/* The host function for import `name` (of instance `iface`, NULL for a
+ * plain function import): the prepared link's next entry, or by name. */
+static const wisp__chost_func_t *host_for(wisp__cinst_t *inst, const char *iface, uint32_t iface_len,
+                                          const char *name, uint32_t len) {
+  if (!inst->prep) return find_host(inst->host, inst->nhost, iface, iface_len, name, len);
+  return inst->prep_next < inst->prep->nimports ? inst->prep->imports[inst->prep_next++] : NULL;
+}
+
+/* A component function backed by host function h, bound to inst's env. */
+static int host_cfunc(wisp__cinst_t *inst, const wisp__chost_func_t *h, uint32_t type, wisp__cfunc_t **out) {
+  wisp__cfunc_t *fn = alloc(inst, sizeof *fn);
+  if (!fn) return WISP_ERR_NOMEM;
+  fn->type = type;
+  fn->host = h;
+  if (bind_env(inst, h, &fn->env))
+    return fail(inst, WISP_ERR_LINK, "host function \"%s\": no host state bound to its env slot", h->name);
+  *out = fn;
+  return 0;
+}
+
 static int import_from_host(wisp__cinst_t *inst, const wisp__citem_t *item, int sort, rt_value_t *out) {
   const wisp_component_t *c = inst->c;
   if (sort == WISP_SORT_TYPE) return 0;
   if (sort == WISP_SORT_FUNC) {
-    const wisp__chost_func_t *h = find_host(inst, NULL, 0, item->name, item->name_len);
+    const wisp__chost_func_t *h = host_for(inst, NULL, 0, item->name, item->name_len);
     if (!h) return fail(inst, WISP_ERR_LINK, "import \"%.*s\": no host function", (int)item->name_len, item->name);
-    out->func = alloc(inst, sizeof *out->func);
-    if (!out->func) return WISP_ERR_NOMEM;
-    out->func->type = item->type;
-    out->func->host = h;
-    return 0;
+    return host_cfunc(inst, h, item->type, &out->func);
   }
   if (sort != WISP_SORT_INSTANCE)
     return fail(inst, WISP_ERR_UNSUPPORTED, "import \"%.*s\": a %s cannot be provided by the host yet",
@@ -658,18 +726,17 @@ static int import_from_host(wisp__cinst_t *inst, const wisp__citem_t *item, int 
     const wisp__cextern_t *e = &it->exports[i];
     ex[ri->n] = (rt_named_t){e->name, e->name_len, e->sort, {.func = NULL}};
     if (e->sort == WISP_SORT_FUNC) {
-      const wisp__chost_func_t *h = find_host(inst, item->name, item->name_len, e->name, e->name_len);
+      const wisp__chost_func_t *h = host_for(inst, item->name, item->name_len, e->name, e->name_len);
       if (!h)
         return fail(inst, WISP_ERR_LINK, "import \"%.*s\": function \"%.*s\" is not provided by the host",
                     (int)item->name_len, item->name, (int)e->name_len, e->name);
-      wisp__cfunc_t *fn = alloc(inst, sizeof *fn);
-      if (!fn) return WISP_ERR_NOMEM;
-      fn->type = e->type;
-      fn->host = h;
-      ex[ri->n].val.func = fn;
+      int rc = host_cfunc(inst, h, e->type, &ex[ri->n].val.func);
+      if (rc) return rc;
     } else if (e->sort != WISP_SORT_TYPE) {
       return fail(inst, WISP_ERR_UNSUPPORTED, "import \"%.*s\": exports of a %s are not supported yet",
                   (int)item->name_len, item->name, wisp_sort_name(e->sort));
+    } else if (inst->prep) {
+      inst->prep_next++; /* the prep holds NULL for a type */
     }
     ri->n++;
   }
@@ -874,17 +941,23 @@ int wisp__cinst_new(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t 
   return wisp__cinst_new_hooked(c, store, exec, host, count, NULL, NULL, out, err);
 }
 
-int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
-                           const wisp__chost_func_t *host, size_t count, wisp__cinst_core_fn_t core_fn, void *core_env,
-                           wisp__cinst_t **out, wisp_error_t *err) {
+static int cinst_make(const wisp_component_t *c, const wisp__chost_func_t *host, size_t count,
+                      const wisp__cprep_t *prep, void *const *envs, uint32_t nenvs, wisp_store_t *store,
+                      wisp_exec_t *exec, wisp__cinst_core_fn_t core_fn, void *core_env, wisp__cinst_t **out,
+                      wisp_error_t *err) {
   *out = NULL;
+  if (nenvs > WISP__CHOST_ENV_SLOTS) {
+    if (err) { err->code = WISP_ERR_ARG; snprintf(err->message, sizeof err->message, "too many env slots"); }
+    return WISP_ERR_ARG;
+  }
   wisp__cinst_t *inst = calloc(1, sizeof *inst);
   if (!inst) {
     if (err) { err->code = WISP_ERR_NOMEM; snprintf(err->message, sizeof err->message, "out of memory"); }
     return WISP_ERR_NOMEM;
   }
-  *inst = (wisp__cinst_t){.c = c, .store = store, .exec = exec, .host = host, .nhost = count, .err = err,
-                          .core_fn = core_fn, .core_env = core_env};
+  *inst = (wisp__cinst_t){.c = c, .store = store, .exec = exec, .host = host, .nhost = count, .prep = prep,
+                          .nenvs = nenvs, .err = err, .core_fn = core_fn, .core_env = core_env};
+  for (uint32_t i = 0; i < nenvs; i++) inst->envs[i] = envs[i];
   wisp__arena_init(&inst->arena);
   inst->root = alloc(inst, sizeof *inst->root);
   int rc = inst->root ? 0 : fail(inst, WISP_ERR_NOMEM, "out of memory instantiating the component");
@@ -899,6 +972,132 @@ int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_
   inst->err = NULL;
   *out = inst;
   return 0;
+}
+
+int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
+                           const wisp__chost_func_t *host, size_t count, wisp__cinst_core_fn_t core_fn, void *core_env,
+                           wisp__cinst_t **out, wisp_error_t *err) {
+  return cinst_make(c, host, count, NULL, NULL, 0, store, exec, core_fn, core_env, out, err);
+}
+
+int wisp__cinst_new_prepared(const wisp__cprep_t *prep, wisp_store_t *store, wisp_exec_t *exec, void *const *envs,
+                             uint32_t nenvs, wisp__cinst_core_fn_t core_fn, void *core_env, wisp__cinst_t **out,
+                             wisp_error_t *err) {
+  return cinst_make(prep->c, prep->host, prep->nhost, prep, envs, nenvs, store, exec, core_fn, core_env, out, err);
+}
+
+/* ---- prepared links ---- */
+
+static int prep_fail(wisp_error_t *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int prep_fail(wisp_error_t *err, int code, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = code;
+    err->offset = 0;
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static int prep_push(wisp__cprep_t *p, uint32_t *cap, const wisp__chost_func_t *h) {
+  if (p->nimports == *cap) {
+    uint32_t c = *cap ? *cap * 2 : 64;
+    const wisp__chost_func_t **grown = realloc(p->imports, c * sizeof *grown);
+    if (!grown) return WISP_ERR_NOMEM;
+    p->imports = grown;
+    *cap = c;
+  }
+  p->imports[p->nimports++] = h;
+  return 0;
+}
+
+/* Every resource.drop of scope s and the scopes nested in it. */
+static int prep_drops(wisp__cprep_t *p, uint32_t *cap, const wisp__cscope_t *s, int depth) {
+  if (depth > 100) return prep_fail(NULL, WISP_ERR_UNSUPPORTED, "nested too deeply");
+  for (uint32_t i = 0; i < s->defs.len; i++) {
+    const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
+    const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
+    if (item->how == WISP__DEF_COMPONENT && item->nested) {
+      int rc = prep_drops(p, cap, item->nested, depth + 1);
+      if (rc) return rc;
+      continue;
+    }
+    if (item->how != WISP__DEF_RESOURCE_DROP) continue;
+    bool seen = false;
+    for (uint32_t k = 0; k < p->ndrops && !seen; k++) seen = p->drops[k].type == item->a;
+    if (seen) continue;
+    if (p->ndrops == *cap) {
+      uint32_t c = *cap ? *cap * 2 : 16;
+      prep_drop_t *grown = realloc(p->drops, c * sizeof *grown);
+      if (!grown) return WISP_ERR_NOMEM;
+      p->drops = grown;
+      *cap = c;
+    }
+    p->drops[p->ndrops++] = (prep_drop_t){item->a, find_drop(p->c, p->host, p->nhost, item->a)};
+  }
+  return 0;
+}
+
+int wisp__cprep_new(const wisp_component_t *c, const wisp__chost_func_t *host, size_t count, wisp__cprep_t **out,
+                    wisp_error_t *err) {
+  *out = NULL;
+  wisp__cprep_t *p = calloc(1, sizeof *p);
+  if (!p) return prep_fail(err, WISP_ERR_NOMEM, "out of memory");
+  *p = (wisp__cprep_t){.c = c, .host = host, .nhost = count};
+  uint32_t cap = 0, dcap = 0;
+  int rc = 0;
+  const wisp__cscope_t *s = c->root;
+  /* the same walk as import_from_host during replay, in the same order */
+  for (uint32_t i = 0; i < s->defs.len && !rc; i++) {
+    const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
+    const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
+    if (item->how != WISP__DEF_IMPORT || d->sort == WISP_SORT_TYPE) continue;
+    if (d->sort == WISP_SORT_FUNC) {
+      const wisp__chost_func_t *h = find_host(host, count, NULL, 0, item->name, item->name_len);
+      rc = h ? prep_push(p, &cap, h)
+             : prep_fail(err, WISP_ERR_LINK, "import \"%.*s\": no host function", (int)item->name_len, item->name);
+      continue;
+    }
+    if (d->sort != WISP_SORT_INSTANCE) {
+      rc = prep_fail(err, WISP_ERR_UNSUPPORTED, "import \"%.*s\": a %s cannot be provided by the host yet",
+                     (int)item->name_len, item->name, wisp_sort_name(d->sort));
+      continue;
+    }
+    const wisp__ctype_t *it = wisp__ctype(c, item->type);
+    for (uint32_t k = 0; k < it->nexports && !rc; k++) {
+      const wisp__cextern_t *e = &it->exports[k];
+      if (e->sort == WISP_SORT_FUNC) {
+        const wisp__chost_func_t *h = find_host(host, count, item->name, item->name_len, e->name, e->name_len);
+        rc = h ? prep_push(p, &cap, h)
+               : prep_fail(err, WISP_ERR_LINK, "import \"%.*s\": function \"%.*s\" is not provided by the host",
+                           (int)item->name_len, item->name, (int)e->name_len, e->name);
+      } else if (e->sort != WISP_SORT_TYPE) {
+        rc = prep_fail(err, WISP_ERR_UNSUPPORTED, "import \"%.*s\": exports of a %s are not supported yet",
+                       (int)item->name_len, item->name, wisp_sort_name(e->sort));
+      } else {
+        rc = prep_push(p, &cap, NULL);
+      }
+    }
+  }
+  if (!rc) rc = prep_drops(p, &dcap, c->root, 0);
+  if (rc) {
+    if (rc == WISP_ERR_NOMEM) prep_fail(err, rc, "out of memory");
+    wisp__cprep_delete(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+const wisp_component_t *wisp__cprep_component(const wisp__cprep_t *prep) { return prep->c; }
+
+void wisp__cprep_delete(wisp__cprep_t *prep) {
+  if (!prep) return;
+  free(prep->imports);
+  free(prep->drops);
+  free(prep);
 }
 
 void wisp__cinst_delete(wisp__cinst_t *inst) {

@@ -74,6 +74,37 @@ typedef int (*wisp__cinst_core_fn_t)(void *env, uint32_t ordinal, wisp_store_t *
 int wisp__cinst_new_hooked(const wisp_component_t *c, wisp_store_t *store, wisp_exec_t *exec,
                            const wisp__chost_func_t *host, size_t count, wisp__cinst_core_fn_t core_fn, void *core_env,
                            wisp__cinst_t **out, wisp_error_t *err);
+/* ---- imports resolved once, host tables shared by many instances ----
+ *
+ * A server instantiates the same component for every request with the same
+ * host functions; only their state (the request's wasi2 and wasi:http hosts)
+ * differs. Two things keep that cheap without sharing any state:
+ *   - env slots: a host function whose `env` is WISP__CHOST_ENV_SLOT(k) gets
+ *     the env bound to slot k of the instance it is called from (the `envs`
+ *     given at instantiation), so one table of host functions, built once,
+ *     serves every instance, each calling into its own host state;
+ *   - a prepared link (wisp__cprep_new): the component's imports resolved
+ *     against a host table once (names matched, link errors found), which
+ *     instantiation then uses instead of matching names again.
+ * Functions with an ordinary env work as before; a slot env with no env bound
+ * to that slot is a link error at instantiation. */
+#define WISP__CHOST_ENV_SLOTS 4
+extern char wisp__chost_env_slots[WISP__CHOST_ENV_SLOTS];
+#define WISP__CHOST_ENV_SLOT(k) ((void *)&wisp__chost_env_slots[(k)])
+
+typedef struct wisp__cprep wisp__cprep_t;
+/* Resolves c's imports against `host` (count entries; both borrowed, must
+ * outlive the prep and every instance made with it). 0 and *out, or a
+ * negative code with *err (WISP_ERR_LINK names the import). */
+int wisp__cprep_new(const wisp_component_t *c, const wisp__chost_func_t *host, size_t count, wisp__cprep_t **out,
+                    wisp_error_t *err);
+void wisp__cprep_delete(wisp__cprep_t *prep);
+const wisp_component_t *wisp__cprep_component(const wisp__cprep_t *prep);
+/* wisp__cinst_new_hooked with the imports of `prep` and `nenvs` (at most
+ * WISP__CHOST_ENV_SLOTS) envs for the slot-env host functions (copied). */
+int wisp__cinst_new_prepared(const wisp__cprep_t *prep, wisp_store_t *store, wisp_exec_t *exec, void *const *envs,
+                             uint32_t nenvs, wisp__cinst_core_fn_t core_fn, void *core_env, wisp__cinst_t **out,
+                             wisp_error_t *err);
 const wisp_component_t *wisp__cinst_component(const wisp__cinst_t *inst);
 /* The core instances the component made, in replay order (borrowed). */
 uint32_t wisp__cinst_core_count(const wisp__cinst_t *inst);

@@ -113,11 +113,13 @@ static int make_core(void *env, uint32_t ordinal, wisp_store_t *store, const wis
   return wisp_instance_from_snapshot(store, snap->cores[ordinal], imports, n, out, err);
 }
 
-int wisp__cinst_from_csnap(const wisp__csnap_t *snap, wisp_store_t *store, wisp_exec_t *exec,
-                           const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err) {
+static int from_csnap(const wisp__csnap_t *snap, const wisp__cprep_t *prep, wisp_store_t *store, wisp_exec_t *exec,
+                      const wisp__chost_func_t *host, size_t count, void *const *envs, uint32_t nenvs,
+                      wisp__cinst_t **out, wisp_error_t *err) {
   wisp__cinst_t *inst = NULL;
   *out = NULL;
-  int rc = wisp__cinst_new_hooked(snap->c, store, exec, host, count, make_core, (void *)snap, &inst, err);
+  int rc = prep ? wisp__cinst_new_prepared(prep, store, exec, envs, nenvs, make_core, (void *)snap, &inst, err)
+                : wisp__cinst_new_hooked(snap->c, store, exec, host, count, make_core, (void *)snap, &inst, err);
   if (rc) return rc;
   if (wisp__cinst_core_count(inst) != snap->ncores) {
     rc = wisp__error(err, WISP_ERR_ARG, 0, "snapshot: %u core instances, the component made %u", snap->ncores,
@@ -135,6 +137,19 @@ int wisp__cinst_from_csnap(const wisp__csnap_t *snap, wisp_store_t *store, wisp_
 fail:
   wisp__cinst_delete(inst);
   return rc;
+}
+
+int wisp__cinst_from_csnap(const wisp__csnap_t *snap, wisp_store_t *store, wisp_exec_t *exec,
+                           const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err) {
+  return from_csnap(snap, NULL, store, exec, host, count, NULL, 0, out, err);
+}
+
+int wisp__cinst_from_csnap_prepared(const wisp__csnap_t *snap, const wisp__cprep_t *prep, wisp_store_t *store,
+                                    wisp_exec_t *exec, void *const *envs, uint32_t nenvs, wisp__cinst_t **out,
+                                    wisp_error_t *err) {
+  if (wisp__cprep_component(prep) != snap->c)
+    return wisp__error(err, WISP_ERR_ARG, 0, "snapshot: the prepared link is of another component");
+  return from_csnap(snap, prep, store, exec, NULL, 0, envs, nenvs, out, err);
 }
 
 /* ---- files --------------------------------------------------------------- */

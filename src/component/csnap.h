@@ -44,6 +44,11 @@ const wisp_component_t *wisp__csnap_component(const wisp__csnap_t *snap);
  * Instances made from a snapshot may outlive it. */
 int wisp__cinst_from_csnap(const wisp__csnap_t *snap, wisp_store_t *store, wisp_exec_t *exec,
                            const wisp__chost_func_t *host, size_t count, wisp__cinst_t **out, wisp_error_t *err);
+/* The same with imports resolved once (wisp__cprep_new, for the snapshot's
+ * component) and the instance's slot envs (wisp__cinst_new_prepared). */
+int wisp__cinst_from_csnap_prepared(const wisp__csnap_t *snap, const wisp__cprep_t *prep, wisp_store_t *store,
+                                    wisp_exec_t *exec, void *const *envs, uint32_t nenvs, wisp__cinst_t **out,
+                                    wisp_error_t *err);
 
 /* Writes the snapshot atomically (temporary file + rename). */
 int wisp__csnap_save(const wisp__csnap_t *snap, const char *path, wisp_error_t *err);

@@ -97,6 +97,7 @@ void srv_app_release(srv_app_t *app) {
     wisp_snapshot_delete(c->snapshot);
     wisp_module_delete(c->module);
     wisp__csnap_delete(c->csnap);
+    srv_http_unload(c);
     wisp_component_delete(c->http);
     free(c->preopens);
     if (app->imports) free(app->imports[i]);

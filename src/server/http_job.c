@@ -214,6 +214,57 @@ static const wisp__wasi2_stream_ops_t stderr_ops = {
 
 /* ---- instantiation ----------------------------------------------------------------- */
 
+/* A component's host functions, made once when it is loaded and shared by
+ * every thread (read-only): wasi:http's, then WASI 0.2's (with stubs for what
+ * it imports and is not implemented), the request's hosts reached through env
+ * slots that each instance binds to its own wisp__wasi2_t and wisp__http_t;
+ * the component's imports resolved against them once (cinst.h). */
+enum { HOST_SLOT_WASI2, HOST_SLOT_HTTP };
+typedef struct srv_http_host {
+  wisp__wasi2_table_t *wasi;
+  wisp__chost_func_t *funcs;
+  size_t nfuncs;
+  wisp__cprep_t *prep;
+} srv_http_host_t;
+
+static void host_free(srv_http_host_t *h) {
+  if (!h) return;
+  wisp__cprep_delete(h->prep);
+  free(h->funcs);
+  wisp__wasi2_table_delete(h->wasi);
+  free(h);
+}
+
+/* NULL when out of memory or when the imports do not link (then every
+ * request instantiates with its own tables and reports the link error). */
+static srv_http_host_t *host_new(const wisp_component_t *c) {
+  srv_http_host_t *h = calloc(1, sizeof *h);
+  size_t nh = 0, nw = 0;
+  const wisp__chost_func_t *wf = NULL;
+  wisp__chost_func_t *hf = h ? wisp__http_table_new(HOST_SLOT_HTTP, &nh) : NULL;
+  if (!hf || wisp__wasi2_table_new(c, HOST_SLOT_WASI2, &h->wasi)) goto fail;
+  wisp__wasi2_table_funcs(h->wasi, &wf, &nw);
+  h->funcs = calloc(nh + nw + 1, sizeof *h->funcs);
+  if (!h->funcs) goto fail;
+  memcpy(h->funcs, hf, nh * sizeof *hf);
+  memcpy(h->funcs + nh, wf, nw * sizeof *wf);
+  h->nfuncs = nh + nw;
+  free(hf);
+  hf = NULL;
+  wisp_error_t err = {0};
+  if (wisp__cprep_new(c, h->funcs, h->nfuncs, &h->prep, &err)) goto fail;
+  return h;
+fail:
+  free(hf);
+  host_free(h);
+  return NULL;
+}
+
+void srv_http_unload(srv_component_t *c) {
+  host_free(c->http_host);
+  c->http_host = NULL;
+}
+
 /* The request as the wasi:http host takes it (copied there). */
 static int make_host(http_job_t *job) {
   h2o_req_t *req = job->req;
@@ -285,14 +336,22 @@ static int srv_http_instantiate(http_job_t *job) {
     snprintf(job->trap, sizeof job->trap, "link error: %.700s", wisp__wasi2_error(job->wasi));
     return -1;
   }
-  const wisp__chost_func_t *hf = NULL, *wf = NULL;
-  size_t nh = 0, nw = 0;
-  wisp__http_host_funcs(job->http, &hf, &nh);
-  if (wisp__wasi2_host_funcs(job->wasi, c, &wf, &nw)) goto nomem;
-  job->funcs = calloc(nh + nw + 1, sizeof *job->funcs);
-  if (!job->funcs) goto nomem;
-  memcpy(job->funcs, hf, nh * sizeof *hf);
-  memcpy(job->funcs + nh, wf, nw * sizeof *wf);
+  /* the component's shared host table with this request's hosts bound to
+   * its env slots, or (imports that do not link) tables made for this request */
+  const srv_http_host_t *host = job->comp->http_host;
+  const wisp__cprep_t *prep = host ? host->prep : NULL;
+  void *envs[2] = {[HOST_SLOT_WASI2] = job->wasi, [HOST_SLOT_HTTP] = job->http};
+  size_t nfuncs = 0;
+  if (!prep) {
+    const wisp__chost_func_t *hf = NULL, *wf = NULL;
+    size_t nh = 0, nw = 0;
+    if (wisp__http_host_funcs(job->http, &hf, &nh) || wisp__wasi2_host_funcs(job->wasi, c, &wf, &nw)) goto nomem;
+    job->funcs = calloc(nh + nw + 1, sizeof *job->funcs);
+    if (!job->funcs) goto nomem;
+    memcpy(job->funcs, hf, nh * sizeof *hf);
+    memcpy(job->funcs + nh, wf, nw * sizeof *wf);
+    nfuncs = nh + nw;
+  }
 
   job->store = wisp_store_new(srv->engine);
   if (!job->store) goto nomem;
@@ -307,10 +366,14 @@ static int srv_http_instantiate(http_job_t *job) {
   wisp_error_t err = {0};
   if (job->comp->csnap) { /* every core instance from the start-up snapshot, memory in pool slots */
     wisp_store_set_pool(job->store, srv->pool);
-    rc = wisp__cinst_from_csnap(job->comp->csnap, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+    rc = prep ? wisp__cinst_from_csnap_prepared(job->comp->csnap, prep, job->store, job->exec, envs, 2, &job->inst,
+                                                &err)
+              : wisp__cinst_from_csnap(job->comp->csnap, job->store, job->exec, job->funcs, nfuncs, &job->inst, &err);
     srv_pool_note(srv, job->comp, job->store);
+  } else if (prep) {
+    rc = wisp__cinst_new_prepared(prep, job->store, job->exec, envs, 2, NULL, NULL, &job->inst, &err);
   } else {
-    rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nh + nw, &job->inst, &err);
+    rc = wisp__cinst_new(c, job->store, job->exec, job->funcs, nfuncs, &job->inst, &err);
   }
   if (rc < 0) {
     snprintf(job->trap, sizeof job->trap, "instantiation failed: %.600s", err.message);
@@ -855,5 +918,6 @@ int srv_http_load(srv_component_t *c, wisp_engine_t *engine, const uint8_t *byte
             c->manifest->id, c->manifest->source);
     return -1;
   }
+  c->http_host = host_new(c->http);
   return 0;
 }

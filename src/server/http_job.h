@@ -11,6 +11,8 @@
 /* Decodes a component for the executor into c->http; 0, or -1 after a
  * message naming the component (not a component of wasi:http/proxy). */
 int srv_http_load(srv_component_t *c, wisp_engine_t *engine, const uint8_t *bytes, size_t len);
+/* Frees what srv_http_load made besides c->http (before c->http is deleted). */
+void srv_http_unload(srv_component_t *c);
 void srv_http_thread_init(srv_thread_t *thread);
 /* Handles one request for a wasi:http component's route; always answers. */
 void srv_http_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const wisp_manifest_trigger_t *trigger,

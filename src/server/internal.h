@@ -40,6 +40,7 @@ typedef struct srv_component {
   wisp_component_t *http;    /* a wasi:http/incoming-handler component (http_job.c), or NULL */
   struct wisp__csnap *csnap; /* http's state after instantiation (snapcache.c); NULL:
                                 instantiate the component per request */
+  struct srv_http_host *http_host; /* http's host functions, imports resolved once (http_job.c) */
   wisp_snapshot_t *snapshot; /* its state after instantiation and init; NULL:
                                 instantiate (and init) per request through a linker */
   const char *init;          /* the pre-initialisation export to run, or NULL

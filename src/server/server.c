@@ -655,6 +655,7 @@ static void teardown(srv_t *srv) {
     wisp_snapshot_delete(srv->components[i].snapshot);
     wisp_module_delete(srv->components[i].module);
     wisp__csnap_delete(srv->components[i].csnap);
+    srv_http_unload(&srv->components[i]);
     wisp_component_delete(srv->components[i].http);
     free(srv->components[i].preopens);
   }

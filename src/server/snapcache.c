@@ -374,8 +374,8 @@ int srv_http_snapshot(srv_t *srv, srv_component_t *c, const uint8_t *bytes, size
     }
   }
   if (rc == 0) {
-    wisp__http_host_funcs(http, &hf, &nh);
-    rc = wisp__wasi2_host_funcs(wasi, c->http, &wf, &nw);
+    rc = wisp__http_host_funcs(http, &hf, &nh);
+    if (rc == 0) rc = wisp__wasi2_host_funcs(wasi, c->http, &wf, &nw);
   }
   if (rc == 0 && !(funcs = calloc(nh + nw + 1, sizeof *funcs))) rc = WISP_ERR_NOMEM;
   if (rc == 0) {

@@ -32,11 +32,14 @@
 #define WASI2_MAX_BYTES    (64u << 20) /* largest read or random-bytes request served */
 #define WASI2_WRITE_BUDGET 65536       /* what check-write permits at once */
 
-/* The env of subscribe-instant / subscribe-duration. */
-typedef struct subscribe_env {
-  wisp__wasi2_t *w;
-  bool duration;
-} subscribe_env_t;
+/* Host functions and the stub labels they point to (wisp__wasi2_host_funcs
+ * for one host, wisp__wasi2_table_new for many). */
+struct wisp__wasi2_table {
+  wisp__chost_func_t *funcs;
+  size_t nfuncs;
+  char **labels; /* stub labels "iface#name", owned */
+  size_t nlabels;
+};
 
 /* A resource the host made: a stream, a descriptor or a directory-entry-stream.
  * Its representation is 1 + its index; slots 0-2 are the stdio streams. */
@@ -69,11 +72,7 @@ struct wisp__wasi2 {
   int exit_status;
   pollable_t *polls;
   uint32_t npolls, cap_polls;
-  wisp__chost_func_t *funcs; /* wisp__wasi2_host_funcs */
-  size_t nfuncs;
-  char **labels; /* stub labels "iface#name", owned */
-  size_t nlabels;
-  subscribe_env_t subscribe[2]; /* instant, duration */
+  wisp__wasi2_table_t table; /* wisp__wasi2_host_funcs */
   obj_t *objs;
   uint32_t nobjs, cap_objs;
   int *preopen_fds; /* one per cfg.preopens entry, owned */
@@ -883,11 +882,8 @@ HOST_FN(mono_resolution) {
   return 0;
 }
 
-/* subscribe-instant(when) and subscribe-duration(how-long): env 0 / 1 */
-HOST_FN(mono_subscribe) {
-  UNUSED_ARGS;
-  wisp__wasi2_t *w = ((subscribe_env_t *)env)->w;
-  bool duration = ((subscribe_env_t *)env)->duration;
+/* subscribe-instant(when) and subscribe-duration(how-long) */
+static int mono_subscribe(wisp__wasi2_t *w, bool duration, wisp__cabi_t *cx, const cval_t *args, cval_t *res) {
   uint64_t t = args[0].of.u;
   if (duration) t = t > (uint64_t)(INT64_MAX - mono_ns()) ? (uint64_t)INT64_MAX : t + (uint64_t)mono_ns();
   if (t > (uint64_t)INT64_MAX) t = (uint64_t)INT64_MAX;
@@ -895,6 +891,16 @@ HOST_FN(mono_subscribe) {
   if (!rep) return fail(cx, "out of memory");
   res[0].of.u = rep;
   return 0;
+}
+
+HOST_FN(mono_subscribe_instant) {
+  UNUSED_ARGS;
+  return mono_subscribe(env, false, cx, args, res);
+}
+
+HOST_FN(mono_subscribe_duration) {
+  UNUSED_ARGS;
+  return mono_subscribe(env, true, cx, args, res);
 }
 
 /* ---- wasi:random ---- */
@@ -1596,7 +1602,7 @@ HOST_FN(desc_set_times_at) {
 
 /* ---- the table of implemented functions ---- */
 
-enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_INSTANT, ENV_DURATION, ENV_NONE };
+enum { ENV_HOST, ENV_STDIN, ENV_STDOUT, ENV_STDERR, ENV_NONE };
 
 typedef struct impl {
   const char *iface, *name;
@@ -1644,8 +1650,8 @@ static const impl_t impls[] = {
     {"wasi:clocks/wall-clock@0.2.0", "resolution", wall_resolution, ENV_NONE},
     {"wasi:clocks/monotonic-clock@0.2.0", "now", mono_now, ENV_NONE},
     {"wasi:clocks/monotonic-clock@0.2.0", "resolution", mono_resolution, ENV_NONE},
-    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-instant", mono_subscribe, ENV_INSTANT},
-    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration", mono_subscribe, ENV_DURATION},
+    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-instant", mono_subscribe_instant, ENV_HOST},
+    {"wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration", mono_subscribe_duration, ENV_HOST},
     {"wasi:random/random@0.2.0", "get-random-bytes", random_bytes, ENV_NONE},
     {"wasi:random/random@0.2.0", "get-random-u64", random_u64, ENV_NONE},
     {"wasi:random/insecure@0.2.0", "get-insecure-random-bytes", random_bytes, ENV_NONE},
@@ -1689,6 +1695,13 @@ static const impl_t impls[] = {
 };
 
 #define NIMPLS (sizeof impls / sizeof impls[0])
+
+static void table_free(wisp__wasi2_table_t *t) {
+  for (size_t i = 0; i < t->nlabels; i++) free(t->labels[i]);
+  free(t->labels);
+  free(t->funcs);
+  *t = (wisp__wasi2_table_t){0};
+}
 
 HOST_FN(stub) {
   UNUSED_ARGS;
@@ -1737,9 +1750,7 @@ void wisp__wasi2_delete(wisp__wasi2_t *w) {
   for (size_t i = 0; w->preopen_fds && i < w->cfg.npreopens; i++)
     if (w->preopen_fds[i] >= 0) close(w->preopen_fds[i]);
   free(w->preopen_fds);
-  for (size_t i = 0; i < w->nlabels; i++) free(w->labels[i]);
-  free(w->labels);
-  free(w->funcs);
+  table_free(&w->table);
   free(w->polls);
   free(w);
 }
@@ -1756,7 +1767,7 @@ static bool implemented(const char *iface, uint32_t iface_len, const char *name,
 
 /* Adds a stub for iface#name; its label (and the strings the entry points to)
  * are owned by w. */
-static int add_stub(wisp__wasi2_t *w, const wisp_component_item_t *im, const wisp_component_item_t *fn) {
+static int add_stub(wisp__wasi2_table_t *w, const wisp_component_item_t *im, const wisp_component_item_t *fn) {
   size_t need = im->name_len + 1 + fn->name_len + 1;
   char *label = malloc(need * 2);
   if (!label) return WISP_ERR_NOMEM;
@@ -1834,47 +1845,76 @@ int wisp__wasi2_check(wisp__wasi2_t *w, const wisp_component_t *c) {
   return 0;
 }
 
-int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
-                           size_t *count) {
+/* Fills table t with the functions c imports; the wasi2 host's env is
+ * `host` (a wisp__wasi2_t or an env slot). */
+static int table_build(wisp__wasi2_table_t *t, const wisp_component_t *c, void *host) {
   size_t nstubs = 0;
   for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
     wisp_component_item_t im;
     wisp_component_import(c, i, &im);
     nstubs += im.sort == WISP_SORT_INSTANCE ? wisp_component_type_export_count(c, im.type) : 1;
   }
-  w->funcs = calloc(NIMPLS + nstubs, sizeof *w->funcs);
-  w->labels = calloc(nstubs ? nstubs : 1, sizeof *w->labels);
-  if (!w->funcs || !w->labels) return WISP_ERR_NOMEM;
-  w->subscribe[0] = (subscribe_env_t){w, false};
-  w->subscribe[1] = (subscribe_env_t){w, true};
+  t->funcs = calloc(NIMPLS + nstubs, sizeof *t->funcs);
+  t->labels = calloc(nstubs ? nstubs : 1, sizeof *t->labels);
+  if (!t->funcs || !t->labels) return WISP_ERR_NOMEM;
   for (size_t i = 0; i < NIMPLS; i++) {
     void *env = NULL;
     switch (impls[i].env) {
-      case ENV_HOST: env = w; break;
+      case ENV_HOST: env = host; break;
       case ENV_STDIN: env = (void *)(uintptr_t)1; break;
       case ENV_STDOUT: env = (void *)(uintptr_t)2; break;
       case ENV_STDERR: env = (void *)(uintptr_t)3; break;
-      case ENV_INSTANT: env = &w->subscribe[0]; break;
-      case ENV_DURATION: env = &w->subscribe[1]; break;
       default: break;
     }
-    w->funcs[w->nfuncs++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
+    t->funcs[t->nfuncs++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
   }
   for (uint32_t i = 0; i < wisp_component_import_count(c); i++) {
     wisp_component_item_t im, fn;
     wisp_component_import(c, i, &im);
     if (im.sort == WISP_SORT_FUNC) {
-      if (add_stub(w, &im, &im)) return WISP_ERR_NOMEM;
+      if (add_stub(t, &im, &im)) return WISP_ERR_NOMEM;
       continue;
     }
     if (im.sort != WISP_SORT_INSTANCE) continue;
     for (uint32_t k = 0; k < wisp_component_type_export_count(c, im.type); k++) {
       wisp_component_type_export(c, im.type, k, &fn);
       if (fn.sort != WISP_SORT_FUNC || implemented(im.name, im.name_len, fn.name, fn.name_len)) continue;
-      if (add_stub(w, &im, &fn)) return WISP_ERR_NOMEM;
+      if (add_stub(t, &im, &fn)) return WISP_ERR_NOMEM;
     }
   }
-  *funcs = w->funcs;
-  *count = w->nfuncs;
   return 0;
+}
+
+int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
+                           size_t *count) {
+  int rc = table_build(&w->table, c, w);
+  if (rc) return rc;
+  *funcs = w->table.funcs;
+  *count = w->table.nfuncs;
+  return 0;
+}
+
+int wisp__wasi2_table_new(const wisp_component_t *c, uint32_t slot, wisp__wasi2_table_t **out) {
+  *out = NULL;
+  if (slot >= WISP__CHOST_ENV_SLOTS) return WISP_ERR_ARG;
+  wisp__wasi2_table_t *t = calloc(1, sizeof *t);
+  if (!t) return WISP_ERR_NOMEM;
+  int rc = table_build(t, c, WISP__CHOST_ENV_SLOT(slot));
+  if (rc) {
+    wisp__wasi2_table_delete(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+void wisp__wasi2_table_funcs(const wisp__wasi2_table_t *t, const wisp__chost_func_t **funcs, size_t *count) {
+  *funcs = t->funcs;
+  *count = t->nfuncs;
+}
+
+void wisp__wasi2_table_delete(wisp__wasi2_table_t *t) {
+  if (!t) return;
+  table_free(t);
+  free(t);
 }

@@ -84,6 +84,16 @@ extern const size_t wisp__wasi2_ntypes;
  * entries) belongs to the host and lives until wisp__wasi2_delete; call once. */
 int wisp__wasi2_host_funcs(wisp__wasi2_t *w, const wisp_component_t *c, const wisp__chost_func_t **funcs,
                            size_t *count);
+
+/* The same functions as a table shared by every instance of `c` (build it
+ * once per component): what needs the wasi2 host has env
+ * WISP__CHOST_ENV_SLOT(slot), so the instance's own wisp__wasi2_t is bound to
+ * that slot when it is made (wisp__cinst_new_prepared, cinst.h). The table is
+ * read-only once built (threads may share it). */
+typedef struct wisp__wasi2_table wisp__wasi2_table_t;
+int wisp__wasi2_table_new(const wisp_component_t *c, uint32_t slot, wisp__wasi2_table_t **out);
+void wisp__wasi2_table_funcs(const wisp__wasi2_table_t *t, const wisp__chost_func_t **funcs, size_t *count);
+void wisp__wasi2_table_delete(wisp__wasi2_table_t *t);
 /* Before that: every function and named type `c` imports from a served 0.2.x
  * interface must have the shape of its row in wisp__wasi2_types. 0, or
  * WISP_ERR_LINK with the first mismatch in wisp__wasi2_error. */

@@ -1110,11 +1110,7 @@ HOST_FN(out_request_drop) {
   return drop_parent(env, cx, args[0].of.u, H_OUT_REQUEST);
 }
 
-/* request-options: env is the timeout's index (0 connect, 1 first-byte, 2 between-bytes) + 1 */
-typedef struct opt_env {
-  wisp__http_t *h;
-  int which;
-} opt_env_t;
+/* request-options: `which` is the timeout's index (0 connect, 1 first-byte, 2 between-bytes) */
 
 HOST_FN(options_new) {
   UNUSED_ARGS;
@@ -1126,27 +1122,37 @@ HOST_FN(options_new) {
   return 0;
 }
 
-HOST_FN(options_get) {
-  UNUSED_ARGS;
-  opt_env_t *e = env;
-  hobj_t *o = wisp__http_get(e->h, cx, args[0].of.u, H_REQUEST_OPTIONS);
+static int options_get(wisp__http_t *h, int which, wisp__cabi_t *cx, const cval_t *args, cval_t *res) {
+  hobj_t *o = wisp__http_get(h, cx, args[0].of.u, H_REQUEST_OPTIONS);
   if (!o) return -1;
-  if (o->timeouts[e->which] == HTTP_UNSET) return none(&res[0]);
+  if (o->timeouts[which] == HTTP_UNSET) return none(&res[0]);
   res[0].of.var.disc = 1;
   if (!(res[0].of.var.payload = payload(cx, type_of(cx, res[0].type)->a))) return fail(cx, NOMEM);
-  res[0].of.var.payload->of.u = o->timeouts[e->which];
+  res[0].of.var.payload->of.u = o->timeouts[which];
   return 0;
 }
 
-HOST_FN(options_set) {
-  UNUSED_ARGS;
-  opt_env_t *e = env;
-  hobj_t *o = wisp__http_get(e->h, cx, args[0].of.u, H_REQUEST_OPTIONS);
+static int options_set(wisp__http_t *h, int which, wisp__cabi_t *cx, const cval_t *args, cval_t *res) {
+  hobj_t *o = wisp__http_get(h, cx, args[0].of.u, H_REQUEST_OPTIONS);
   if (!o) return -1;
-  o->timeouts[e->which] = args[1].of.var.disc ? args[1].of.var.payload->of.u : HTTP_UNSET;
-  if (o->timeouts[e->which] == HTTP_UNSET && args[1].of.var.disc) return result_err_unit(&res[0]);
+  o->timeouts[which] = args[1].of.var.disc ? args[1].of.var.payload->of.u : HTTP_UNSET;
+  if (o->timeouts[which] == HTTP_UNSET && args[1].of.var.disc) return result_err_unit(&res[0]);
   return result_ok(cx, &res[0], 0);
 }
+
+#define OPTION_FNS(k)                                                                         \
+  HOST_FN(options_get##k) {                                                                   \
+    UNUSED_ARGS;                                                                              \
+    return options_get(env, k, cx, args, res);                                                \
+  }                                                                                           \
+  HOST_FN(options_set##k) {                                                                   \
+    UNUSED_ARGS;                                                                              \
+    return options_set(env, k, cx, args, res);                                                \
+  }
+OPTION_FNS(0)
+OPTION_FNS(1)
+OPTION_FNS(2)
+#undef OPTION_FNS
 
 HOST_FN(options_drop) {
   UNUSED_ARGS;
@@ -1266,7 +1272,7 @@ HOST_FN(http_error_code) {
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define T "wasi:http/types@0.2.0"
-enum { E_HOST, E_OPT0, E_OPT1, E_OPT2 };
+enum { E_HOST }; /* every function's env is the host */
 static const struct {
   const char *iface, *name;
   wisp__chost_fn_t fn;
@@ -1302,12 +1308,12 @@ static const struct {
     {T, "[method]outgoing-request.headers", out_request_headers, E_HOST},
     {T, "[resource-drop]outgoing-request", out_request_drop, E_HOST},
     {T, "[constructor]request-options", options_new, E_HOST},
-    {T, "[method]request-options.connect-timeout", options_get, E_OPT0},
-    {T, "[method]request-options.set-connect-timeout", options_set, E_OPT0},
-    {T, "[method]request-options.first-byte-timeout", options_get, E_OPT1},
-    {T, "[method]request-options.set-first-byte-timeout", options_set, E_OPT1},
-    {T, "[method]request-options.between-bytes-timeout", options_get, E_OPT2},
-    {T, "[method]request-options.set-between-bytes-timeout", options_set, E_OPT2},
+    {T, "[method]request-options.connect-timeout", options_get0, E_HOST},
+    {T, "[method]request-options.set-connect-timeout", options_set0, E_HOST},
+    {T, "[method]request-options.first-byte-timeout", options_get1, E_HOST},
+    {T, "[method]request-options.set-first-byte-timeout", options_set1, E_HOST},
+    {T, "[method]request-options.between-bytes-timeout", options_get2, E_HOST},
+    {T, "[method]request-options.set-between-bytes-timeout", options_set2, E_HOST},
     {T, "[resource-drop]request-options", options_drop, E_HOST},
     {T, "[static]response-outparam.set", outparam_set, E_HOST},
     {T, "[resource-drop]response-outparam", outparam_drop, E_HOST},
@@ -1339,25 +1345,26 @@ static const struct {
 #undef T
 #define NIMPLS (sizeof impls / sizeof impls[0])
 
-/* the host plus the three request-options envs, one allocation */
-typedef struct http_alloc {
-  wisp__http_t h;
-  opt_env_t opts[3];
-} http_alloc_t;
+/* The table with env `env` for every function; NULL when out of memory. */
+static wisp__chost_func_t *table_new(void *env) {
+  wisp__chost_func_t *funcs = calloc(NIMPLS, sizeof *funcs);
+  for (size_t i = 0; funcs && i < NIMPLS; i++)
+    funcs[i] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
+  return funcs;
+}
+
+wisp__chost_func_t *wisp__http_table_new(uint32_t slot, size_t *count) {
+  *count = 0;
+  wisp__chost_func_t *funcs = slot < WISP__CHOST_ENV_SLOTS ? table_new(WISP__CHOST_ENV_SLOT(slot)) : NULL;
+  if (funcs) *count = NIMPLS;
+  return funcs;
+}
 
 int wisp__http_new(const wisp__http_config_t *cfg, const wisp__http_request_t *req, wisp__http_t **out) {
   *out = NULL;
-  http_alloc_t *a = calloc(1, sizeof *a);
-  if (!a) return WISP_ERR_NOMEM;
-  wisp__http_t *h = &a->h;
+  wisp__http_t *h = calloc(1, sizeof *h);
+  if (!h) return WISP_ERR_NOMEM;
   h->cfg = *cfg;
-  h->funcs = calloc(NIMPLS, sizeof *h->funcs);
-  if (!h->funcs) goto nomem;
-  for (int i = 0; i < 3; i++) a->opts[i] = (opt_env_t){h, i};
-  for (size_t i = 0; i < NIMPLS; i++) {
-    void *env = impls[i].env == E_HOST ? (void *)h : (void *)&a->opts[impls[i].env - E_OPT0];
-    h->funcs[h->nfuncs++] = (wisp__chost_func_t){impls[i].iface, impls[i].name, impls[i].fn, env};
-  }
   hobj_t *r = NULL;
   if (!wisp__http_add(h, H_IN_REQUEST, &r)) goto nomem;
   h->request = r;
@@ -1391,12 +1398,17 @@ void wisp__http_delete(wisp__http_t *h) {
   fields_clear(&h->request_body.trailers);
   free(h->objs);
   free(h->funcs);
-  free((http_alloc_t *)h);
+  free(h);
 }
 
-void wisp__http_host_funcs(const wisp__http_t *h, const wisp__chost_func_t **funcs, size_t *count) {
+int wisp__http_host_funcs(wisp__http_t *h, const wisp__chost_func_t **funcs, size_t *count) {
+  *funcs = NULL;
+  *count = 0;
+  if (!h->funcs && !(h->funcs = table_new(h))) return WISP_ERR_NOMEM;
+  h->nfuncs = NIMPLS;
   *funcs = h->funcs;
   *count = h->nfuncs;
+  return 0;
 }
 
 const char *wisp__http_error(const wisp__http_t *h) { return h->error; }

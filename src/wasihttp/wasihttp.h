@@ -90,9 +90,13 @@ int wisp__http_check(wisp__http_t *h, const wisp_component_t *c);
 const char *wisp__http_error(const wisp__http_t *h);
 
 /* The host functions of wasi:http/types and wasi:http/outgoing-handler (any
- * 0.2.x), borrowed until wisp__http_delete. Give cinst these first, then the
+ * 0.2.x), borrowed until wisp__http_delete (0, or WISP_ERR_NOMEM). Give cinst these first, then the
  * wasi2 host's (whose stubs for the same names are then never used). */
-void wisp__http_host_funcs(const wisp__http_t *h, const wisp__chost_func_t **funcs, size_t *count);
+int wisp__http_host_funcs(wisp__http_t *h, const wisp__chost_func_t **funcs, size_t *count);
+/* The same functions as a table shared by many instances (malloc'd, *count
+ * entries; NULL when out of memory): their env is WISP__CHOST_ENV_SLOT(slot),
+ * to which each instance binds its own wisp__http_t (cinst.h). */
+wisp__chost_func_t *wisp__http_table_new(uint32_t slot, size_t *count);
 
 /* True if component `c` exports wasi:http/incoming-handler (any 0.2.x). */
 bool wisp__http_is_handler(const wisp_component_t *c);

@@ -531,6 +531,33 @@ def test_client_gone(s):
         check(st == 200, f"hello after a client left: {st}")
 
 
+def test_interleaved_hosts(s):
+    """Instances on one loop thread share the component's host function table, each bound to its own
+    request's hosts: guests suspended in the middle of a request (a timer) while others are made,
+    answered and freed on the same thread each still see only their own state."""
+    sleepers, echoes = {}, {}
+
+    def sleeper(k):
+        sleepers[k] = s.get(f"/t/sleep?ms=300&k={k}")
+
+    def echo(k):
+        body = f"body-{k}-".encode() * (k + 1)
+        st, hdrs, data = s.request("POST", f"/t/echo?k={k}", body=body, headers={"x-who": f"caller-{k}"})
+        echoes[k] = (st, hdrs.get("x-echo-x-who"), hdrs.get("x-path"), data == body)
+
+    ths = [threading.Thread(target=sleeper, args=(k,)) for k in range(6)]
+    ths += [threading.Thread(target=echo, args=(k,)) for k in range(30)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    for k in range(6):
+        st, _, body = sleepers.get(k, (None, None, None))
+        check(st == 200 and body == b"slept\n", f"sleeper {k}: {st} {body!r}")
+    for k in range(30):
+        check(echoes.get(k) == (200, f"caller-{k}", f"/t/echo?k={k}", True), f"echo {k}: {echoes.get(k)}")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":
