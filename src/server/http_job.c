@@ -45,6 +45,7 @@
 #include "wasihttp/wasihttp.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define FIBER_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
 #define FIBER_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
@@ -854,6 +855,11 @@ void wisp_srv_guest_entry(http_job_t *job) {
 }
 
 static void context_init(http_job_t *job) {
+#if defined(__SANITIZE_ADDRESS__)
+  /* a reused stack keeps the poisoning of frames an earlier guest never left
+   * (ASan's swapcontext interceptor clears it; this switch is not intercepted) */
+  __asan_unpoison_memory_region((char *)job->stack + STACK_GUARD, GUEST_STACK);
+#endif
   /* what wisp_srv_coswitch pops, from the top of the stack down: the FPU
    * control words (the loop's), r15..rbp (r12 = the job), then the return
    * address wisp_srv_costart, placed so that the stack pointer is 16-byte
