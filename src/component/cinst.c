@@ -16,12 +16,14 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cinst.h"
+#include "engine.h"
 
 typedef struct rt_core_inst rt_core_inst_t;
 typedef struct rt_inst rt_inst_t;
@@ -87,8 +89,11 @@ typedef struct call_state {
   wisp_val_t cres[1];     /* the core result (post-return's argument) */
 } call_state_t;
 
+typedef _Atomic uint32_t hint_t;
+
 typedef struct frame {
   const wisp__cscope_t *scope;
+  const uint32_t *hint_base; /* per definition: its first hint in inst->prep, or NO_HINT */
   const struct frame *parent;
   rt_value_t *values[WISP_SORT_COUNT];
   const rt_named_t *args; /* a nested component's `with` arguments */
@@ -134,7 +139,11 @@ struct wisp__cinst {
   wisp__cinst_core_fn_t core_fn;
   void *core_env;
   struct resource_env *resources; /* the component's resource.new/drop/rep built-ins */
+  wisp__arena_t spare; /* a finished host call's arena, emptied, for the next one (lower_trampoline) */
 };
+
+/* A host call's arena is kept for the next one when it stayed this small. */
+#define SPARE_ARENA_MAX 16384
 
 /* A resource handle as the guest sees it: an index into the instance's table. */
 typedef struct handle {
@@ -171,8 +180,23 @@ typedef struct prep_drop {
   const wisp__chost_func_t *host;
 } prep_drop_t;
 
+/* Hints: where replay found a name last time (an index into a list of
+ * named values, a core module's exports, a core instantiation's arguments),
+ * per definition of each scope. Shared by every instance made with the prep
+ * (any thread: relaxed atomics); replay checks a hint's name before using it
+ * and searches as before when it does not match, so a hint only saves work. */
+#define NO_HINT UINT32_MAX
+typedef struct prep_scope {
+  const wisp__cscope_t *scope;
+  uint32_t *base; /* per definition */
+} prep_scope_t;
+
 struct wisp__cprep {
   const wisp_component_t *c;
+  prep_scope_t *scopes;
+  uint32_t nscopes, cap_scopes;
+  hint_t *hints;
+  uint32_t nhints;
   const wisp__chost_func_t *host;
   size_t nhost;
   /* the root scope's imports in definition order: one entry per imported
@@ -592,6 +616,11 @@ static wisp_host_status_t lower_trampoline(wisp_call_t *call, void *env, const w
   blocked_call_t *b = &inst->blocked;
   wisp__arena_t local;
   wisp__arena_init(&local);
+  if (!retry && inst->spare.head) { /* reuse the last call's block: no malloc and free per call */
+    local = inst->spare;
+    local.used = 0;
+    wisp__arena_init(&inst->spare);
+  }
   wisp__cwait_t local_wait = {.fd = -1, .wake_ns = -1};
   wisp__arena_t *arena = retry ? &b->arena : &local;
   wisp__cwait_t *wait = retry ? &b->wait : &local_wait;
@@ -648,7 +677,10 @@ done:
     wisp__arena_free(&b->arena);
     *b = (blocked_call_t){0};
   }
-  wisp__arena_free(&local);
+  if (local.head && local.cap <= SPARE_ARENA_MAX && !inst->spare.head)
+    inst->spare = local;
+  else
+    wisp__arena_free(&local);
   if (rc) return wisp_call_trap(call, cx.trap);
   return WISP_HOST_OK;
 }
@@ -663,12 +695,33 @@ static const rt_named_t *find_named(const rt_named_t *list, uint32_t n, const ch
   return NULL;
 }
 
+/* find_named, trying the hint's index first (hint may be NULL) */
+static const rt_named_t *find_hinted(const rt_named_t *list, uint32_t n, const char *name, uint32_t len,
+                                     hint_t *hint) {
+  if (hint) {
+    uint32_t k = atomic_load_explicit(hint, memory_order_relaxed);
+    if (k < n && list[k].len == len && memcmp(list[k].name, name, len) == 0) return &list[k];
+  }
+  const rt_named_t *e = find_named(list, n, name, len);
+  if (e && hint) atomic_store_explicit(hint, (uint32_t)(e - list), memory_order_relaxed);
+  return e;
+}
+
 static int core_export(wisp__cinst_t *inst, const rt_core_inst_t *ci, const char *name, uint32_t len,
-                       wisp_extern_t *out) {
+                       wisp_extern_t *out, hint_t *hint) {
   if (ci->inst) {
-    if (wisp_instance_export(ci->inst, name, len, out) == 0) return 0;
+    const wisp_module_t *m = ci->inst->module;
+    uint32_t k = hint ? atomic_load_explicit(hint, memory_order_relaxed) : NO_HINT;
+    if (k >= m->nexports || m->exports[k].name_len != len || memcmp(m->exports[k].name, name, len) != 0)
+      for (k = 0; k < m->nexports; k++)
+        if (m->exports[k].name_len == len && memcmp(m->exports[k].name, name, len) == 0) break;
+    if (k < m->nexports) {
+      if (hint) atomic_store_explicit(hint, k, memory_order_relaxed);
+      wisp_instance_export_at(ci->inst, k, out);
+      return 0;
+    }
   } else {
-    const rt_named_t *e = find_named(ci->exports, ci->n, name, len);
+    const rt_named_t *e = find_hinted(ci->exports, ci->n, name, len, hint);
     if (e) { *out = e->val.ext; return 0; }
   }
   return fail(inst, WISP_ERR_LINK, "core instance has no export \"%.*s\"", (int)len, name);
@@ -752,21 +805,30 @@ static rt_named_t *named_list(wisp__cinst_t *inst, const frame_t *f, const wisp_
   return list;
 }
 
-static int core_instantiate(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out) {
+/* hints: two per import (argument, export), when the prep knew the module's
+ * import count (hints_for_module) */
+static int core_instantiate(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out,
+                            hint_t *hints) {
   wisp_module_t *m = f->values[WISP_SORT_CORE_MODULE][item->a].module;
-  uint32_t n = wisp_module_import_count(m);
+  uint32_t n = m->nimports;
   wisp_extern_t *imports = alloc(inst, (size_t)n * sizeof *imports);
   if (!imports) return WISP_ERR_NOMEM;
   for (uint32_t i = 0; i < n; i++) {
-    wisp_import_desc_t im;
-    wisp_module_import(m, i, &im);
+    const wisp__import_t *im = &m->imports[i];
+    hint_t *h = hints ? &hints[2 * i] : NULL;
     const wisp__carg_t *arg = NULL;
-    for (uint32_t k = 0; k < item->nargs && !arg; k++)
-      if (item->args[k].name_len == im.module_len && memcmp(item->args[k].name, im.module, im.module_len) == 0)
+    uint32_t k = h ? atomic_load_explicit(h, memory_order_relaxed) : NO_HINT;
+    if (k < item->nargs && item->args[k].name_len == im->module_len &&
+        memcmp(item->args[k].name, im->module, im->module_len) == 0)
+      arg = &item->args[k];
+    for (k = 0; k < item->nargs && !arg; k++)
+      if (item->args[k].name_len == im->module_len && memcmp(item->args[k].name, im->module, im->module_len) == 0) {
         arg = &item->args[k];
-    if (!arg) return fail(inst, WISP_ERR_LINK, "core import \"%.*s\" has no argument", (int)im.module_len, im.module);
-    int rc = core_export(inst, f->values[WISP_SORT_CORE_INSTANCE][arg->index].core_inst, im.name, im.name_len,
-                         &imports[i]);
+        if (h) atomic_store_explicit(h, k, memory_order_relaxed);
+      }
+    if (!arg) return fail(inst, WISP_ERR_LINK, "core import \"%.*s\" has no argument", (int)im->module_len, im->module);
+    int rc = core_export(inst, f->values[WISP_SORT_CORE_INSTANCE][arg->index].core_inst, im->name, im->name_len,
+                         &imports[i], h ? h + 1 : NULL);
     if (rc) return rc;
   }
   wisp_instance_t *wi = NULL;
@@ -824,11 +886,12 @@ static int canon_lift(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item
   return 0;
 }
 
-static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t *item, rt_value_t *out) {
+static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t *item, rt_value_t *out,
+                  hint_t *hint) {
   switch (item->how) {
   case WISP__DEF_IMPORT: {
     if (!f->parent) return import_from_host(inst, item, sort, out);
-    const rt_named_t *arg = find_named(f->args, f->nargs, item->name, item->name_len);
+    const rt_named_t *arg = find_hinted(f->args, f->nargs, item->name, item->name_len, hint);
     if (!arg) return fail(inst, WISP_ERR_LINK, "nested import \"%.*s\" has no argument", (int)item->name_len, item->name);
     *out = arg->val;
     return 0;
@@ -836,7 +899,7 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
   case WISP__DEF_EXPORT: *out = f->values[sort][item->a]; return 0;
   case WISP__DEF_ALIAS_EXPORT: {
     const rt_inst_t *ri = f->values[WISP_SORT_INSTANCE][item->a].inst;
-    const rt_named_t *e = ri ? find_named(ri->exports, ri->n, item->name, item->name_len) : NULL;
+    const rt_named_t *e = ri ? find_hinted(ri->exports, ri->n, item->name, item->name_len, hint) : NULL;
     if (!e) return sort == WISP_SORT_TYPE ? 0 : fail(inst, WISP_ERR_LINK, "instance has no export \"%.*s\"",
                                                      (int)item->name_len, item->name);
     *out = e->val;
@@ -845,7 +908,7 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
   case WISP__DEF_ALIAS_CORE_EXPORT: {
     if (sort == WISP_SORT_CORE_TYPE) return 0;
     return core_export(inst, f->values[WISP_SORT_CORE_INSTANCE][item->a].core_inst, item->name, item->name_len,
-                       &out->ext);
+                       &out->ext, hint);
   }
   case WISP__DEF_ALIAS_OUTER: {
     const frame_t *o = f;
@@ -855,7 +918,7 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
   }
   case WISP__DEF_TYPE: return 0;
   case WISP__DEF_CORE_MODULE: out->module = item->module; return 0;
-  case WISP__DEF_CORE_INSTANTIATE: return core_instantiate(inst, f, item, out);
+  case WISP__DEF_CORE_INSTANTIATE: return core_instantiate(inst, f, item, out, hint);
   case WISP__DEF_CORE_EXPORTS:
     out->core_inst = alloc(inst, sizeof *out->core_inst);
     if (!out->core_inst) return WISP_ERR_NOMEM;
@@ -912,6 +975,9 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
 
 static int replay(wisp__cinst_t *inst, frame_t *f) {
   const wisp__cscope_t *s = f->scope;
+  f->hint_base = NULL;
+  for (uint32_t k = 0; inst->prep && k < inst->prep->nscopes && !f->hint_base; k++)
+    if (inst->prep->scopes[k].scope == s) f->hint_base = inst->prep->scopes[k].base;
   for (int sort = 0; sort < WISP_SORT_COUNT; sort++) {
     f->values[sort] = alloc(inst, (size_t)s->space[sort].len * sizeof(rt_value_t));
     if (!f->values[sort]) return WISP_ERR_NOMEM;
@@ -919,7 +985,8 @@ static int replay(wisp__cinst_t *inst, frame_t *f) {
   for (uint32_t i = 0; i < s->defs.len; i++) {
     const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
     const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
-    int rc = define(inst, f, d->sort, item, &f->values[d->sort][d->index]);
+    hint_t *hint = f->hint_base && f->hint_base[i] != NO_HINT ? &inst->prep->hints[f->hint_base[i]] : NULL;
+    int rc = define(inst, f, d->sort, item, &f->values[d->sort][d->index], hint);
     if (rc == WISP_ERR_NOMEM) return fail(inst, rc, "out of memory instantiating the component");
     if (rc) return rc;
   }
@@ -1013,15 +1080,61 @@ static int prep_push(wisp__cprep_t *p, uint32_t *cap, const wisp__chost_func_t *
   return 0;
 }
 
-/* Every resource.drop of scope s and the scopes nested in it. */
+/* The module core module `index` of scope s is, when the scope says so
+ * without instantiating anything (embedded, or an outer alias of one). */
+static const wisp_module_t *static_module(const wisp__cscope_t *s, uint32_t index, int depth) {
+  if (!s || depth > 100 || index >= s->space[WISP_SORT_CORE_MODULE].len) return NULL;
+  const wisp__citem_t *it = &WISP__CVEC_AT(s->space[WISP_SORT_CORE_MODULE], wisp__citem_t, index);
+  if (it->how == WISP__DEF_CORE_MODULE) return it->module;
+  if (it->how != WISP__DEF_ALIAS_OUTER) return NULL;
+  const wisp__cscope_t *o = s;
+  for (uint32_t k = 0; k < it->a && o; k++) o = o->parent;
+  return static_module(o, it->b, depth + 1);
+}
+
+/* The hints of scope s's definitions (see prep_scope_t). */
+static int prep_hints(wisp__cprep_t *p, const wisp__cscope_t *s) {
+  if (p->nscopes == p->cap_scopes) {
+    uint32_t c = p->cap_scopes ? p->cap_scopes * 2 : 4;
+    prep_scope_t *grown = realloc(p->scopes, c * sizeof *grown);
+    if (!grown) return WISP_ERR_NOMEM;
+    p->scopes = grown;
+    p->cap_scopes = c;
+  }
+  uint32_t *base = malloc((s->defs.len ? s->defs.len : 1) * sizeof *base);
+  if (!base) return WISP_ERR_NOMEM;
+  p->scopes[p->nscopes++] = (prep_scope_t){s, base};
+  for (uint32_t i = 0; i < s->defs.len; i++) {
+    const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
+    const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
+    uint32_t n = 0;
+    if (item->how == WISP__DEF_IMPORT || item->how == WISP__DEF_ALIAS_EXPORT ||
+        item->how == WISP__DEF_ALIAS_CORE_EXPORT) {
+      n = 1;
+    } else if (item->how == WISP__DEF_CORE_INSTANTIATE) {
+      const wisp_module_t *m = static_module(s, item->a, 0);
+      n = m && m->nimports < (1u << 20) ? 2 * m->nimports : 0;
+    }
+    if (n > UINT32_MAX / 2 - p->nhints) return WISP_ERR_NOMEM;
+    base[i] = n ? p->nhints : NO_HINT;
+    p->nhints += n;
+  }
+  return 0;
+}
+
+/* Every resource.drop of scope s and the scopes nested in it, and every
+ * scope's hints. */
 static int prep_drops(wisp__cprep_t *p, uint32_t *cap, const wisp__cscope_t *s, int depth) {
   if (depth > 100) return prep_fail(NULL, WISP_ERR_UNSUPPORTED, "nested too deeply");
+  int rc = prep_hints(p, s);
+  if (rc) return rc;
   for (uint32_t i = 0; i < s->defs.len; i++) {
     const wisp__cdef_t *d = &WISP__CVEC_AT(s->defs, wisp__cdef_t, i);
     const wisp__citem_t *item = &WISP__CVEC_AT(s->space[d->sort], wisp__citem_t, d->index);
     if (item->how == WISP__DEF_COMPONENT && item->nested) {
-      int rc = prep_drops(p, cap, item->nested, depth + 1);
-      if (rc) return rc;
+      bool seen = false; /* a scope instantiated twice is walked once */
+      for (uint32_t k = 0; k < p->nscopes && !seen; k++) seen = p->scopes[k].scope == item->nested;
+      if (!seen && (rc = prep_drops(p, cap, item->nested, depth + 1)) != 0) return rc;
       continue;
     }
     if (item->how != WISP__DEF_RESOURCE_DROP) continue;
@@ -1082,6 +1195,7 @@ int wisp__cprep_new(const wisp_component_t *c, const wisp__chost_func_t *host, s
     }
   }
   if (!rc) rc = prep_drops(p, &dcap, c->root, 0);
+  if (!rc && !(p->hints = calloc(p->nhints ? p->nhints : 1, sizeof *p->hints))) rc = WISP_ERR_NOMEM;
   if (rc) {
     if (rc == WISP_ERR_NOMEM) prep_fail(err, rc, "out of memory");
     wisp__cprep_delete(p);
@@ -1097,6 +1211,9 @@ void wisp__cprep_delete(wisp__cprep_t *prep) {
   if (!prep) return;
   free(prep->imports);
   free(prep->drops);
+  for (uint32_t k = 0; k < prep->nscopes; k++) free(prep->scopes[k].base);
+  free(prep->scopes);
+  free((void *)prep->hints);
   free(prep);
 }
 
@@ -1107,6 +1224,7 @@ void wisp__cinst_delete(wisp__cinst_t *inst) {
   free(inst->lent);
   free(inst->cores);
   free(inst->lending);
+  wisp__arena_free(&inst->spare);
   wisp__arena_free(&inst->arena);
   free(inst);
 }
