@@ -14,7 +14,11 @@
  *     response side drained bytes (proceed), its timer is due or it is cut off.
  * The loop side sends the response as the guest writes it (h2o generator,
  * one buffer in flight, the guest's window bounded by check-write), so a
- * large response is never held in memory.
+ * large response is never held in memory. A request that came through
+ * wisp's HTTP/1 front (front.h) streams its body the other way: the guest
+ * reads it as it arrives, BODY_PIECE bytes at a time, and the front stops
+ * reading the socket while the guest is behind; its response can end with
+ * trailers.
  *
  * Life of a job: srv_http_start (413 check, concurrency slot or queue) ->
  * job_begin (stack, context) -> guest_main on the coroutine (instantiate,
@@ -39,6 +43,7 @@
 #include <ucontext.h>
 
 #include "component/csnap.h"
+#include "front.h"
 #include "http_job.h"
 #include "internal.h"
 #include "wagi.h"
@@ -113,6 +118,7 @@ __asm__(".text\n"
 #define EXEC_STACK_CELLS (1u << 17)
 #define EXEC_CALL_DEPTH  10000u
 #define RESPONSE_WINDOW  65536
+#define BODY_PIECE       65536 /* request body bytes handed to the guest at a time */
 
 typedef enum where { NOWHERE, WAITING, READY, BLOCKED } where_t;
 typedef enum outcome { OUT_NONE, OUT_RETURNED, OUT_TRAP, OUT_CPU, OUT_WALL, OUT_SETUP, OUT_GONE } outcome_t;
@@ -154,6 +160,10 @@ struct http_job {
   wisp__chost_func_t *funcs;
   const char **env;
   wisp__arena_t arena;
+  /* the request body, when the front streams it */
+  bool streamed, body_ended, body_too_large;
+  uint64_t body_bytes;
+  uint8_t *body_piece; /* BODY_PIECE bytes: the piece the guest is reading */
   /* the response */
   bool started, sending, final_sent, answered;
   bool pumping, repump; /* pump is on the stack / a proceed came meanwhile */
@@ -204,6 +214,9 @@ static void wake(http_job_t *job) {
 
 /* An outbound request of the guest moved on (src/wasihttp/outgoing.c). */
 static void on_outbound_progress(void *env) { wake(env); }
+
+/* More of a streamed request body arrived, or it ended or broke (front.h). */
+static void on_body_change(void *env) { wake(env); }
 
 /* ---- switching between the loop and the guest ------------------------------------- */
 
@@ -334,6 +347,45 @@ void srv_http_unload(srv_component_t *c) {
   c->http_host = NULL;
 }
 
+/* pull hook of a streamed request body (runs on the guest's stack, when the
+ * guest has read the previous piece): the next piece from the front, copied,
+ * since the front's buffer moves while the loop reads the socket. Nothing
+ * when no byte is there yet: the guest's pollable stays not ready until
+ * on_body_change wakes it. */
+static void body_pull(void *env) {
+  http_job_t *job = env;
+  if (!job->req || job->body_ended) return; /* gone: on_handle_dispose failed the body */
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  srv_body_state_t st = srv_front_body_peek(job->req, &data, &len);
+  size_t n = len < BODY_PIECE ? len : BODY_PIECE;
+  uint64_t limit = job->comp->manifest->limits.max_request_bytes;
+  if (st != SRV_BODY_ERROR && job->body_bytes + n > limit) {
+    fprintf(stderr, "wisp: request %" PRIu64 " [%s]: the request body is larger than the function's limit of %" PRIu64
+                    " bytes; the guest's read fails\n",
+            job->id, job->comp->manifest->id, limit);
+    job->body_too_large = true;
+    st = SRV_BODY_ERROR;
+  }
+  if (st == SRV_BODY_ERROR) {
+    job->body_ended = true;
+    wisp__http_body_in_fail(job->http);
+    return;
+  }
+  if (n == 0 && st == SRV_BODY_MORE) return;
+  if (n && !job->body_piece && !(job->body_piece = malloc(BODY_PIECE))) {
+    job->body_ended = true;
+    wisp__http_body_in_fail(job->http);
+    return;
+  }
+  if (n) memcpy(job->body_piece, data, n);
+  srv_front_body_consume(job->req, n);
+  job->body_bytes += n;
+  bool last = st == SRV_BODY_END && n == len;
+  job->body_ended = last;
+  wisp__http_body_in_next(job->http, job->body_piece, n, last);
+}
+
 /* The request as the wasi:http host takes it (copied there). */
 static int make_host(http_job_t *job) {
   h2o_req_t *req = job->req;
@@ -362,8 +414,11 @@ static int make_host(http_job_t *job) {
   int rc = wisp__http_new(&cfg, &r, &job->http);
   free(hs);
   if (rc) return rc;
-  wisp__http_body_in_set(job->http, (const uint8_t *)req->entity.base, req->entity.base ? req->entity.len : 0,
-                         true);
+  if (job->streamed)
+    wisp__http_body_in_pull(job->http, body_pull, job);
+  else
+    wisp__http_body_in_set(job->http, (const uint8_t *)req->entity.base, req->entity.base ? req->entity.len : 0,
+                           true);
   return 0;
 }
 
@@ -496,7 +551,12 @@ static void on_handle_dispose(void *p) {
   if (!job) return;
   job->req = NULL;
   job->handle = NULL;
-  if (job->http) wisp__http_body_in_detach(job->http); /* the entity lived in the request's pool */
+  if (job->http) { /* the entity lived in the request's pool; a streamed body broke off */
+    if (job->streamed && !job->body_ended)
+      wisp__http_body_in_fail(job->http);
+    else
+      wisp__http_body_in_detach(job->http);
+  }
   /* Once the whole response is out, the guest may run on to the end of
    * handle within its CPU and wall-clock limits (wasi:http allows work after
    * the response; componentize-js guests settle their event loop there).
@@ -577,10 +637,26 @@ static void start_response(http_job_t *job) {
   size_t pending = wisp__http_body_out_peek(job->http, &data);
   if (content_length >= 0)
     req->res.content_length = (size_t)content_length;
-  else if (wisp__http_body_out_state(job->http) == WISP__HTTP_BODY_DONE)
-    req->res.content_length = pending; /* the whole body is here */
+  else if (wisp__http_body_out_state(job->http) == WISP__HTTP_BODY_DONE && !wisp__http_trailer_count(job->http))
+    req->res.content_length = pending; /* the whole body is here (and no trailers need chunks) */
   job->gen = (h2o_generator_t){on_proceed, on_stop};
   h2o_start_response(req, &job->gen);
+}
+
+/* The guest's trailers, after the last chunk: 0, or -1 when the response
+ * cannot carry them. */
+static int send_trailers(http_job_t *job) {
+  h2o_req_t *req = job->req;
+  size_t n = wisp__http_trailer_count(job->http);
+  h2o_header_t *hs = h2o_mem_alloc_pool(&req->pool, n * sizeof *hs);
+  h2o_iovec_t *names = h2o_mem_alloc_pool(&req->pool, n * sizeof *names);
+  for (size_t i = 0; i < n; i++) {
+    wisp__http_header_t t;
+    wisp__http_trailer(job->http, i, &t);
+    names[i] = h2o_iovec_init(t.name, t.name_len);
+    hs[i] = (h2o_header_t){.name = &names[i], .orig_name = NULL, .value = h2o_iovec_init(t.value, t.value_len)};
+  }
+  return srv_front_set_trailers(req, hs, n);
 }
 
 /* Moves the response forward: headers once set, the next body bytes when no
@@ -641,8 +717,10 @@ static void pump_once(http_job_t *job) {
   job->bytes += len;
   h2o_iovec_t buf = h2o_iovec_init(to, len);
   if (final) {
-    if (wisp__http_trailer_count(job->http))
-      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: response trailers dropped (not sent by this server)\n",
+    if (wisp__http_trailer_count(job->http) && send_trailers(job) < 0)
+      fprintf(stderr,
+              "wisp: request %" PRIu64 " [%s]: response trailers dropped (this response cannot carry them: "
+              "HTTP/2, HTTP/1.0, a content-length or a HEAD request)\n",
               job->id, job->comp->manifest->id);
     job->final_sent = true;
     log_and_count(job, req, job->status, job->bytes);
@@ -710,6 +788,8 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req) {
 static void finish(http_job_t *job) {
   const char *id = job->comp->manifest->id;
   srv_metrics_t *m = job->thread->srv->metrics;
+  if (job->body_too_large) /* nothing, if the guest answered anyway */
+    respond_error(job, 413, "the request body is larger than the function's limit");
   switch (job->outcome) {
     case OUT_SETUP:
       fprintf(stderr, "wisp: request %" PRIu64 " [%s]: %s\n", job->id, id, job->trap);
@@ -801,6 +881,7 @@ static void job_free(http_job_t *job) {
   if (job->where == WAITING) atomic_fetch_sub(&job->comp->queued, 1);
   if (job->has_slot) atomic_fetch_sub(&job->comp->running, 1);
   if (job->handle) *job->handle = NULL;
+  if (job->req && job->streamed) srv_front_body_on_change(job->req, NULL, NULL);
   flush_line(job, 0);
   flush_line(job, 1);
   if (!job->answered)
@@ -822,6 +903,7 @@ static void job_free(http_job_t *job) {
   free(job->env);
   wisp__arena_free(&job->arena);
   free(job->send_buf);
+  free(job->body_piece);
   if (job->stack) {
     if (nspare_stacks < SPARE_STACKS)
       spare_stacks[nspare_stacks++] = job->stack;
@@ -935,7 +1017,16 @@ void srv_http_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const 
   *job->handle = job;
   thread->inflight++;
   atomic_fetch_add(&srv->metrics->inflight, 1);
-  if (req->entity.base && req->entity.len > comp->manifest->limits.max_request_bytes) {
+  if (srv_front_streaming(req)) {
+    job->streamed = true;
+    int64_t length = srv_front_body_length(req); /* -1: chunked, checked as it arrives */
+    if (length > (int64_t)comp->manifest->limits.max_request_bytes) {
+      respond_error(job, 413, "the request body is larger than the function's limit");
+      job_free(job);
+      return;
+    }
+    srv_front_body_on_change(req, on_body_change, job);
+  } else if (req->entity.base && req->entity.len > comp->manifest->limits.max_request_bytes) {
     respond_error(job, 413, "the request body is larger than the function's limit");
     job_free(job);
     return;

@@ -333,12 +333,22 @@ static void drop_chunked_filter(h2o_hostconf_t *host) {
   host->fallback_path.filters.size = 0;
 }
 
-/* Which request bodies the front streams to the handler (front.h); the rest
- * are read whole first (req->entity). For now none: the lead's change makes
- * this true for wasi:http component routes. */
+/* Which request bodies the front streams to the handler (front.h): a
+ * wasi:http component reads its body as it arrives (docs/http.md); a WAGI
+ * module gets it whole on stdin, as CGI has it, and so does anything else. */
 static bool stream_body(void *data, h2o_req_t *req) {
-  (void)data, (void)req;
-  return false;
+  (void)data;
+  srv_t *srv = ((srv_thread_t *)req->conn->ctx)->srv;
+  size_t query_at = SIZE_MAX, *norm_indexes = NULL;
+  h2o_iovec_t norm =
+      h2o_url_normalize_path(&req->pool, req->input.path.base, req->input.path.len, &query_at, &norm_indexes);
+  char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
+  memcpy(path, norm.base, norm.len);
+  path[norm.len] = '\0';
+  srv_app_t *app = srv->static_app;
+  const wisp_manifest_trigger_t *trig =
+      srv->serve ? srv_serve_route(srv, path, &app) : wisp_manifest_match_route(srv->manifest, path);
+  return trig && app && app->components[trig->component].http;
 }
 
 static const srv_front_config_t front_config = {.stream = stream_body};

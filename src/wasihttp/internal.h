@@ -58,9 +58,10 @@ typedef struct hbody_in {
   bool failed;   /* with detached: an error, not an end (last-operation-failed) */
   hfields_t trailers;
   bool has_trailers;
-  /* The outbound engine's refill (outgoing.c): called before a read or a
-   * readiness check finds pos == len; may set data, len, pos, complete,
-   * detached and the trailers. NULL for the request body. */
+  /* The refill, called before a read or a readiness check finds pos == len;
+   * may set data, len, pos, complete, detached and the trailers: the outbound
+   * engine's (outgoing.c), or the server's for a request body that arrives
+   * in pieces (wisp__http_body_in_pull). NULL: data is all there is. */
   void (*pull)(void *ctx);
   void *pull_ctx;
 } hbody_in_t;

@@ -1433,6 +1433,32 @@ void wisp__http_body_in_detach(wisp__http_t *h) {
   h->request_body.data = NULL;
 }
 
+void wisp__http_body_in_pull(wisp__http_t *h, void (*pull)(void *ctx), void *ctx) {
+  h->request_body.pull = pull;
+  h->request_body.pull_ctx = ctx;
+}
+
+void wisp__http_body_in_next(wisp__http_t *h, const uint8_t *data, size_t len, bool complete) {
+  h->request_body.data = data;
+  h->request_body.len = len;
+  h->request_body.pos = 0;
+  h->request_body.complete = complete;
+}
+
+int wisp__http_body_in_trailer(wisp__http_t *h, const char *name, size_t name_len, const char *value,
+                               size_t value_len) {
+  if (wisp__http_fields_add(&h->request_body.trailers, name, name_len, (const uint8_t *)value, value_len))
+    return WISP_ERR_NOMEM;
+  h->request_body.has_trailers = true;
+  return 0;
+}
+
+void wisp__http_body_in_fail(wisp__http_t *h) {
+  h->request_body.detached = h->request_body.failed = true;
+  h->request_body.data = NULL;
+  h->request_body.len = h->request_body.pos = 0;
+}
+
 wisp__http_state_t wisp__http_response(const wisp__http_t *h) { return h->state; }
 uint16_t wisp__http_status(const wisp__http_t *h) { return h->sent ? h->sent->status : 0; }
 size_t wisp__http_header_count(const wisp__http_t *h) { return h->sent ? h->sent->fields.n : 0; }
@@ -1473,6 +1499,11 @@ const char *wisp__http_body_out_error(const wisp__http_t *h) {
 
 size_t wisp__http_trailer_count(const wisp__http_t *h) {
   return h->sent && h->sent->out && h->sent->out->has_trailers ? h->sent->out->trailers.n : 0;
+}
+
+void wisp__http_trailer(const wisp__http_t *h, size_t i, wisp__http_header_t *out) {
+  const hfield_t *f = &h->sent->out->trailers.items[i];
+  *out = (wisp__http_header_t){f->name, f->name_len, (const char *)f->value, f->value_len};
 }
 
 void wisp__http_handler_returned(wisp__http_t *h) {

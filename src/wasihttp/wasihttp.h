@@ -77,12 +77,25 @@ int wisp__http_new(const wisp__http_config_t *cfg, const wisp__http_request_t *r
 void wisp__http_delete(wisp__http_t *h);
 
 /* The request body, borrowed: the guest reads it through its input stream.
- * `complete` false means more may come (not used by the h2o 2.2 server, which
- * has the whole body first); wisp__http_body_in_set may then be called again
- * with a longer buffer starting with the same bytes. */
+ * `complete` false means more may come; wisp__http_body_in_set may then be
+ * called again with a longer buffer starting with the same bytes. */
 void wisp__http_body_in_set(wisp__http_t *h, const uint8_t *data, size_t len, bool complete);
 /* The borrowed body goes away (the client left): reads fail from now on. */
 void wisp__http_body_in_detach(wisp__http_t *h);
+/* A request body that arrives in pieces: pull(ctx) is called whenever the
+ * guest has read every byte given so far (from a read or a readiness check);
+ * it answers with wisp__http_body_in_next (or nothing, if no byte came yet:
+ * the guest's pollable stays not ready) or wisp__http_body_in_fail. */
+void wisp__http_body_in_pull(wisp__http_t *h, void (*pull)(void *ctx), void *ctx);
+/* The next piece, borrowed until the next pull; `complete`: it is the last. */
+void wisp__http_body_in_next(wisp__http_t *h, const uint8_t *data, size_t len, bool complete);
+/* A trailer of the request body (after a chunked body), for the guest's
+ * future-trailers; before the last piece is given. 0 or WISP_ERR_NOMEM. */
+int wisp__http_body_in_trailer(wisp__http_t *h, const char *name, size_t name_len, const char *value,
+                               size_t value_len);
+/* The body broke off (the client left, a broken chunk, over the limit): the
+ * guest's reads fail with last-operation-failed from now on. */
+void wisp__http_body_in_fail(wisp__http_t *h);
 
 /* Checks the shapes of the wasi:http items `c` imports (wasihttp_types.c):
  * 0, or WISP_ERR_LINK with the first mismatch in wisp__http_error. */
@@ -134,6 +147,8 @@ wisp__http_body_state_t wisp__http_body_out_state(const wisp__http_t *h);
 const char *wisp__http_body_out_error(const wisp__http_t *h);
 /* Trailers the guest gave to outgoing-body.finish (0 when none). */
 size_t wisp__http_trailer_count(const wisp__http_t *h);
+/* Trailer i (the name in lower case), borrowed. */
+void wisp__http_trailer(const wisp__http_t *h, size_t i, wisp__http_header_t *out);
 /* When the handle call has returned: an outgoing-body still open can get no
  * more bytes, so the body is broken (as if dropped without finish). */
 void wisp__http_handler_returned(wisp__http_t *h);

@@ -558,6 +558,184 @@ def test_interleaved_hosts(s):
         check(echoes.get(k) == (200, f"caller-{k}", f"/t/echo?k={k}", True), f"echo {k}: {echoes.get(k)}")
 
 
+# ---- raw HTTP/1.1, for what http.client hides (trailers, timing of partial bodies) ----
+
+class Raw:
+    """One HTTP/1.x connection on a plain socket."""
+
+    def __init__(self, port, timeout=30):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def fill(self):
+        more = self.sock.recv(65536)
+        if not more:
+            raise EOFError("connection closed")
+        self.buf += more
+
+    def take_until(self, sep):
+        while sep not in self.buf:
+            self.fill()
+        i = self.buf.index(sep) + len(sep)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def take(self, n):
+        while len(self.buf) < n:
+            self.fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def head(self):
+        lines = self.take_until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        return status, headers
+
+    def chunk(self):
+        """The next chunk's bytes (b"" for the last one)."""
+        size = int(self.take_until(b"\r\n").split(b";")[0], 16)
+        data = self.take(size) if size else b""
+        if size:
+            self.take(2)
+        return data
+
+    def trailers(self):
+        out = {}
+        while True:
+            line = self.take_until(b"\r\n")
+            if line == b"\r\n":
+                return out
+            k, v = line.decode("latin-1").split(":", 1)
+            out[k.strip().lower()] = v.strip()
+
+    def response(self):
+        """status, headers, body, trailers (None unless chunked)"""
+        status, headers = self.head()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                c = self.chunk()
+                if not c:
+                    break
+                body += c
+            return status, headers, body, self.trailers()
+        if "content-length" in headers:
+            return status, headers, self.take(int(headers["content-length"])), None
+        try:
+            while True:
+                self.fill()
+        except EOFError:
+            pass
+        body, self.buf = self.buf, b""
+        return status, headers, body, None
+
+    def close(self):
+        self.sock.close()
+
+
+def test_trailers(s):
+    for n in (0, 1, 500):
+        want = b"".join(b"line %d\n" % i for i in range(n))
+        c = Raw(s.port)
+        c.send(b"GET /t/trailers?n=%d HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n" % n)
+        st, h, body, trailers = c.response()
+        check(st == 200 and h.get("transfer-encoding") == "chunked", f"trailers n={n}: {st} {h}")
+        check(body == want, f"trailers n={n}: body of {len(body)} bytes")
+        check(trailers == {"x-lines": str(n), "x-checksum": str(sum(want))},
+              f"trailers n={n}: {trailers}")
+        # the connection goes on after a response with trailers
+        c.send(b"GET /t/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        st, _, body, _ = c.response()
+        check(st == 200 and body == b"hello from a component\n", f"after trailers: {st} {body!r}")
+        c.close()
+    # HTTP/1.0 has no chunks: the body arrives, the trailers are dropped with a log line
+    c = Raw(s.port)
+    c.send(b"GET /t/trailers?n=3 HTTP/1.0\r\n\r\n")
+    st, h, body, trailers = c.response()
+    c.close()
+    check(st == 200 and body == b"line 0\nline 1\nline 2\n" and trailers is None, f"HTTP/1.0: {st} {body!r}")
+    check("response trailers dropped" in s.stderr(), "dropped trailers were not logged")
+
+
+def test_body_streams(s):
+    """The guest reads the request body as it arrives: the echo of the first
+    piece comes back before the client sends the second."""
+    for framing in ("chunked", "length"):
+        pieces = [b"first piece\n", b"second, longer piece\n" * 50, b"third\n"]
+        c = Raw(s.port, timeout=10)
+        if framing == "chunked":
+            c.send(b"POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            frame = lambda p: b"%x\r\n%s\r\n" % (len(p), p)
+            end = b"0\r\n\r\n"
+        else:
+            total = sum(len(p) for p in pieces)
+            c.send(b"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % total)
+            frame = lambda p: p
+            end = b""
+        c.send(frame(pieces[0]))
+        try:
+            st, h = c.head()
+            got = b""
+            while len(got) < len(pieces[0]):
+                got += c.chunk()
+        except (socket.timeout, EOFError) as e:
+            check(False, f"{framing}: the first piece was not echoed before the rest was sent ({e!r})")
+            c.close()
+            continue
+        check(st == 200 and got == pieces[0], f"{framing}: first piece echoed: {st} {got!r}")
+        c.send(frame(pieces[1]))
+        while len(got) < len(pieces[0]) + len(pieces[1]):
+            got += c.chunk()
+        check(got == pieces[0] + pieces[1], f"{framing}: second piece echoed")
+        c.send(frame(pieces[2]) + end)
+        while True:
+            piece = c.chunk()
+            if not piece:
+                break
+            got += piece
+        c.trailers()
+        check(got == b"".join(pieces), f"{framing}: whole echo {len(got)} bytes")
+        c.close()
+    # a client that leaves halfway through its body: the guest's read fails, others are served
+    c = Raw(s.port)
+    c.send(b"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"a" * 1000)
+    c.head()
+    c.close()
+    for _ in range(3):
+        st, _, body = s.get("/t/hello")
+        check(st == 200, f"hello after a client left mid-body: {st}")
+    # over the route's limit: by Content-Length, 413 before the guest runs; chunked, the read fails
+    c = Raw(s.port)
+    c.send(b"POST /short/echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (11 << 20))
+    st, _, body, _ = c.response()
+    c.close()
+    check(st == 413, f"content-length over the limit: {st}")
+    c = Raw(s.port)
+    c.send(b"POST /short/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sent = 0
+    try:
+        while sent < (12 << 20):
+            c.send(b"10000\r\n" + b"b" * 0x10000 + b"\r\n")
+            sent += 0x10000
+    except OSError:
+        pass  # the server gave up on the body
+    c.close()
+    deadline = time.time() + 10
+    while time.time() < deadline and "larger than the function's limit" not in s.stderr():
+        time.sleep(0.05)
+    check("larger than the function's limit" in s.stderr(), "a chunked body over the limit was not cut")
+    st, _, body = s.get("/t/hello")
+    check(st == 200, f"hello after a body over the limit: {st}")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@
  *                      request-options, fields), as a line of results
  *   env                the environment, one NAME=VALUE line each
  *   file?NAME          the file NAME under the first preopened directory, else 404
+ *   trailers?n=N       N lines "line i\n" (written one at a time), then
+ *                      outgoing-body.finish with trailers x-lines: N and
+ *                      x-checksum: the sum of the body's bytes
  */
 #include <stdint.h>
 
@@ -475,6 +478,27 @@ void handle(int32_t request, int32_t param) {
     int32_t rh = request_headers(request);
     request_drop(request);
     fields_drop(rh);
+  } else if (same(what, wlen, "trailers")) {
+    uint64_t n = 0, sum = 0;
+    for (uint32_t i = end + 3; i < plen && path[i] >= '0' && path[i] <= '9'; i++) n = n * 10 + (uint64_t)(path[i] - '0');
+    out_t o = respond(param, fields_new(), 200);
+    for (uint64_t i = 0; i < n; i++) {
+      char num[24], line[40];
+      const char *d = utoa(i, num + sizeof num);
+      uint32_t k = 0;
+      for (const char *c = "line "; *c; c++) line[k++] = *c;
+      for (; *d; d++) line[k++] = *d;
+      line[k++] = '\n';
+      for (uint32_t j = 0; j < k; j++) sum += (uint8_t)line[j];
+      write_all(o.stream, (const uint8_t *)line, k);
+    }
+    output_stream_drop(o.stream);
+    char lines[24], check[24];
+    int32_t t = fields_new();
+    append_str(t, "x-lines", utoa(n, lines + sizeof lines));
+    append_str(t, "x-checksum", utoa(sum, check + sizeof check));
+    out_body_finish(o.body, 1, t, RET);
+    if (RB(0) != 0) __builtin_trap();
   } else if (same(what, wlen, "no-finish")) {
     out_t o = respond(param, fields_new(), 200);
     write_text(o.stream, "partial\n");
