@@ -12,6 +12,13 @@
  *             body is still arriving (and not paused by backpressure)
  *   DRAIN     the response is done but a streamed body is not: discarding
  *             up to SRV_FRONT_DRAIN_LIMIT more bytes
+ *   LINGER    closing after an answer given before the request was read
+ *             to its end (a 413, a 400, a body the handler left unread):
+ *             our side is shut for writing and what the client still sends
+ *             is read and discarded until it closes, so that the answer
+ *             reaches it (closing a socket with unread input sends a reset,
+ *             which can destroy the answer in flight and fails a client
+ *             still sending its body before it reads)
  *
  * The socket's input buffer (sock->input) holds the bytes of the current
  * request and any pipelined ones after it. A request without a body keeps
@@ -34,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "front.h"
 #include "h2o/http2.h"
@@ -56,7 +64,11 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
  * bytes could far exceed SRV_FRONT_BODY_WINDOW. Linux doubles the value. */
 #define STREAM_RCVBUF (1024 * 1024)
 
-typedef enum { PH_HEAD, PH_CONTINUE, PH_BODY, PH_HANDLING, PH_DRAIN } phase_t;
+typedef enum { PH_HEAD, PH_CONTINUE, PH_BODY, PH_HANDLING, PH_DRAIN, PH_LINGER } phase_t;
+/* LINGER ends at the client's close, after LINGER_BYTES discarded, after
+ * LINGER_US in all, or when http1.req_timeout passes without a byte. */
+#define LINGER_BYTES (64u << 20)
+#define LINGER_US    (30u * 1000000u)
 typedef enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } body_kind_t;
 typedef enum { FR_NONE, FR_LENGTH, FR_CHUNKED, FR_CLOSE } framing_t;
 
@@ -171,6 +183,8 @@ typedef struct front_conn {
   bool req_live;   /* req initialised, not yet disposed */
   bool rcvbuf_capped; /* SO_RCVBUF set for streamed bodies */
   bool keep_alive; /* another request may follow this one */
+  bool linger;     /* close by lingering (LINGER) rather than at once */
+  uint64_t linger_bytes, linger_until_us;
   size_t prev_len; /* what phr_parse_request saw last time */
   size_t head_len; /* a body-less request's head, still at the start of the input */
   /* the request body */
@@ -246,6 +260,39 @@ static void close_conn(front_conn_t *conn) {
   free(conn);
 }
 
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Discards what arrived; the end of LINGER when it is time. */
+static void linger_read(front_conn_t *conn) {
+  conn->linger_bytes += conn->sock->input->size;
+  h2o_buffer_consume(&conn->sock->input, conn->sock->input->size);
+  if (conn->linger_bytes > LINGER_BYTES || now_us() > conn->linger_until_us) {
+    close_conn(conn);
+    return;
+  }
+  set_timer(conn, true);
+}
+
+/* Closes the connection, by lingering if conn->linger asks for it (at once
+ * over TLS, whose close is its own, and at server shutdown). */
+static void finish_conn(front_conn_t *conn) {
+  if (!conn->linger || !conn->sock || conn->sock->ssl || conn->super.ctx->shutdown_requested ||
+      shutdown(h2o_socket_get_fd(conn->sock), SHUT_WR) != 0) {
+    close_conn(conn);
+    return;
+  }
+  dispose_req(conn);
+  conn->phase = PH_LINGER;
+  conn->linger_bytes = 0;
+  conn->linger_until_us = now_us() + LINGER_US;
+  h2o_socket_read_start(conn->sock, on_read);
+  linger_read(conn);
+}
+
 static void notify(front_conn_t *conn) {
   if (conn->on_change) conn->on_change(conn->on_change_data);
 }
@@ -253,8 +300,13 @@ static void notify(front_conn_t *conn) {
 /* ---- errors before the handler ------------------------------------------------------ */
 
 static void on_written_close(h2o_socket_t *sock, const char *err) {
-  (void)err;
-  close_conn(sock->data);
+  front_conn_t *conn = sock->data;
+  if (err) {
+    close_conn(conn);
+    return;
+  }
+  conn->linger = true; /* the client may be sending more */
+  finish_conn(conn);
 }
 
 /* A request head that cannot be parsed: a fixed 400, then close. */
@@ -277,6 +329,7 @@ static void send_error(front_conn_t *conn, int status, const char *reason, const
   set_timer(conn, false);
   h2o_socket_read_stop(conn->sock);
   conn->phase = PH_HANDLING;
+  conn->linger = conn->body_kind != BODY_NONE && !conn->body_end; /* the client may still be sending it */
   conn->body_kind = BODY_NONE; /* nothing more is read */
   conn->keep_alive = false;
   h2o_send_error_generic(&conn->req, status, reason, body, H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION);
@@ -380,7 +433,8 @@ static void body_streamed(front_conn_t *conn) {
 static void next_request(front_conn_t *conn);
 static void drain(front_conn_t *conn) {
   if (!ingest_body(conn) || conn->drained + conn->body_avail > SRV_FRONT_DRAIN_LIMIT) {
-    close_conn(conn);
+    conn->linger = !conn->body_error || conn->body_received > conn->super.ctx->globalconf->max_request_entity_size;
+    finish_conn(conn);
     return;
   }
   conn->drained += conn->body_avail;
@@ -632,6 +686,9 @@ static void on_read(h2o_socket_t *sock, const char *err) {
     case PH_DRAIN:
       drain(conn);
       break;
+    case PH_LINGER:
+      linger_read(conn);
+      break;
     case PH_CONTINUE:
       break;
   }
@@ -671,7 +728,7 @@ static void reset_request_state(front_conn_t *conn) {
 static void next_request(front_conn_t *conn) {
   dispose_req(conn);
   if (!conn->keep_alive || conn->super.ctx->shutdown_requested) {
-    close_conn(conn);
+    finish_conn(conn);
     return;
   }
   h2o_buffer_consume(&conn->sock->input, conn->head_len + conn->body_avail);
@@ -697,7 +754,8 @@ static void on_written(h2o_socket_t *sock, const char *err) {
   if (conn->body_kind != BODY_NONE && !conn->body_end) { /* a streamed body the handler left unread */
     dispose_req(conn);
     if (!conn->keep_alive || conn->body_error || conn->super.ctx->shutdown_requested) {
-      close_conn(conn);
+      conn->linger = !conn->body_error || conn->body_received > conn->super.ctx->globalconf->max_request_entity_size;
+      finish_conn(conn);
       return;
     }
     conn->phase = PH_DRAIN;
@@ -905,7 +963,9 @@ void srv_front_shutdown(h2o_context_t *ctx) {
   for (h2o_linklist_t *n = thread_conns.next, *next; n != &thread_conns; n = next) {
     next = n->next;
     front_conn_t *conn = H2O_STRUCT_FROM_MEMBER(front_conn_t, link, n);
-    if (conn->super.ctx == ctx && conn->phase == PH_HEAD && conn->sock->input->size == 0) close_conn(conn);
+    if (conn->super.ctx == ctx &&
+        ((conn->phase == PH_HEAD && conn->sock->input->size == 0) || conn->phase == PH_LINGER))
+      close_conn(conn);
   }
 }
 

@@ -50,8 +50,9 @@ typedef struct srv_front_config {
  * http/1.1 or no ALPN to the front, so HTTPS/1.1 streams too. */
 void srv_front_accept(h2o_accept_ctx_t *ctx, const srv_front_config_t *cfg, h2o_socket_t *sock);
 /* Server shutdown (call after h2o_context_request_shutdown(ctx)): closes the
- * front's idle connections of ctx (no request bytes received); the others
- * finish their current request and then close (no more keep-alive). */
+ * front's idle connections of ctx (no request bytes received) and those
+ * lingering after a last answer; the others finish their current request and
+ * then close (no more keep-alive). */
 void srv_front_shutdown(h2o_context_t *ctx);
 /* True if req came through the front (srv_front_body_* and srv_front_set_trailers apply). */
 bool srv_front_owns(const h2o_req_t *req);
