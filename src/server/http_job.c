@@ -360,7 +360,9 @@ static void body_pull(void *env) {
   srv_body_state_t st = srv_front_body_peek(job->req, &data, &len);
   size_t n = len < BODY_PIECE ? len : BODY_PIECE;
   uint64_t limit = job->comp->manifest->limits.max_request_bytes;
-  if (st != SRV_BODY_ERROR && job->body_bytes + n > limit) {
+  uint64_t room = limit > job->body_bytes ? limit - job->body_bytes : 0;
+  if (n > room) n = (size_t)room; /* the bytes up to the limit, then the failure */
+  if (st != SRV_BODY_ERROR && n == 0 && len > 0) {
     fprintf(stderr, "wisp: request %" PRIu64 " [%s]: the request body is larger than the function's limit of %" PRIu64
                     " bytes; the guest's read fails\n",
             job->id, job->comp->manifest->id, limit);
