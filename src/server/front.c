@@ -763,8 +763,8 @@ static void on_written(h2o_socket_t *sock, const char *err) {
     conn->drained = conn->body_avail;
     conn->body_avail = 0;
     conn->paused = false;
-    set_timer(conn, true);
     h2o_socket_read_start(conn->sock, on_read);
+    drain(conn); /* what is buffered already (the timer starts there) */
     return;
   }
   next_request(conn);

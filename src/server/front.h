@@ -76,7 +76,9 @@ void srv_front_body_consume(h2o_req_t *req, size_t n);
 #define SRV_FRONT_BODY_WINDOW (256 * 1024)
 /* cb(data) is called from the event loop (never inside peek/consume) whenever
  * peek's answer may have changed: more bytes, end, error. One per request; NULL
- * cancels. Never called after the request is disposed. */
+ * cancels. Never called after the request is disposed. Bytes that came with the
+ * request head are already there when the handler is called (no callback for
+ * them): peek first, then wait for cb. */
 void srv_front_body_on_change(h2o_req_t *req, void (*cb)(void *), void *data);
 /* The Content-Length of a streamed body, or -1 when chunked. */
 int64_t srv_front_body_length(const h2o_req_t *req);
