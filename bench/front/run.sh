@@ -11,9 +11,12 @@
 # then, when valgrind is installed, the instructions the server executes per
 # request (callgrind, the difference between 2,500 and 500 keep-alive
 # requests, so start-up cancels out), which the machine's load does not
-# disturb. A BASE_WISP is built from a commit before the front, e.g.
-#   git archive efdcaed | tar -x -C /tmp/base && cmake -S /tmp/base -B /tmp/base/build \
-#     -DCMAKE_BUILD_TYPE=Release && cmake --build /tmp/base/build --target wisp
+# disturb. A like-for-like BASE_WISP is the same tree with on_app_accept in
+# src/server/server.c calling h2o_accept(listener->data, sock) instead of
+# srv_front_accept (and drop_chunked_filter not called), built in a copy:
+#   git archive HEAD | tar -x -C /tmp/base && (edit server.c) &&
+#   cmake -S /tmp/base -B /tmp/base/build -DCMAKE_BUILD_TYPE=Release &&
+#   cmake --build /tmp/base/build --target wisp
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 base=$1 new=$2 rounds=${3:-3}
