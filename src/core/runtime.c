@@ -39,8 +39,7 @@ void wisp_store_delete(wisp_store_t *s) {
   for (wisp_func_t *f = s->funcs, *next; f; f = next) {
     next = f->next_in_store;
     if (f->env_free) f->env_free(f->env);
-    if (f->host) free((void *)f->types);
-    free(f);
+    free(f); /* a host function's types are in the same block */
   }
   for (wisp_memory_t *m = s->memories, *next; m; m = next) {
     next = m->next_in_store;
@@ -268,14 +267,10 @@ void wisp_global_type(const wisp_global_t *global, wisp_externtype_t *out) {
 
 wisp_func_t *wisp_func_new_host(wisp_store_t *store, const wisp_functype_t *type, wisp_host_fn_t fn,
                                 void *env, void (*env_free)(void *)) {
-  wisp_func_t *f = calloc(1, sizeof *f);
   uint32_t n = type->nparams + type->nresults;
-  uint8_t *types = malloc(n ? n : 1);
-  if (!f || !types) {
-    free(f);
-    free(types);
-    return NULL;
-  }
+  wisp_func_t *f = calloc(1, sizeof *f + n); /* one block: the func, then its types */
+  if (!f) return NULL;
+  uint8_t *types = (uint8_t *)(f + 1);
   if (type->nparams) memcpy(types, type->params, type->nparams);
   if (type->nresults) memcpy(types + type->nparams, type->results, type->nresults);
   f->canon = wisp__engine_intern_type(store->engine, type->nparams, type->nresults, types);
