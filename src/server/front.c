@@ -57,7 +57,7 @@ int phr_parse_request(const char *buf, size_t len, const char **method, size_t *
                       size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
                       size_t last_len);
 
-#define MAX_TRAILER_BYTES (64 * 1024) /* request trailers (read and dropped) */
+#define MAX_TRAILER_BYTES (64 * 1024) /* a request body's trailer section */
 /* The socket receive buffer of a connection once it streams a body: h2o
  * reads all the kernel holds in one read event, so with the kernel's
  * autotuning (up to tcp_rmem's maximum, often 6-32 MiB) the unconsumed
@@ -94,7 +94,27 @@ static int hex_value(unsigned char c) {
  * 1 when the body ended (the last chunk and the trailer section were read;
  * *used: input bytes that belonged to the body), 0 when all input was used
  * and more is needed, -1 when the coding is broken. */
-static int chunk_decode(chunk_decoder_t *d, uint8_t *buf, size_t len, size_t *out, size_t *used) {
+/* Where the trailer section's bytes go (NULL: dropped): grown in a pool. */
+typedef struct trailer_sink {
+  h2o_mem_pool_t *pool;
+  char *buf;
+  size_t len, cap;
+} trailer_sink_t;
+
+static void sink_put(trailer_sink_t *sink, unsigned char c) {
+  if (!sink) return;
+  if (sink->len == sink->cap) {
+    size_t cap = sink->cap ? sink->cap * 2 : 256;
+    char *grown = h2o_mem_alloc_pool(sink->pool, cap);
+    if (sink->len) memcpy(grown, sink->buf, sink->len);
+    sink->buf = grown;
+    sink->cap = cap;
+  }
+  sink->buf[sink->len++] = (char)c;
+}
+
+static int chunk_decode(chunk_decoder_t *d, uint8_t *buf, size_t len, size_t *out, size_t *used,
+                        trailer_sink_t *sink) {
   size_t i = 0, o = 0;
   while (i < len) {
     unsigned char c = buf[i];
@@ -149,15 +169,19 @@ static int chunk_decode(chunk_decoder_t *d, uint8_t *buf, size_t len, size_t *ou
         i++;
         if (c == '\n') goto done;
         d->state = c == '\r' ? CH_TRAILER_LF : CH_TRAILER_LINE;
+        if (c != '\r') sink_put(sink, c);
         break;
       case CH_TRAILER_LF:
         i++;
         if (c == '\n') goto done;
         d->state = CH_TRAILER_LINE; /* a trailer line that starts with CR */
+        sink_put(sink, '\r');
+        sink_put(sink, c);
         break;
       case CH_TRAILER_LINE:
         i++;
         if (++d->trailer_bytes > MAX_TRAILER_BYTES) return -1;
+        sink_put(sink, c);
         if (c == '\n') d->state = CH_TRAILER;
         break;
     }
@@ -195,6 +219,8 @@ typedef struct front_conn {
   size_t body_avail;      /* de-chunked bytes at the start of the input, not consumed */
   size_t drained;
   chunk_decoder_t dec;
+  trailer_sink_t trailer_bytes; /* the body's trailer section, in req's pool */
+  h2o_headers_t trailers_in;    /* parsed from it at the body's end */
   void (*on_change)(void *);
   void *on_change_data;
   /* the response */
@@ -337,6 +363,37 @@ static void send_error(front_conn_t *conn, int status, const char *reason, const
 
 /* ---- the request body ------------------------------------------------------------- */
 
+/* The trailer section's lines as fields: names in lower case (tokens where
+ * h2o knows them), values without surrounding blanks; a line without a
+ * colon or whose name is not a token is dropped. The bytes stay in the pool. */
+static void parse_trailers(front_conn_t *conn) {
+  if (!conn->trailer_bytes.len) return; /* none (buf is NULL) */
+  char *p = conn->trailer_bytes.buf, *end = p + conn->trailer_bytes.len;
+  while (p < end) {
+    char *eol = memchr(p, '\n', (size_t)(end - p));
+    char *line_end = eol ? eol : end, *next = eol ? eol + 1 : end;
+    if (line_end > p && line_end[-1] == '\r') line_end--;
+    char *colon = memchr(p, ':', (size_t)(line_end - p));
+    bool name_ok = colon && colon > p;
+    for (char *q = p; name_ok && q < colon; q++) /* a token (RFC 9110 5.6.2) */
+      name_ok = (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                strchr("!#$%&'*+-.^_`|~", *q) != NULL;
+    if (name_ok) {
+      char *v = colon + 1, *ve = line_end;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+      size_t nlen = (size_t)(colon - p);
+      h2o_strtolower(p, nlen);
+      const h2o_token_t *token = h2o_lookup_token(p, nlen);
+      if (token)
+        h2o_add_header(&conn->req.pool, &conn->trailers_in, token, NULL, v, (size_t)(ve - v));
+      else
+        h2o_add_header_by_str(&conn->req.pool, &conn->trailers_in, p, nlen, 0, NULL, v, (size_t)(ve - v));
+    }
+    p = next;
+  }
+}
+
 /* Takes in what arrived: sets body_avail, body_end, body_error. Returns false
  * when the body broke (coding error or too large). */
 static bool ingest_body(front_conn_t *conn) {
@@ -352,11 +409,17 @@ static bool ingest_body(front_conn_t *conn) {
   }
   size_t raw = in->size - conn->body_avail, out = 0, used = 0;
   if (raw == 0) return true;
-  int rc = chunk_decode(&conn->dec, (uint8_t *)in->bytes + conn->body_avail, raw, &out, &used);
+  trailer_sink_t *sink = NULL;
+  if (conn->req_live) { /* not while draining: the request is gone */
+    conn->trailer_bytes.pool = &conn->req.pool;
+    sink = &conn->trailer_bytes;
+  }
+  int rc = chunk_decode(&conn->dec, (uint8_t *)in->bytes + conn->body_avail, raw, &out, &used, sink);
   if (rc < 0) {
     conn->body_error = true;
     return false;
   }
+  if (rc == 1 && sink) parse_trailers(conn);
   if (rc == 1) { /* keep the next request's bytes right after the body */
     memmove(in->bytes + conn->body_avail + out, in->bytes + conn->body_avail + used, raw - used);
     in->size = conn->body_avail + out + (raw - used);
@@ -718,6 +781,8 @@ static void reset_request_state(front_conn_t *conn) {
   conn->content_length = conn->body_received = 0;
   conn->body_avail = conn->drained = 0;
   conn->dec = (chunk_decoder_t){0};
+  conn->trailer_bytes = (trailer_sink_t){0};
+  conn->trailers_in = (h2o_headers_t){0};
   conn->framing = FR_NONE;
   conn->head_sent = conn->final_sent = conn->no_body = conn->broken = false;
   conn->length_left = 0;
@@ -1005,6 +1070,12 @@ void srv_front_body_on_change(h2o_req_t *req, void (*cb)(void *), void *data) {
   if (!conn) return;
   conn->on_change = cb;
   conn->on_change_data = data;
+}
+
+const h2o_headers_t *srv_front_body_trailers(const h2o_req_t *req) {
+  front_conn_t *conn = conn_of(req);
+  if (!conn || req != &conn->req || !conn->body_end || !conn->trailers_in.size) return NULL;
+  return &conn->trailers_in;
 }
 
 int64_t srv_front_body_length(const h2o_req_t *req) {

@@ -8,11 +8,13 @@
  * Every request body is streamed (the `stream` predicate says true) except on
  * /buffered. Handlers:
  *   /echo      the body back as it arrives (chunked), then trailers
- *              x-body-bytes (count) and x-body-length (srv_front_body_length)
+ *              x-body-bytes (count), x-body-length (srv_front_body_length)
+ *              and x-request-trailers (the body's own, "name=value;...")
  *   /slow      reads 64 KiB every 2 ms; answers "N bytes, max unconsumed M"
  *              (M shows that reading paused at the window)
  *   /early     answers "early" at once without reading the body
- *   /buffered  the body in req->entity: "entity N bytes, streaming S"
+ *   /buffered  the body in req->entity: "entity N bytes, streaming S" (and
+ *              ", trailers name=value;..." when the chunked body had some)
  *   /errors    how many streamed bodies ended in SRV_BODY_ERROR so far
  *   /trailers  srv_front_set_trailers' answer for this request ("-1" or "0")
  *   /quit      stops the server
@@ -64,6 +66,20 @@ static void send_text(h2o_req_t *req, const char *text) {
   h2o_send_inline(req, text, strlen(text));
 }
 
+/* The request body's trailers as "name=value;name=value" (pool), or empty. */
+static h2o_iovec_t request_trailers(h2o_req_t *req) {
+  const h2o_headers_t *t = srv_front_body_trailers(req);
+  if (!t) return h2o_iovec_init("", 0);
+  size_t size = 1;
+  for (size_t i = 0; i < t->size; i++) size += t->entries[i].name->len + t->entries[i].value.len + 2;
+  char *buf = h2o_mem_alloc_pool(&req->pool, size), *p = buf;
+  for (size_t i = 0; i < t->size; i++) {
+    p += sprintf(p, "%s%.*s=%.*s", i ? ";" : "", (int)t->entries[i].name->len, t->entries[i].name->base,
+                 (int)t->entries[i].value.len, t->entries[i].value.base);
+  }
+  return h2o_iovec_init(buf, (size_t)(p - buf));
+}
+
 /* /echo: one send in flight; the next when h2o proceeds. */
 static void echo_pump(stream_state_t *st) {
   h2o_req_t *req = st->req;
@@ -93,9 +109,12 @@ static void echo_pump(stream_state_t *st) {
     snprintf(count, sizeof count, "%llu", (unsigned long long)st->total);
     snprintf(length, sizeof length, "%lld", (long long)srv_front_body_length(req));
     h2o_iovec_t n1 = h2o_iovec_init(H2O_STRLIT("x-body-bytes")), n2 = h2o_iovec_init(H2O_STRLIT("x-body-length"));
-    h2o_header_t trailers[2] = {{.name = &n1, .value = h2o_iovec_init(count, strlen(count))},
-                                {.name = &n2, .value = h2o_iovec_init(length, strlen(length))}};
-    int rc = srv_front_set_trailers(req, trailers, 2);
+    h2o_iovec_t n3 = h2o_iovec_init(H2O_STRLIT("x-request-trailers"));
+    h2o_iovec_t got = request_trailers(req);
+    h2o_header_t trailers[3] = {{.name = &n1, .value = h2o_iovec_init(count, strlen(count))},
+                                {.name = &n2, .value = h2o_iovec_init(length, strlen(length))},
+                                {.name = &n3, .value = got}};
+    int rc = srv_front_set_trailers(req, trailers, got.len ? 3 : 2);
     if (rc != 0) fprintf(stderr, "front_stream_server: set_trailers refused a chunked response\n");
     st->finished = true;
     h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
@@ -164,8 +183,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     return 0;
   }
   if (h2o_memis(path.base, path.len, H2O_STRLIT("/buffered"))) {
-    snprintf(text, sizeof text, "entity %zu bytes, streaming %d\n", req->entity.base ? req->entity.len : (size_t)0,
-             (int)srv_front_streaming(req));
+    h2o_iovec_t got = request_trailers(req);
+    snprintf(text, sizeof text, "entity %zu bytes, streaming %d%s%.*s\n",
+             req->entity.base ? req->entity.len : (size_t)0, (int)srv_front_streaming(req),
+             got.len ? ", trailers " : "", (int)got.len, got.base);
     send_text(req, text);
     return 0;
   }

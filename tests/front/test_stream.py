@@ -103,6 +103,21 @@ def test_echo(s):
     check(r.status == 200 and r.body == data, f"chunked body echoed: {len(r.body)} of {len(data)} bytes")
     check(trailer(r, "x-body-bytes") == str(len(data)) and trailer(r, "x-body-length") == "-1",
           f"chunked: trailers {r.trailers}")
+    check(trailer(r, "x-request-trailers") == "t=1", f"the request's trailers: {r.trailers}")
+    # trailers: several, blanks around values, a malformed line dropped, split at every byte
+    tail = b"0\r\nX-One:  a b \r\nbad line\r\nX Sp: no\r\nContent-Type:\tt/x\r\n\r\n"
+    whole = req("POST", "/echo", [("Transfer-Encoding", "chunked")], b"3\r\nabc\r\n" + tail)
+    for i in range(len(whole) - len(tail) - 2, len(whole)):
+        c.send(whole[:i])
+        time.sleep(0.002)
+        c.send(whole[i:])
+        r = c.response()
+        if not check(r.body == b"abc" and trailer(r, "x-request-trailers") == "x-one=a b;content-type=t/x",
+                     f"request trailers split at {i}: {r.trailers}"):
+            break
+    c.send(req("POST", "/buffered", [("Transfer-Encoding", "chunked")], b"2\r\nhi\r\n0\r\nX-B: 1\r\n\r\n"))
+    r = c.response()
+    check(r.body == b"entity 2 bytes, streaming 0, trailers x-b=1\n", f"a body read whole, its trailers: {r.body!r}")
     # the same connection goes on: a GET (no body: not streamed), a buffered POST
     c.send(req("GET", "/echo"))
     r = c.response()
