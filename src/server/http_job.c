@@ -347,6 +347,20 @@ void srv_http_unload(srv_component_t *c) {
   c->http_host = NULL;
 }
 
+/* The trailers after a chunked request body, for the guest's future-trailers
+ * (once the body has ended; a body read whole has them from the start). */
+static void add_request_trailers(http_job_t *job) {
+  const h2o_headers_t *t = srv_front_body_trailers(job->req);
+  for (size_t i = 0; t && i < t->size; i++) {
+    const h2o_header_t *e = &t->entries[i];
+    if (wisp__http_body_in_trailer(job->http, e->name->base, e->name->len, e->value.base, e->value.len)) {
+      fprintf(stderr, "wisp: request %" PRIu64 " [%s]: out of memory for the request's trailers; dropped\n",
+              job->id, job->comp->manifest->id);
+      return;
+    }
+  }
+}
+
 /* pull hook of a streamed request body (runs on the guest's stack, when the
  * guest has read the previous piece): the next piece from the front, copied,
  * since the front's buffer moves while the loop reads the socket. Nothing
@@ -385,6 +399,7 @@ static void body_pull(void *env) {
   job->body_bytes += n;
   bool last = st == SRV_BODY_END && n == len;
   job->body_ended = last;
+  if (last) add_request_trailers(job);
   wisp__http_body_in_next(job->http, job->body_piece, n, last);
 }
 
@@ -418,9 +433,11 @@ static int make_host(http_job_t *job) {
   if (rc) return rc;
   if (job->streamed)
     wisp__http_body_in_pull(job->http, body_pull, job);
-  else
+  else {
     wisp__http_body_in_set(job->http, (const uint8_t *)req->entity.base, req->entity.base ? req->entity.len : 0,
                            true);
+    if (srv_front_owns(req)) add_request_trailers(job);
+  }
   return 0;
 }
 

@@ -665,6 +665,23 @@ def test_trailers(s):
     check("response trailers dropped" in s.stderr(), "dropped trailers were not logged")
 
 
+def test_request_trailers(s):
+    """The trailers after a chunked request body reach the guest's future-trailers."""
+    c = Raw(s.port)
+    c.send(b"POST /t/req-trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Digest: abc123\r\nX-Count:  2 \r\n\r\n")
+    st, _, body, _ = c.response()
+    check(st == 200 and body == b"bytes=11\nx-digest: abc123\nx-count: 2\n", f"request trailers: {st} {body!r}")
+    # none after a chunked body without them, nor after a Content-Length body
+    c.send(b"POST /t/req-trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    st, _, body, _ = c.response()
+    check(st == 200 and body == b"bytes=3\nnone\n", f"no request trailers: {st} {body!r}")
+    c.send(b"POST /t/req-trailers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd")
+    st, _, body, _ = c.response()
+    check(st == 200 and body == b"bytes=4\nnone\n", f"content-length, no trailers: {st} {body!r}")
+    c.close()
+
+
 def test_body_streams(s):
     """The guest reads the request body as it arrives: the echo of the first
     piece comes back before the client sends the second."""

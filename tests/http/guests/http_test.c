@@ -33,6 +33,8 @@
  *                      request-options, fields), as a line of results
  *   env                the environment, one NAME=VALUE line each
  *   file?NAME          the file NAME under the first preopened directory, else 404
+ *   req-trailers       reads the request body, then its trailers: "bytes=N"
+ *                      and a "name: value" line for each trailer (or "none")
  *   trailers?n=N       N lines "line i\n" (written one at a time), then
  *                      outgoing-body.finish with trailers x-lines: N and
  *                      x-checksum: the sum of the body's bytes
@@ -366,6 +368,7 @@ static void do_misc(int32_t request, int32_t param) {
   int32_t in_body = RW(1);
   int32_t trailers = in_body_finish(in_body);
   int32_t poll = future_trailers_subscribe(trailers);
+  pollable_block(poll); /* until the body has arrived (it streams: maybe not yet) */
   PUT(pollable_ready(poll) ? "ready=1 " : "ready=0 ");
   pollable_drop(poll);
   future_trailers_get(trailers, RET);
@@ -478,6 +481,52 @@ void handle(int32_t request, int32_t param) {
     int32_t rh = request_headers(request);
     request_drop(request);
     fields_drop(rh);
+  } else if (same(what, wlen, "req-trailers")) {
+    request_consume(request, RET);
+    if (RB(0) != 0) __builtin_trap();
+    int32_t in_body = RW(1);
+    in_body_stream(in_body, RET);
+    if (RB(0) != 0) __builtin_trap();
+    int32_t in = RW(1);
+    uint64_t total = 0;
+    uint32_t mark = heap_used;
+    for (;;) {
+      heap_used = mark;
+      blocking_read(in, 65536, RET);
+      if (RB(0) != 0) break;
+      total += (uint32_t)RW(2);
+    }
+    input_stream_drop(in);
+    int32_t trailers = in_body_finish(in_body);
+    int32_t poll = future_trailers_subscribe(trailers);
+    pollable_block(poll);
+    pollable_drop(poll);
+    future_trailers_get(trailers, RET);
+    int ok = RB(0) == 1 && RB(8) == 0 && RB(16) == 0;
+    int32_t th = ok && RB(24) == 1 ? RW(7) : -1;
+    out_t o = respond(param, fields_new(), 200);
+    char num[24];
+    write_text(o.stream, "bytes=");
+    write_text(o.stream, utoa(total, num + sizeof num));
+    write_text(o.stream, "\n");
+    if (!ok) {
+      write_text(o.stream, "error\n");
+    } else if (th < 0) {
+      write_text(o.stream, "none\n");
+    } else {
+      fields_entries(th, RET);
+      const int32_t *e = (const int32_t *)(uintptr_t)RW(0);
+      int32_t n = RW(1);
+      for (int32_t i = 0; i < n; i++, e += 4) {
+        write_all(o.stream, (const uint8_t *)(uintptr_t)e[0], (uint32_t)e[1]);
+        write_text(o.stream, ": ");
+        write_all(o.stream, (const uint8_t *)(uintptr_t)e[2], (uint32_t)e[3]);
+        write_text(o.stream, "\n");
+      }
+      fields_drop(th);
+    }
+    future_trailers_drop(trailers);
+    finish(&o);
   } else if (same(what, wlen, "trailers")) {
     uint64_t n = 0, sum = 0;
     for (uint32_t i = end + 3; i < plen && path[i] >= '0' && path[i] <= '9'; i++) n = n * 10 + (uint64_t)(path[i] - '0');
