@@ -13,7 +13,8 @@
  *   byte 0  bits 0-1: the `stream` predicate: never, always, paths starting
  *           with "/s", or the handler's random sequence; bit 2: a small
  *           max_request_entity_size (100 bytes, else 1 MiB); bit 3: close without
- *           half-closing first; bits 4-7: how often the harness reads
+ *           half-closing first; bit 4: a server shutdown (h2o_context_request_shutdown,
+ *           srv_front_shutdown) after a random write; bits 5-7: how often the harness reads
  *   byte 1  seed of the segment lengths (1 to whole rest, biased small)
  *   byte 2  seed of the handler's choices (how it reads a streamed body,
  *           how it answers: inline, in pieces, deferred, with or without
@@ -790,7 +791,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   stream_mode = flags & 3;
   config.max_request_entity_size = flags & 4 ? 100 : 1 << 20; /* read by the front per request */
   bool no_half_close = (flags & 8) != 0;
-  unsigned read_every = 1 + (flags >> 4); /* read after every Nth loop run */
+  bool do_shutdown = (flags & 16) != 0;
+  unsigned read_every = 1 + (flags >> 5); /* read after every Nth loop run */
   const uint8_t *in = data + 3;
   size_t n = size - 3;
 
@@ -831,6 +833,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     }
     run(cfd, &out, &eof, ++runs % read_every == 0);
+    if (do_shutdown && !ctx.shutdown_requested && next_rand(&srng) % 4 == 0) {
+      h2o_context_request_shutdown(&ctx);
+      srv_front_shutdown(&ctx);
+    }
+  }
+  if (do_shutdown && !ctx.shutdown_requested) {
+    h2o_context_request_shutdown(&ctx);
+    srv_front_shutdown(&ctx);
   }
   for (int k = 0; k < 8; k++) run(cfd, &out, &eof, true);
   if (!no_half_close) {
@@ -849,6 +859,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (live_socks) fail("the connection did not close after the client left", -1);
   h2o_evloop_run(ctx.loop, 0);
   if (!h2o_linklist_is_empty(&pollers)) fail("a handler state outlived its connection", -1);
+  ctx.shutdown_requested = 0; /* the next input starts serving again */
 
   if (getenv("FUZZ_FRONT_DEBUG")) { /* replaying one input: what the server answered */
     fprintf(stderr, "---- %d requests handled, %zu bytes answered:\n", n_entries, out.len);
