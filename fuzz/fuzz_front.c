@@ -99,6 +99,7 @@ typedef struct entry {
   bool got_end;                /* ... to its end (END, no error) */
   bool streamed;
   buf_t line; /* method, space, path, as the handler got them */
+  buf_t trailers_in; /* srv_front_body_trailers at the body's end: "name: value\n" each */
 } entry_t;
 
 static entry_t entries[MAX_ENTRIES];
@@ -271,6 +272,20 @@ static void answer(hstate_t *st) {
   send_piece(st);
 }
 
+/* The body ended: what srv_front_body_trailers offers, flattened. */
+static void body_ended(hstate_t *st) {
+  entry_t *e = &entries[st->idx];
+  e->got_end = true;
+  const h2o_headers_t *t = srv_front_body_trailers(st->req);
+  if (t && !t->size) fail("srv_front_body_trailers gave an empty list (NULL expected)", st->idx);
+  for (size_t i = 0; t && i < t->size; i++) {
+    buf_add(&e->trailers_in, t->entries[i].name->base, t->entries[i].name->len);
+    buf_add(&e->trailers_in, ": ", 2);
+    buf_add(&e->trailers_in, t->entries[i].value.base, t->entries[i].value.len);
+    buf_add(&e->trailers_in, "\n", 1);
+  }
+}
+
 static void make_summary(hstate_t *st) {
   char text[64];
   int n = snprintf(text, sizeof text, "req %d got %zu end %d\n", st->idx, entries[st->idx].got.len,
@@ -309,7 +324,7 @@ static void pump(hstate_t *st) {
       return;
     }
     if (bs == SRV_BODY_END) {
-      e->got_end = true;
+      body_ended(st);
       if (st->want_trailers) set_trailers(st);
       st->finished = true;
       h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
@@ -325,7 +340,8 @@ static void pump(hstate_t *st) {
     if (st->started && pick(2)) break;
     bs = srv_front_body_peek(req, &data, &len);
   }
-  if (bs == SRV_BODY_END && len == 0) e->got_end = true;
+  if (bs == SRV_BODY_END && len == 0 && !e->got_end) body_ended(st);
+  if (bs == SRV_BODY_MORE && srv_front_body_trailers(req)) fail("trailers offered before the body ended", st->idx);
   if (st->started) return; /* R_EARLY: answered already */
   if (bs == SRV_BODY_ERROR || (bs == SRV_BODY_END && len == 0)) {
     st->started = true;
@@ -387,7 +403,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   e->streamed = st->streamed;
   if (!st->streamed) {
     if (req->entity.base) buf_add(&e->got, req->entity.base, req->entity.len);
-    e->got_end = true; /* no body, or all of it in req->entity */
+    body_ended(st); /* no body, or all of it in req->entity */
     /* the answer: the entity back, or a summary */
     if (pick(2)) {
       buf_add(&st->body, req->entity.base, req->entity.base ? req->entity.len : 0);
@@ -457,6 +473,7 @@ typedef struct ref {
   buf_t body;      /* chunked: de-chunked here */
   bool chunked;
   buf_t line; /* method, space, path */
+  buf_t trailers; /* the trailer fields, flattened as entry_t's trailers_in */
 } ref_t;
 
 static ref_t refs[MAX_ENTRIES];
@@ -470,7 +487,35 @@ static int hexval(uint8_t c) {
 }
 
 /* De-chunks p[0, n): the consumed length, or 0 if broken or incomplete. */
-static size_t ref_dechunk(const uint8_t *p, size_t n, buf_t *out) {
+/* The trailer section's lines as fields (a line without a colon, or whose
+ * name is not a token, is dropped), flattened as "name: value\n". */
+static void ref_trailers(const uint8_t *p, size_t n, buf_t *out) {
+  size_t i = 0;
+  while (i < n) {
+    const uint8_t *lf = memchr(p + i, '\n', n - i);
+    size_t end = lf ? (size_t)(lf - p) : n, next = lf ? end + 1 : n;
+    if (end > i && p[end - 1] == '\r') end--;
+    const uint8_t *colon = memchr(p + i, ':', end - i);
+    bool ok = colon && colon > p + i;
+    for (const uint8_t *q = p + i; ok && q < colon; q++)
+      ok = (*q >= '0' && *q <= '9') || ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') || (*q && strchr("!#$%&'*+-.^_`|~", *q));
+    if (ok) {
+      for (const uint8_t *q = p + i; q < colon; q++) {
+        char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+        buf_add(out, &c, 1);
+      }
+      size_t v = (size_t)(colon - p) + 1, ve = end;
+      while (v < ve && (p[v] == ' ' || p[v] == '\t')) v++;
+      while (ve > v && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) ve--;
+      buf_add(out, ": ", 2);
+      buf_add(out, p + v, ve - v);
+      buf_add(out, "\n", 1);
+    }
+    i = next;
+  }
+}
+
+static size_t ref_dechunk(const uint8_t *p, size_t n, buf_t *out, buf_t *trailers) {
   size_t i = 0;
   for (;;) {
     uint64_t size = 0;
@@ -500,11 +545,13 @@ static size_t ref_dechunk(const uint8_t *p, size_t n, buf_t *out) {
     i++;
   }
   /* trailer lines up to an empty one */
-  size_t tb = 0;
+  size_t tb = 0, start = i;
   for (;;) {
     if (i >= n) return 0;
-    if (p[i] == '\n') return i + 1;
-    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') return i + 2;
+    if (p[i] == '\n' || (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')) {
+      ref_trailers(p + start, i - start, trailers);
+      return i + (p[i] == '\n' ? 1 : 2);
+    }
     if (p[i] == '\r') i++; /* a trailer line starting with CR */
     while (i < n && p[i] != '\n') {
       i++;
@@ -553,7 +600,7 @@ static void ref_parse(const uint8_t *in, size_t n) {
     if (te) {
       if (te > 1 || !h2o_lcstris(teh->value, teh->value_len, H2O_STRLIT("chunked"))) return;
       r->chunked = true;
-      size_t used = ref_dechunk(in + pos, n - pos, &r->body);
+      size_t used = ref_dechunk(in + pos, n - pos, &r->body, &r->trailers);
       if (!used) return;
       r->known = true;
       pos += used;
@@ -885,17 +932,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               e->got.len, e->streamed ? "streamed" : "entity", want_len);
       fail("request body differs from the reference", i);
     }
+    if (e->trailers_in.len != r->trailers.len ||
+        (r->trailers.len && memcmp(e->trailers_in.p, r->trailers.p, r->trailers.len) != 0)) {
+      fprintf(stderr, "fuzz_front: request %d: trailers offered:\n%.*s\nthe reference's:\n%.*s\n", i,
+              (int)e->trailers_in.len, (const char *)e->trailers_in.p, (int)r->trailers.len,
+              (const char *)r->trailers.p);
+      fail("request trailers differ from the reference", i);
+    }
   }
 
   for (int i = 0; i < n_entries; i++) {
     free(entries[i].sent.p);
     free(entries[i].got.p);
     free(entries[i].line.p);
+    free(entries[i].trailers_in.p);
     memset(&entries[i], 0, sizeof entries[i]);
   }
   for (int i = 0; i < n_refs; i++) {
     free(refs[i].body.p);
     free(refs[i].line.p);
+    free(refs[i].trailers.p);
   }
   n_entries = 0;
   n_refs = 0;
