@@ -377,7 +377,7 @@ static void parse_trailers(front_conn_t *conn) {
     bool name_ok = colon && colon > p;
     for (char *q = p; name_ok && q < colon; q++) /* a token (RFC 9110 5.6.2) */
       name_ok = (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-                strchr("!#$%&'*+-.^_`|~", *q) != NULL;
+                (*q && strchr("!#$%&'*+-.^_`|~", *q) != NULL); /* strchr finds the NUL terminator */
     if (name_ok) {
       char *v = colon + 1, *ve = line_end;
       while (v < ve && (*v == ' ' || *v == '\t')) v++;
