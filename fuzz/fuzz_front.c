@@ -98,6 +98,7 @@ typedef struct entry {
   buf_t got;                   /* the request body bytes the handler read */
   bool got_end;                /* ... to its end (END, no error) */
   bool streamed;
+  int64_t length; /* srv_front_body_length of a streamed body */
   buf_t line; /* method, space, path, as the handler got them */
   buf_t trailers_in; /* srv_front_body_trailers at the body's end: "name: value\n" each */
 } entry_t;
@@ -401,6 +402,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
   st->answer = (answer_t)pick(A_COUNT);
   st->streamed = srv_front_streaming(req);
   e->streamed = st->streamed;
+  e->length = srv_front_body_length(req);
   if (!st->streamed) {
     if (req->entity.base) buf_add(&e->got, req->entity.base, req->entity.len);
     body_ended(st); /* no body, or all of it in req->entity */
@@ -924,6 +926,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
               (int)e->line.len, (const char *)e->line.p, (int)r->line.len, (const char *)r->line.p);
       fail("request line differs from the reference", i);
     }
+    if (e->streamed && r->known && e->length != (r->chunked ? -1 : (int64_t)r->len))
+      fail("srv_front_body_length differs from the reference", i);
     if (!e->got_end || !r->known) continue;
     const uint8_t *want = r->chunked ? r->body.p : in + r->off;
     size_t want_len = r->chunked ? r->body.len : r->len;
