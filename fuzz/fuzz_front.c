@@ -489,8 +489,9 @@ static int hexval(uint8_t c) {
 }
 
 /* De-chunks p[0, n): the consumed length, or 0 if broken or incomplete. */
-/* The trailer section's lines as fields (a line without a colon, or whose
- * name is not a token, is dropped), flattened as "name: value\n". */
+/* The trailer section's lines as fields (a line without a colon, whose name
+ * is not a token or whose value has a control byte but HTAB is dropped),
+ * flattened as "name: value\n". */
 static void ref_trailers(const uint8_t *p, size_t n, buf_t *out) {
   size_t i = 0;
   while (i < n) {
@@ -501,14 +502,15 @@ static void ref_trailers(const uint8_t *p, size_t n, buf_t *out) {
     bool ok = colon && colon > p + i;
     for (const uint8_t *q = p + i; ok && q < colon; q++)
       ok = (*q >= '0' && *q <= '9') || ((*q | 0x20) >= 'a' && (*q | 0x20) <= 'z') || (*q && strchr("!#$%&'*+-.^_`|~", *q));
+    size_t v = ok ? (size_t)(colon - p) + 1 : end, ve = end;
+    while (v < ve && (p[v] == ' ' || p[v] == '\t')) v++;
+    while (ve > v && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) ve--;
+    for (size_t q = v; ok && q < ve; q++) ok = p[q] == '\t' || (p[q] >= 0x20 && p[q] != 0x7f);
     if (ok) {
       for (const uint8_t *q = p + i; q < colon; q++) {
         char c = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
         buf_add(out, &c, 1);
       }
-      size_t v = (size_t)(colon - p) + 1, ve = end;
-      while (v < ve && (p[v] == ' ' || p[v] == '\t')) v++;
-      while (ve > v && (p[ve - 1] == ' ' || p[ve - 1] == '\t')) ve--;
       buf_add(out, ": ", 2);
       buf_add(out, p + v, ve - v);
       buf_add(out, "\n", 1);

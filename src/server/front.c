@@ -378,10 +378,12 @@ static void parse_trailers(front_conn_t *conn) {
     for (char *q = p; name_ok && q < colon; q++) /* a token (RFC 9110 5.6.2) */
       name_ok = (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
                 (*q && strchr("!#$%&'*+-.^_`|~", *q) != NULL); /* strchr finds the NUL terminator */
+    char *v = colon ? colon + 1 : line_end, *ve = line_end;
+    while (v < ve && (*v == ' ' || *v == '\t')) v++;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+    for (char *q = v; name_ok && q < ve; q++) /* field-value: no control bytes but HTAB (RFC 9110 5.5) */
+      name_ok = (unsigned char)*q >= 0x20 ? *q != 0x7f : *q == '\t';
     if (name_ok) {
-      char *v = colon + 1, *ve = line_end;
-      while (v < ve && (*v == ' ' || *v == '\t')) v++;
-      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
       size_t nlen = (size_t)(colon - p);
       h2o_strtolower(p, nlen);
       const h2o_token_t *token = h2o_lookup_token(p, nlen);
@@ -857,7 +859,9 @@ static h2o_iovec_t write_head(front_conn_t *conn) {
   int status = req->res.status < 100 || req->res.status > 999 ? 500 : req->res.status;
   p += sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n", status, req->res.reason, ts.str->rfc1123,
                conn->keep_alive ? "keep-alive" : "close");
-  if (conn->framing == FR_LENGTH || (conn->no_body && req->res.content_length != SIZE_MAX))
+  /* HEAD and 304 may tell the length the body would have; 1xx and 204 must not (RFC 9110 8.6) */
+  if (conn->framing == FR_LENGTH ||
+      (conn->no_body && req->res.content_length != SIZE_MAX && status >= 200 && status != 204))
     p += sprintf(p, "Content-Length: %zu\r\n", req->res.content_length);
   h2o_iovec_t server = conn->super.ctx->globalconf->server_name;
   if (server.len) {

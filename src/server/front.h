@@ -82,8 +82,9 @@ void srv_front_body_consume(h2o_req_t *req, size_t n);
 void srv_front_body_on_change(h2o_req_t *req, void (*cb)(void *), void *data);
 /* The trailer fields that ended a chunked request body (names in lower case,
  * tokens where h2o knows them, values as sent without surrounding blanks; a
- * line without a colon or whose name is not a token is dropped), once the body has ended: after SRV_BODY_END for
- * a streamed body, from the start for one read whole (req->entity). NULL
+ * line without a colon, whose name is not a token or whose value has a
+ * control byte other than HTAB is dropped), once the body has ended: after
+ * SRV_BODY_END for a streamed body, from the start for one read whole (req->entity). NULL
  * before that or when there are none. In req's pool. At most 64 KiB of
  * trailer section is accepted (more breaks the body: 400 or SRV_BODY_ERROR). */
 const h2o_headers_t *srv_front_body_trailers(const h2o_req_t *req);

@@ -230,6 +230,17 @@ def test_status(s):
     for code in (200, 201, 204, 302, 404, 418, 599, 999):
         st, _, body = s.get(f"/t/status?{code}")
         check(st == code, f"status {code}: got {st}")
+    # 204 and 304 have no body; 204 no Content-Length either (RFC 9110 8.6), on a connection that goes on
+    c = Raw(s.port)
+    for code in (204, 304):
+        c.send(b"GET /t/status?%d HTTP/1.1\r\nHost: x\r\n\r\n" % code)
+        st, h = c.head()
+        check(st == code and "transfer-encoding" not in h, f"{code}: {st} {h}")
+        check(code != 204 or "content-length" not in h, f"204 with a content-length: {h}")
+    c.send(b"GET /t/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, _, body, _ = c.response()
+    check(st == 200 and body == b"hello from a component\n", f"after 204 and 304: {st} {body!r}")
+    c.close()
     st, _, body = s.get("/t/status?101")
     check(st == 502 and b"informational" in body, f"a 1xx final status: {st} {body!r}")
     st, _, body = s.get("/t/many-fields")
@@ -669,7 +680,7 @@ def test_request_trailers(s):
     """The trailers after a chunked request body reach the guest's future-trailers."""
     c = Raw(s.port)
     c.send(b"POST /t/req-trailers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-           b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Digest: abc123\r\nX-Count:  2 \r\n\r\n")
+           b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Digest: abc123\r\nX-Bad: a\x01b\r\nX-Count:  2 \r\n\r\n")
     st, _, body, _ = c.response()
     check(st == 200 and body == b"bytes=11\nx-digest: abc123\nx-count: 2\n", f"request trailers: {st} {body!r}")
     # none after a chunked body without them, nor after a Content-Length body
