@@ -49,17 +49,7 @@
 #include <unistd.h>
 
 #include "server/front.h"
-
-/* picohttpparser, exported by libh2o-evloop (as in front.c) */
-struct phr_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
-                      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
-                      size_t last_len);
+#include "server/phr.h"
 
 #define MAX_ENTRIES 256
 #define MAX_OUT (8u << 20)

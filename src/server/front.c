@@ -44,18 +44,8 @@
 #include <time.h>
 
 #include "front.h"
+#include "phr.h"
 #include "h2o/http2.h"
-
-/* picohttpparser, exported by libh2o-evloop (its header is not installed). */
-struct phr_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
-};
-int phr_parse_request(const char *buf, size_t len, const char **method, size_t *method_len, const char **path,
-                      size_t *path_len, int *minor_version, struct phr_header *headers, size_t *num_headers,
-                      size_t last_len);
 
 #define MAX_TRAILER_BYTES (64 * 1024) /* a request body's trailer section */
 /* The socket receive buffer of a connection once it streams a body: h2o

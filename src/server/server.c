@@ -268,6 +268,16 @@ static size_t header_bytes(const h2o_req_t *req) {
   return n;
 }
 
+/* The route for a normalised path (no query) and the app version serving
+ * it, or NULL: `wisp serve`'s route table, else the manifest of `wisp up`. */
+static const wisp_manifest_trigger_t *find_route(srv_t *srv, h2o_req_t *req, h2o_iovec_t norm, srv_app_t **app) {
+  char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
+  memcpy(path, norm.base, norm.len);
+  path[norm.len] = '\0';
+  *app = srv->static_app;
+  return srv->serve ? srv_serve_route(srv, path, app) : wisp_manifest_match_route(srv->manifest, path);
+}
+
 static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
   (void)self;
   srv_thread_t *thread = (srv_thread_t *)req->conn->ctx;
@@ -278,13 +288,8 @@ static int on_app_req(h2o_handler_t *self, h2o_req_t *req) {
            "431 Request Header Fields Too Large: the request line and headers exceed 64 KiB\n");
     return 0;
   }
-  h2o_iovec_t norm = req->path_normalized;
-  char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
-  memcpy(path, norm.base, norm.len);
-  path[norm.len] = '\0';
-  srv_app_t *app = srv->static_app;
-  const wisp_manifest_trigger_t *trig =
-      srv->serve ? srv_serve_route(srv, path, &app) : wisp_manifest_match_route(srv->manifest, path);
+  srv_app_t *app = NULL;
+  const wisp_manifest_trigger_t *trig = find_route(srv, req, req->path_normalized, &app);
   if (trig) {
     srv_job_start(thread, req, app, trig);
     return 0;
@@ -342,12 +347,8 @@ static bool stream_body(void *data, h2o_req_t *req) {
   size_t query_at = SIZE_MAX, *norm_indexes = NULL;
   h2o_iovec_t norm =
       h2o_url_normalize_path(&req->pool, req->input.path.base, req->input.path.len, &query_at, &norm_indexes);
-  char *path = h2o_mem_alloc_pool(&req->pool, norm.len + 1);
-  memcpy(path, norm.base, norm.len);
-  path[norm.len] = '\0';
-  srv_app_t *app = srv->static_app;
-  const wisp_manifest_trigger_t *trig =
-      srv->serve ? srv_serve_route(srv, path, &app) : wisp_manifest_match_route(srv->manifest, path);
+  srv_app_t *app = NULL;
+  const wisp_manifest_trigger_t *trig = find_route(srv, req, norm, &app);
   return trig && app && app->components[trig->component].http;
 }
 
