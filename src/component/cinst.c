@@ -205,6 +205,11 @@ struct wisp__cprep {
   uint32_t nimports;
   prep_drop_t *drops; /* every resource.drop's type, in any scope */
   uint32_t ndrops;
+  /* per type of the component: its canonical id in the engine plus one once
+   * a core function of that type was made (0: not yet), so the functions a
+   * store gets per instance need no interning */
+  _Atomic uint32_t *canons;
+  uint32_t ntypes;
 };
 
 char wisp__chost_env_slots[WISP__CHOST_ENV_SLOTS];
@@ -856,8 +861,33 @@ static int core_instantiate(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t
   return 0;
 }
 
+/* A host function of the core function type `type` in the instance's store.
+ * With a prepared link, the type's canonical id is interned once per
+ * component and the function lives in the store's arena (no malloc and free
+ * per function per instance). */
+static wisp_func_t *core_host_func(wisp__cinst_t *inst, uint32_t type, wisp_host_fn_t fn, void *env) {
+  const wisp__ctype_t *core = wisp__ctype(inst->c, type);
+  wisp_functype_t ft = {core->nparams_core, core->nresults_core, core->params_core, core->results_core};
+  if (!inst->prep || type >= inst->prep->ntypes || inst->store->engine != inst->c->engine)
+    return wisp_func_new_host(inst->store, &ft, fn, env, NULL);
+  _Atomic uint32_t *slot = &inst->prep->canons[type];
+  uint32_t canon = atomic_load_explicit(slot, memory_order_relaxed);
+  if (canon == 0) {
+    uint32_t n = ft.nparams + ft.nresults;
+    uint8_t *types = malloc(n ? n : 1); /* params then results, as the engine keeps them */
+    if (!types) return NULL;
+    if (ft.nparams) memcpy(types, ft.params, ft.nparams);
+    if (ft.nresults) memcpy(types + ft.nparams, ft.results, ft.nresults);
+    uint32_t id = wisp__engine_intern_type(inst->store->engine, ft.nparams, ft.nresults, types);
+    free(types);
+    if (id == UINT32_MAX) return NULL;
+    canon = id + 1;
+    atomic_store_explicit(slot, canon, memory_order_relaxed);
+  }
+  return wisp__func_new_host_canon(inst->store, canon - 1, &ft, fn, env);
+}
+
 static int canon_lower(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *item, rt_value_t *out) {
-  const wisp__ctype_t *core = wisp__ctype(inst->c, item->type);
   lower_env_t *env = alloc(inst, sizeof *env);
   if (!env) return WISP_ERR_NOMEM;
   env->inst = inst;
@@ -866,9 +896,8 @@ static int canon_lower(wisp__cinst_t *inst, frame_t *f, const wisp__citem_t *ite
   env->encoding = item->opts.encoding;
   env->memory = item->opts.memory != WISP__CNONE ? f->values[WISP_SORT_CORE_MEMORY][item->opts.memory].ext.of.memory : NULL;
   env->realloc = item->opts.realloc != WISP__CNONE ? f->values[WISP_SORT_CORE_FUNC][item->opts.realloc].ext.of.func : NULL;
-  wisp_functype_t ft = {core->nparams_core, core->nresults_core, core->params_core, core->results_core};
   out->ext.kind = WISP_EXTERN_FUNC;
-  out->ext.of.func = wisp_func_new_host(inst->store, &ft, lower_trampoline, env, NULL);
+  out->ext.of.func = core_host_func(inst, item->type, lower_trampoline, env);
   return out->ext.of.func ? 0 : WISP_ERR_NOMEM;
 }
 
@@ -962,10 +991,8 @@ static int define(wisp__cinst_t *inst, frame_t *f, int sort, const wisp__citem_t
       while (o && o->scope != rt->owner) o = o->parent;
       if (o) env->dtor = o->values[WISP_SORT_CORE_FUNC][rt->a].ext.of.func;
     }
-    const wisp__ctype_t *core = wisp__ctype(inst->c, item->type);
-    wisp_functype_t ft = {core->nparams_core, core->nresults_core, core->params_core, core->results_core};
     out->ext.kind = WISP_EXTERN_FUNC;
-    out->ext.of.func = wisp_func_new_host(inst->store, &ft, resource_builtin, env, NULL);
+    out->ext.of.func = core_host_func(inst, item->type, resource_builtin, env);
     return out->ext.of.func ? 0 : WISP_ERR_NOMEM;
   }
   default:
@@ -1196,6 +1223,8 @@ int wisp__cprep_new(const wisp_component_t *c, const wisp__chost_func_t *host, s
   }
   if (!rc) rc = prep_drops(p, &dcap, c->root, 0);
   if (!rc && !(p->hints = calloc(p->nhints ? p->nhints : 1, sizeof *p->hints))) rc = WISP_ERR_NOMEM;
+  p->ntypes = (uint32_t)c->types.len;
+  if (!rc && !(p->canons = calloc(p->ntypes ? p->ntypes : 1, sizeof *p->canons))) rc = WISP_ERR_NOMEM;
   if (rc) {
     if (rc == WISP_ERR_NOMEM) prep_fail(err, rc, "out of memory");
     wisp__cprep_delete(p);
@@ -1214,6 +1243,7 @@ void wisp__cprep_delete(wisp__cprep_t *prep) {
   for (uint32_t k = 0; k < prep->nscopes; k++) free(prep->scopes[k].base);
   free(prep->scopes);
   free((void *)prep->hints);
+  free((void *)prep->canons);
   free(prep);
 }
 

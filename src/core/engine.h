@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "module.h"
 #include "wisp.h"
 
@@ -105,6 +106,7 @@ struct wisp_store {
   wisp_instance_t *instances;
   wisp_pool_t *pool;      /* memory slots for instances made from snapshots */
   uint32_t pool_fallbacks; /* WISP_POOL_FALLBACK_* bits: why a snapshot memory got no slot */
+  wisp__arena_t arena;     /* host functions made by wisp__func_new_host_canon: freed with the store */
 };
 
 /* Translated code of one function (translate.c). `words` is threaded code:
@@ -215,6 +217,11 @@ int wisp__write_file_atomic(const char *path, const uint8_t *data, size_t len, w
 int wisp__read_file(const char *path, uint8_t **out /* OUT, malloc'd */, size_t *len /* OUT */, wisp_error_t *err);
 int wisp__memory_grow(wisp_memory_t *mem, uint64_t delta_pages, uint64_t *old_pages);
 int wisp__table_grow(wisp_table_t *table, uint64_t delta, void *init, uint32_t *old_size);
+/* A host function of canonical type `canon` (already interned in the store's
+ * engine as `type`), without an env_free, allocated in the store's arena: no
+ * malloc or free of its own, no interning; it lives as long as the store. */
+wisp_func_t *wisp__func_new_host_canon(wisp_store_t *store, uint32_t canon, const wisp_functype_t *type,
+                                       wisp_host_fn_t fn, void *env);
 int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp_extern_t *imports,
                          size_t nimports, wisp_instance_t **out, wisp_error_t *err);
 void wisp__eval_const(const wisp_instance_t *inst, const wisp__constexpr_t *e, wisp__cell_t *out);

@@ -56,6 +56,7 @@ void wisp_store_delete(wisp_store_t *s) {
     next = g->next_in_store;
     free(g);
   }
+  wisp__arena_free(&s->arena);
   free(s);
 }
 
@@ -284,6 +285,24 @@ wisp_func_t *wisp_func_new_host(wisp_store_t *store, const wisp_functype_t *type
   f->next_in_store = store->funcs;
   store->funcs = f;
   return f;
+}
+
+wisp_func_t *wisp__func_new_host_canon(wisp_store_t *store, uint32_t canon, const wisp_functype_t *type,
+                                       wisp_host_fn_t fn, void *env) {
+  uint32_t n = type->nparams + type->nresults;
+  wisp_func_t *f = wisp__arena_alloc(&store->arena, sizeof *f + n); /* zeroed */
+  if (!f) return NULL;
+  uint8_t *types = (uint8_t *)(f + 1);
+  if (type->nparams) memcpy(types, type->params, type->nparams);
+  if (type->nresults) memcpy(types + type->nparams, type->results, type->nresults);
+  f->canon = canon;
+  f->nparams = type->nparams;
+  f->nresults = type->nresults;
+  f->types = types;
+  f->pubtype = (wisp_functype_t){f->nparams, f->nresults, types, types + f->nparams};
+  f->host = fn;
+  f->env = env;
+  return f; /* not in store->funcs: the arena frees it */
 }
 
 const wisp_functype_t *wisp_func_type(const wisp_func_t *func) { return &func->pubtype; }
