@@ -106,7 +106,7 @@ struct wisp_store {
   wisp_instance_t *instances;
   wisp_pool_t *pool;      /* memory slots for instances made from snapshots */
   uint32_t pool_fallbacks; /* WISP_POOL_FALLBACK_* bits: why a snapshot memory got no slot */
-  wisp__arena_t arena;     /* host functions made by wisp__func_new_host_canon: freed with the store */
+  wisp__arena_t arena;     /* instances, host functions made by wisp__func_new_host_canon: freed with the store */
 };
 
 /* Translated code of one function (translate.c). `words` is threaded code:

@@ -32,10 +32,7 @@ void *wisp_store_data(const wisp_store_t *store) { return store->data; }
 
 void wisp_store_delete(wisp_store_t *s) {
   if (!s) return;
-  for (wisp_instance_t *i = s->instances, *next; i; i = next) {
-    next = i->next_in_store;
-    free(i); /* one block: see instance_alloc */
-  }
+  /* instances are blocks in s->arena (see instance_alloc), freed below */
   for (wisp_func_t *f = s->funcs, *next; f; f = next) {
     next = f->next_in_store;
     if (f->env_free) f->env_free(f->env);
@@ -426,7 +423,7 @@ int wisp__instance_alloc(wisp_store_t *store, const wisp_module_t *m, const wisp
   size_t size = 16 * 9 + sizeof(wisp_instance_t) + (size_t)(m->nfuncs + m->ntables + m->nmemories + m->nglobals) * 8 +
                 (size_t)ndef_funcs * sizeof(wisp_func_t) + (size_t)ndef_globals * sizeof(wisp_global_t) +
                 m->nelems + m->ndatas;
-  uint8_t *block = calloc(1, size), *cursor = block;
+  uint8_t *block = wisp__arena_alloc(&store->arena, size), *cursor = block; /* zeroed; freed with the store */
   if (!block) return wisp__error(err, WISP_ERR_NOMEM, 0, "out of memory allocating an instance");
   wisp_instance_t *inst = carve(&cursor, 1, sizeof *inst);
   inst->store = store;
