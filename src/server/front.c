@@ -527,12 +527,14 @@ static void begin_body(front_conn_t *conn) {
   process(conn);
 }
 
+static void restate_polling(h2o_socket_t *sock);
 static void on_continue_written(h2o_socket_t *sock, const char *err) {
   front_conn_t *conn = sock->data;
   if (err) {
     close_conn(conn);
     return;
   }
+  restate_polling(sock);
   begin_body(conn);
 }
 
@@ -796,12 +798,28 @@ static void next_request(front_conn_t *conn) {
 
 /* ---- the response ----------------------------------------------------------------- */
 
+/* After a write's callback: has h2o re-read whether to poll for writing.
+ * h2o 2.2's evloop links a socket for that only when a write has to wait: a
+ * write that completes at once (from a job, outside the loop's run) leaves
+ * its callback pending, and if an epoll update meanwhile (a read_start or
+ * read_stop of the streamed body) saw the socket as writing, nothing clears
+ * the write polling once the callback has run; the next EPOLLOUT or EPOLLHUP
+ * then fails write_pending's assertion (a crash seen in http/body_streams).
+ * Re-stating the read side links the socket for the next update. */
+static void restate_polling(h2o_socket_t *sock) {
+  if (h2o_socket_is_reading(sock))
+    h2o_socket_read_start(sock, sock->_cb.read);
+  else
+    h2o_socket_read_stop(sock);
+}
+
 static void on_written(h2o_socket_t *sock, const char *err) {
   front_conn_t *conn = sock->data;
   if (err) {
     close_conn(conn);
     return;
   }
+  restate_polling(sock);
   if (!conn->final_sent) {
     h2o_proceed_response(&conn->req);
     return;
