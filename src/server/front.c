@@ -857,6 +857,17 @@ static char *put(char *p, const char *s, size_t n) {
   return p + n;
 }
 
+static char *put_str(char *p, const char *s) { return put(p, s, strlen(s)); }
+
+/* v in decimal (base 10) or lower-case hex (base 16); the hot path's
+ * formatting without printf's machinery. */
+static char *put_uint(char *p, uint64_t v, unsigned base) {
+  char digits[24], *d = digits + sizeof digits;
+  do *--d = "0123456789abcdef"[v % base];
+  while (v /= base);
+  return put(p, d, (size_t)(digits + sizeof digits - d));
+}
+
 /* The status line and headers, as h2o's HTTP/1 writes them (Date,
  * Connection, Content-Length, Server first; then the handler's headers). */
 static h2o_iovec_t write_head(front_conn_t *conn) {
@@ -865,12 +876,20 @@ static h2o_iovec_t write_head(front_conn_t *conn) {
   h2o_get_timestamp(conn->super.ctx, &req->pool, &ts);
   char *buf = h2o_mem_alloc_pool(&req->pool, head_size(req)), *p = buf;
   int status = req->res.status < 100 || req->res.status > 999 ? 500 : req->res.status;
-  p += sprintf(p, "HTTP/1.1 %d %s\r\nDate: %s\r\nConnection: %s\r\n", status, req->res.reason, ts.str->rfc1123,
-               conn->keep_alive ? "keep-alive" : "close");
+  p = put(p, "HTTP/1.1 ", 9);
+  p = put_uint(p, (unsigned)status, 10);
+  p = put(p, " ", 1);
+  p = put_str(p, req->res.reason);
+  p = put(p, "\r\nDate: ", 8);
+  p = put_str(p, ts.str->rfc1123);
+  p = put_str(p, conn->keep_alive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
   /* HEAD and 304 may tell the length the body would have; 1xx and 204 must not (RFC 9110 8.6) */
   if (conn->framing == FR_LENGTH ||
-      (conn->no_body && req->res.content_length != SIZE_MAX && status >= 200 && status != 204))
-    p += sprintf(p, "Content-Length: %zu\r\n", req->res.content_length);
+      (conn->no_body && req->res.content_length != SIZE_MAX && status >= 200 && status != 204)) {
+    p = put(p, "Content-Length: ", 16);
+    p = put_uint(p, req->res.content_length, 10);
+    p = put(p, "\r\n", 2);
+  }
   h2o_iovec_t server = conn->super.ctx->globalconf->server_name;
   if (server.len) {
     p = put(p, "Server: ", 8);
@@ -942,7 +961,8 @@ static void ostr_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, si
   }
   req->bytes_sent += len;
   if (conn->framing == FR_CHUNKED && len)
-    out[k++] = h2o_iovec_init(conn->chunk_line, (size_t)sprintf(conn->chunk_line, "%zx\r\n", len));
+    out[k++] = h2o_iovec_init(conn->chunk_line, (size_t)(put(put_uint(conn->chunk_line, len, 16), "\r\n", 2) -
+                                                         conn->chunk_line));
   for (size_t i = 0, left = len; i < n && left; i++) { /* the body buffers, up to len bytes */
     out[k] = bufs[i];
     if (out[k].len > left) out[k].len = left;
