@@ -24,6 +24,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "front"))
+import front_client  # noqa: E402  (tests/front/front_client.py: the raw HTTP/1.1 client)
+
 WISP, OUT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 GUEST = os.path.join(OUT, "http_test.wasm")
 BUILD = os.path.dirname(os.path.dirname(OUT))  # the build directory
@@ -571,48 +574,26 @@ def test_interleaved_hosts(s):
 
 # ---- raw HTTP/1.1, for what http.client hides (trailers, timing of partial bodies) ----
 
-class Raw:
-    """One HTTP/1.x connection on a plain socket."""
+class Raw(front_client.Conn):
+    """One HTTP/1.x connection on a plain socket (the front tests' client), read
+    either a whole response at a time or piece by piece."""
 
     def __init__(self, port, timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def fill(self):
-        more = self.sock.recv(65536)
-        if not more:
-            raise EOFError("connection closed")
-        self.buf += more
-
-    def take_until(self, sep):
-        while sep not in self.buf:
-            self.fill()
-        i = self.buf.index(sep) + len(sep)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def take(self, n):
-        while len(self.buf) < n:
-            self.fill()
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+        super().__init__(socket.create_connection(("127.0.0.1", port), timeout=timeout))
 
     def head(self):
-        lines = self.take_until(b"\r\n\r\n").decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
+        status = int(self.line().split()[1])
         headers = {}
-        for line in lines[1:]:
-            if line:
-                k, v = line.split(":", 1)
-                headers[k.strip().lower()] = v.strip()
-        return status, headers
+        while True:
+            h = self.line()
+            if not h:
+                return status, headers
+            k, _, v = h.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
 
     def chunk(self):
         """The next chunk's bytes (b"" for the last one)."""
-        size = int(self.take_until(b"\r\n").split(b";")[0], 16)
+        size = int(self.line().split(b";")[0], 16)
         data = self.take(size) if size else b""
         if size:
             self.take(2)
@@ -621,35 +602,18 @@ class Raw:
     def trailers(self):
         out = {}
         while True:
-            line = self.take_until(b"\r\n")
-            if line == b"\r\n":
+            t = self.line()
+            if not t:
                 return out
-            k, v = line.decode("latin-1").split(":", 1)
+            k, _, v = t.decode("latin-1").partition(":")
             out[k.strip().lower()] = v.strip()
 
     def response(self):
         """status, headers, body, trailers (None unless chunked)"""
-        status, headers = self.head()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body = b""
-            while True:
-                c = self.chunk()
-                if not c:
-                    break
-                body += c
-            return status, headers, body, self.trailers()
-        if "content-length" in headers:
-            return status, headers, self.take(int(headers["content-length"])), None
-        try:
-            while True:
-                self.fill()
-        except EOFError:
-            pass
-        body, self.buf = self.buf, b""
-        return status, headers, body, None
-
-    def close(self):
-        self.sock.close()
+        r = super().response()
+        headers = {k.lower(): v for k, v in r.headers}
+        chunked = headers.get("transfer-encoding", "").lower() == "chunked"
+        return r.status, headers, r.body, {k.lower(): v for k, v in r.trailers} if chunked else None
 
 
 def test_trailers(s):
