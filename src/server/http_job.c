@@ -1036,20 +1036,15 @@ void srv_http_start(srv_thread_t *thread, h2o_req_t *req, srv_app_t *app, const 
   *job->handle = job;
   thread->inflight++;
   atomic_fetch_add(&srv->metrics->inflight, 1);
-  if (srv_front_streaming(req)) {
-    job->streamed = true;
-    int64_t length = srv_front_body_length(req); /* -1: chunked, checked as it arrives */
-    if (length > (int64_t)comp->manifest->limits.max_request_bytes) {
-      respond_error(job, 413, "the request body is larger than the function's limit");
-      job_free(job);
-      return;
-    }
-    srv_front_body_on_change(req, on_body_change, job);
-  } else if (req->entity.base && req->entity.len > comp->manifest->limits.max_request_bytes) {
+  job->streamed = srv_front_streaming(req);
+  /* the body's length when known now (-1: a streamed chunked body, checked as it arrives) */
+  int64_t length = job->streamed ? srv_front_body_length(req) : req->entity.base ? (int64_t)req->entity.len : -1;
+  if (length > (int64_t)comp->manifest->limits.max_request_bytes) {
     respond_error(job, 413, "the request body is larger than the function's limit");
     job_free(job);
     return;
   }
+  if (job->streamed) srv_front_body_on_change(req, on_body_change, job);
   if (take_slot(comp)) {
     job->has_slot = true;
     job_begin(job);
